@@ -1,0 +1,5 @@
+import sys
+
+from sniper.cli import main
+
+sys.exit(main())

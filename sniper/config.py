@@ -1,0 +1,313 @@
+"""Configuration: ``.env`` (or ``--env-file``) overlaid by the process environment.
+
+Every problem is one :class:`~sniper.errors.ConfigError` naming the variable, what was expected
+and what was received (credentials only ever shown masked).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from sniper.errors import ConfigError
+from sniper.secrets import Secret, mask
+
+DEFAULT_REST_URL = "https://api.bitget.com"
+DEFAULT_WS_URL_V2 = "wss://ws.bitget.com/v2/ws/public"
+DEFAULT_WS_URL_V3 = "wss://ws.bitget.com/v3/ws/public"
+DEMO_WS_URL_V2 = "wss://wspap.bitget.com/v2/ws/public"
+DEMO_WS_URL_V3 = "wss://wspap.bitget.com/v3/ws/public"
+
+# Quote coins recognised when TARGET_TOKEN is written without a separator (PAWSUSDT).
+QUOTE_COINS = ("USDT", "USDC", "USDE", "BTC", "ETH", "EUR", "BGB", "BRL")
+
+# Documented public REST limit is 20 req/s/IP (bitget-api.md §5): never poll faster than 50 ms.
+MIN_POLL_INTERVAL_MS = 50
+
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,30}$")
+_DECIMAL_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything ``sniper run`` needs; built by :func:`load_config`."""
+
+    api_key: Secret
+    secret_key: Secret
+    passphrase: Secret
+    target: str  # normalised symbol, e.g. "PAWSUSDT"
+    base_coin: str  # "PAWS"
+    quote_coin: str  # "USDT"
+    coin_amount: str  # exact decimal string as given, or "all"
+    rest_url: str  # scheme://host[:port], no trailing slash
+    ws_url: str  # full URL used as given (derived from account mode/demo when not set)
+    ws_url_explicit: bool  # BITGET_WS_URL was set by the user
+    account: str  # "auto" | "classic" | "uta"
+    demo: bool  # paptrading: 1 on every REST call, wspap host
+    locale: str = "en-US"
+    ca_file: str | None = None  # extra CA bundle for TLS (e.g. the embedded exchange's)
+    poll_interval_ms: int = 50  # ms between symbol-status polls (>= 50)
+    ws_ping_interval_s: float = 25.0  # s between text pings
+    ws_pong_timeout_s: float = 10.0  # s without pong before reconnect
+    resign_interval_s: float = 10.0  # s between background re-signs (< 30 s window)
+    keepalive_interval_s: float = 5.0  # s between cheap requests on the warm order connection
+    balance_refresh_s: float = 5.0  # s between balance reads while armed
+    clock_sync_interval_s: float = 30.0  # s between server-time re-syncs
+    order_timeout_s: float = 3.0  # s to wait for the order's answer before looking it up
+    fill_timeout_s: float = 10.0  # s to wait for the fill report after acceptance
+    schedule_lead_ms: float = 0.0  # ms before openTime the scheduled channel fires (may be < 0)
+    open_time_ms: int | None = None  # announced open time (ms since epoch) when the row has none
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(name, value) pairs safe to print: credentials masked."""
+        out = []
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            out.append((f.name, str(getattr(self, f.name))))
+        return out
+
+    def with_overrides(self, **kw: object) -> Config:
+        return replace(self, **kw)  # type: ignore[arg-type]
+
+
+# The tunables, parsed by _number.
+TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
+    # (variable, Config field, default, type, minimum)
+    ("POLL_INTERVAL_MS", "poll_interval_ms", "50", int, MIN_POLL_INTERVAL_MS),
+    ("WS_PING_INTERVAL_S", "ws_ping_interval_s", "25", float, 1),
+    ("WS_PONG_TIMEOUT_S", "ws_pong_timeout_s", "10", float, 0.1),
+    ("RESIGN_INTERVAL_S", "resign_interval_s", "10", float, 0.1),
+    ("KEEPALIVE_INTERVAL_S", "keepalive_interval_s", "5", float, 0.1),
+    ("BALANCE_REFRESH_S", "balance_refresh_s", "5", float, 0.1),
+    ("CLOCK_SYNC_INTERVAL_S", "clock_sync_interval_s", "30", float, 1),
+    ("ORDER_TIMEOUT_S", "order_timeout_s", "3", float, 0.05),
+    ("FILL_TIMEOUT_S", "fill_timeout_s", "10", float, 0.1),
+    ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "0", float, -5000),
+)
+
+# Every variable this module reads, with a one-line description (README table, .env.example).
+VARIABLES: dict[str, str] = {
+    "BITGET_API_KEY": "API key (required for run/check)",
+    "BITGET_SECRET_KEY": "API secret (required for run/check)",
+    "BITGET_PASSPHRASE": "API passphrase (required for run/check)",
+    "TARGET_TOKEN": "pair to sell on, e.g. PAWSUSDT, PAWS/USDT or pawsusdt",
+    "COIN_AMOUNT": "base-coin amount to sell: a positive decimal, or `all`",
+    "BITGET_REST_URL": f"REST base URL (default {DEFAULT_REST_URL})",
+    "BITGET_WS_URL": f"public WebSocket URL, used as given (default {DEFAULT_WS_URL_V2})",
+    "BITGET_ACCOUNT": "auto | classic | uta (default auto: detected at start)",
+    "BITGET_DEMO": "1 = Bitget demo trading (paptrading header, wspap host)",
+    "BITGET_LOCALE": "locale header, en-US or zh-CN (default en-US)",
+    "BITGET_CA_FILE": "extra CA bundle (PEM) trusted for https/wss",
+    "OPEN_TIME": "announced open time (ISO 8601 or ms) when the exchange shows none",
+}
+_TUNABLE_HELP = {
+    "POLL_INTERVAL_MS": "ms between symbol-status polls; never below 50 (20 req/s/IP limit)",
+    "WS_PING_INTERVAL_S": "s between text pings on the WebSocket",
+    "WS_PONG_TIMEOUT_S": "s without pong before the WebSocket is reconnected",
+    "RESIGN_INTERVAL_S": "s between background re-signs of the order (< 25)",
+    "KEEPALIVE_INTERVAL_S": "s between cheap requests that keep the order connections warm",
+    "BALANCE_REFRESH_S": "s between balance reads while armed",
+    "CLOCK_SYNC_INTERVAL_S": "s between exchange-clock re-syncs",
+    "ORDER_TIMEOUT_S": "s to wait for the order's answer before looking it up by clientOid",
+    "FILL_TIMEOUT_S": "s to wait for the fill report after acceptance",
+    "SCHEDULE_LEAD_MS": "ms before the open time the scheduled channel fires (negative = after)",
+}
+VARIABLES.update({t[0]: f"{_TUNABLE_HELP[t[0]]} (default {t[2]})" for t in TUNABLES})
+
+
+def normalise_symbol(raw: str) -> tuple[str, str, str]:
+    """``PAWS/USDT``, ``paws-usdt``, ``pawsusdt`` → (``PAWSUSDT``, ``PAWS``, ``USDT``)."""
+    text = raw.strip().upper()
+    for sep in ("/", "-", "_", ":"):
+        if sep in text:
+            base, _, quote = text.partition(sep)
+            if not (_SYMBOL_RE.match(base) and _SYMBOL_RE.match(quote)):
+                break
+            return base + quote, base, quote
+    else:
+        if _SYMBOL_RE.match(text):
+            for quote in QUOTE_COINS:
+                if text.endswith(quote) and len(text) > len(quote):
+                    return text, text[: -len(quote)], quote
+    raise ConfigError(
+        "TARGET_TOKEN",
+        f"a spot pair like PAWSUSDT or PAWS/USDT (quote one of {', '.join(QUOTE_COINS)})",
+        repr(raw),
+    )
+
+
+def parse_amount(raw: str) -> str:
+    text = raw.strip()
+    if text.lower() == "all":
+        return "all"
+    if not _DECIMAL_RE.match(text):
+        raise ConfigError(
+            "COIN_AMOUNT", "a positive decimal such as 1020200 or 0.5, or `all`", repr(raw)
+        )
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
+        raise ConfigError("COIN_AMOUNT", "a positive decimal", repr(raw)) from None
+    if value <= 0:
+        raise ConfigError("COIN_AMOUNT", "a positive decimal (> 0)", repr(raw))
+    return text
+
+
+def parse_open_time(raw: str, variable: str = "OPEN_TIME") -> int:
+    """ISO 8601 (naive = UTC) or integer milliseconds since the epoch → ms."""
+    from datetime import UTC, datetime
+
+    text = raw.strip()
+    if text.isdigit():
+        ms = int(text)
+        if len(text) == 10:  # seconds given
+            ms *= 1000
+        if 10**12 <= ms < 10**13:
+            return ms
+        raise ConfigError(variable, "milliseconds since the epoch (13 digits)", repr(raw))
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            variable, "ISO 8601 time like 2026-12-01T10:00:00Z or milliseconds", repr(raw)
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _url(variable: str, raw: str, schemes: tuple[str, ...]) -> str:
+    text = raw.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(variable, f"a URL with scheme {' or '.join(schemes)}", repr(raw))
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ConfigError(variable, "a URL with a valid port", repr(raw)) from None
+    return text
+
+
+def _number(variable: str, raw: str, kind: type, minimum: float) -> int | float:
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        raise ConfigError(variable, f"a {kind.__name__} >= {minimum:g}", repr(raw)) from None
+    if value < minimum:
+        raise ConfigError(variable, f"a {kind.__name__} >= {minimum:g}", repr(raw))
+    return value  # type: ignore[no-any-return]
+
+
+def _flag(variable: str, raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(variable, "1 or 0", repr(raw))
+
+
+def read_environment(
+    env_file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Merge ``.env`` (or ``env_file``) and ``environ``; the environment wins."""
+    merged: dict[str, str] = {}
+    path = Path(env_file) if env_file is not None else Path.cwd() / ".env"
+    if env_file is not None and not path.is_file():
+        raise ConfigError("--env-file", "an existing file", repr(str(env_file)))
+    if path.is_file():
+        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def load_config(
+    env_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    need_credentials: bool = True,
+) -> Config:
+    env = read_environment(env_file, environ)
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default)
+
+    creds = {}
+    for name in ("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE"):
+        value = get(name).strip()
+        if need_credentials and not value:
+            raise ConfigError(name, "a non-empty credential", "nothing (unset or empty)")
+        if any(c in value for c in "\r\n\0"):
+            raise ConfigError(name, "a single-line value", mask(value))
+        creds[name] = Secret(value)
+
+    if not get("TARGET_TOKEN").strip():
+        raise ConfigError("TARGET_TOKEN", "a spot pair like PAWSUSDT", "nothing (unset or empty)")
+    target, base, quote = normalise_symbol(get("TARGET_TOKEN"))
+    if not get("COIN_AMOUNT").strip():
+        raise ConfigError("COIN_AMOUNT", "a positive decimal or `all`", "nothing (unset or empty)")
+    amount = parse_amount(get("COIN_AMOUNT"))
+
+    account = get("BITGET_ACCOUNT", "auto").strip().lower() or "auto"
+    if account not in ("auto", "classic", "uta"):
+        raise ConfigError("BITGET_ACCOUNT", "auto, classic or uta", repr(get("BITGET_ACCOUNT")))
+    demo = _flag("BITGET_DEMO", get("BITGET_DEMO", "0"))
+    rest_url = _url("BITGET_REST_URL", get("BITGET_REST_URL") or DEFAULT_REST_URL, ("http", "https"))
+    rest_url = rest_url.rstrip("/")
+    ws_explicit = bool(get("BITGET_WS_URL").strip())
+    if ws_explicit:
+        ws_url = _url("BITGET_WS_URL", get("BITGET_WS_URL"), ("ws", "wss"))
+    else:
+        ws_url = default_ws_url(account, demo)
+    locale = get("BITGET_LOCALE", "en-US").strip() or "en-US"
+    if locale not in ("en-US", "zh-CN"):
+        raise ConfigError("BITGET_LOCALE", "en-US or zh-CN", repr(locale))
+    ca_file = get("BITGET_CA_FILE").strip() or None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError("BITGET_CA_FILE", "an existing PEM file", repr(ca_file))
+    open_time = get("OPEN_TIME").strip()
+
+    tunables: dict[str, int | float] = {}
+    for name, attr, default, kind, minimum in TUNABLES:
+        tunables[attr] = _number(name, get(name, default) or default, kind, minimum)
+    if tunables["resign_interval_s"] >= 25:
+        raise ConfigError(
+            "RESIGN_INTERVAL_S",
+            "a value < 25 s (signatures expire after 30 s)",
+            repr(get("RESIGN_INTERVAL_S")),
+        )
+
+    return Config(
+        api_key=creds["BITGET_API_KEY"],
+        secret_key=creds["BITGET_SECRET_KEY"],
+        passphrase=creds["BITGET_PASSPHRASE"],
+        target=target,
+        base_coin=base,
+        quote_coin=quote,
+        coin_amount=amount,
+        rest_url=rest_url,
+        ws_url=ws_url,
+        ws_url_explicit=ws_explicit,
+        account=account,
+        demo=demo,
+        locale=locale,
+        ca_file=ca_file,
+        open_time_ms=parse_open_time(open_time) if open_time else None,
+        **tunables,  # type: ignore[arg-type]
+    )
+
+
+def default_ws_url(account: str, demo: bool) -> str:
+    """The public WS URL for an account mode (``auto`` resolves later; v2 until then)."""
+    if account == "uta":
+        return DEMO_WS_URL_V3 if demo else DEFAULT_WS_URL_V3
+    return DEMO_WS_URL_V2 if demo else DEFAULT_WS_URL_V2

@@ -1,0 +1,62 @@
+"""The one error tree of ``sniper``, split by what the caller should do.
+
+Messages say what was expected and what was received and never contain a secret: anything
+that may carry a credential goes through :func:`sniper.secrets.mask` before it is formatted.
+"""
+
+from __future__ import annotations
+
+
+class SniperError(Exception):
+    """Base of every error ``sniper`` raises on purpose."""
+
+    exit_code = 1
+
+
+class ExtensionsMissing(SniperError):
+    """The compiled hot path is not importable and the pure-Python twins were not asked for."""
+
+    exit_code = 2
+
+
+class ConfigError(SniperError):
+    """Configuration is unusable: fatal at start, names the variable."""
+
+    exit_code = 2
+
+    def __init__(self, variable: str, expected: str, received: str) -> None:
+        self.variable = variable
+        self.expected = expected
+        self.received = received
+        super().__init__(f"{variable}: expected {expected}, got {received}")
+
+
+class FeedError(SniperError):
+    """The market-data feed failed; the shell reconnects."""
+
+
+class ExchangeError(SniperError):
+    """The exchange answered with an error envelope or an unexpected HTTP status."""
+
+    def __init__(self, http_status: int | None, code: str | None, msg: str, *, hint: str = "") -> None:
+        self.http_status = http_status
+        self.code = code
+        self.msg = msg
+        self.hint = hint
+        parts = [f"HTTP {http_status}" if http_status is not None else "no HTTP status"]
+        if code is not None:
+            parts.append(f"code {code}")
+        text = f"{msg} ({', '.join(parts)})"
+        if hint:
+            text = f"{hint}: {text}"
+        super().__init__(text)
+
+
+class ExchangeRejected(ExchangeError):
+    """Final: retrying the same request cannot succeed (auth, balance, precision, minimum...)."""
+
+    exit_code = 2
+
+
+class ExchangeUnavailable(ExchangeError):
+    """Transient: busy, rate-limited, 5xx, connection trouble; retry within budget."""
