@@ -1,0 +1,9 @@
+"""Stub of the compiled ``sniper._fast.matcher`` (twin: ``matcher_py``)."""
+
+class TargetMatcher:
+    """Finds the target symbol as a whole JSON string inside a payload."""
+
+    def __init__(self, symbol: str) -> None: ...
+    @property
+    def symbol(self) -> str: ...
+    def find(self, payload: bytes | bytearray | memoryview) -> int: ...

@@ -1,0 +1,316 @@
+"""sign() and OrderTemplate, run against the compiled module and the twin.
+
+Test vectors: bitget-api.md §3.2 (fake secret ``test-secret-not-real``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import pickle
+
+import pytest
+
+SECRET = "test-secret-not-real"
+KEY = "bg_0123456789abcdefKEYMARK"
+PASSPHRASE = "PassMark8"
+TS = 1700000000000
+BODY = (
+    b'{"symbol":"NEWUSDT","side":"sell","orderType":"market","force":"gtc",'
+    b'"size":"1234.56","clientOid":"snipe-1"}'
+)
+PLACE = "/api/v2/spot/trade/place-order"
+
+VECTORS = [
+    (
+        b"1700000000000POST/api/v2/spot/trade/place-order" + BODY,
+        b"l6Fr6MPNUinskcZO75drnG/JL3B7iAOZSl1xF+E9GzA=",
+    ),
+    (
+        b"1700000000000GET/api/v2/spot/account/assets?coin=USDT",
+        b"xyqcxZRYUngp1X6a3XzL1TjXe+3TcK3vDxlbPkNgqF0=",
+    ),
+    (b"1700000000GET/user/verify", b"A+Mb3DWZdwy4G4hg+L7zkUT7q+PwiMFB4T5cydEeqck="),
+]
+
+
+def _reference_sign(secret: bytes, prehash: bytes) -> bytes:
+    return base64.b64encode(hmac.new(secret, prehash, hashlib.sha256).digest())
+
+
+def _post(impl, **overrides):
+    kwargs = dict(
+        method="POST",
+        host="api.bitget.com",
+        path=PLACE,
+        body=BODY,
+        api_key=KEY,
+        secret=SECRET,
+        passphrase=PASSPHRASE,
+        timestamp_ms=TS,
+    )
+    kwargs.update(overrides)
+    return impl.OrderTemplate(**kwargs)
+
+
+def _header(request: bytes, name: bytes) -> bytes:
+    for line in request.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        key, _, value = line.partition(b": ")
+        if key == name:
+            return value
+    raise KeyError(name)
+
+
+@pytest.mark.parametrize(("prehash", "expected"), VECTORS)
+def test_sign_vectors(impl, prehash, expected):
+    assert impl.sign(SECRET.encode(), prehash) == expected
+    assert _reference_sign(SECRET.encode(), prehash) == expected
+
+
+def test_sign_accepts_bytearray(impl):
+    prehash, expected = VECTORS[0]
+    assert impl.sign(SECRET.encode(), bytearray(prehash)) == expected
+
+
+def test_post_layout_exact(impl):
+    t = _post(impl)
+    expected = (
+        b"POST /api/v2/spot/trade/place-order HTTP/1.1\r\n"
+        b"Host: api.bitget.com\r\n"
+        b"Connection: keep-alive\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(BODY)).encode() + b"\r\n"
+        b"locale: en-US\r\n"
+        b"ACCESS-KEY: " + KEY.encode() + b"\r\n"
+        b"ACCESS-PASSPHRASE: " + PASSPHRASE.encode() + b"\r\n"
+        b"ACCESS-TIMESTAMP: 1700000000000\r\n"
+        b"ACCESS-SIGN: l6Fr6MPNUinskcZO75drnG/JL3B7iAOZSl1xF+E9GzA=\r\n"
+        b"\r\n" + BODY
+    )
+    assert t.request == expected
+    assert t.size == len(expected)
+    assert bytes(t.view) == expected
+    assert t.body == BODY
+    assert t.timestamp_ms == TS
+    assert t.path_with_query == PLACE
+
+
+def test_get_with_query_layout_exact(impl):
+    t = impl.OrderTemplate(
+        method="GET",
+        host="api.bitget.com",
+        path="/api/v2/spot/account/assets",
+        query="coin=USDT",
+        api_key=KEY,
+        secret=SECRET.encode(),
+        passphrase=PASSPHRASE,
+        locale="zh-CN",
+        timestamp_ms=TS,
+    )
+    expected = (
+        b"GET /api/v2/spot/account/assets?coin=USDT HTTP/1.1\r\n"
+        b"Host: api.bitget.com\r\n"
+        b"Connection: keep-alive\r\n"
+        b"Content-Type: application/json\r\n"
+        b"locale: zh-CN\r\n"
+        b"ACCESS-KEY: " + KEY.encode() + b"\r\n"
+        b"ACCESS-PASSPHRASE: " + PASSPHRASE.encode() + b"\r\n"
+        b"ACCESS-TIMESTAMP: 1700000000000\r\n"
+        b"ACCESS-SIGN: xyqcxZRYUngp1X6a3XzL1TjXe+3TcK3vDxlbPkNgqF0=\r\n"
+        b"\r\n"
+    )
+    assert t.request == expected
+    assert t.body == b""
+    assert t.path_with_query == "/api/v2/spot/account/assets?coin=USDT"
+
+
+def test_demo_header(impl):
+    t = _post(impl, demo=True)
+    head = t.request.split(b"\r\n\r\n", 1)[0]
+    assert head.endswith(
+        b"\r\nACCESS-SIGN: l6Fr6MPNUinskcZO75drnG/JL3B7iAOZSl1xF+E9GzA=\r\npaptrading: 1"
+    )
+    assert b"paptrading" not in _post(impl).request
+
+
+def test_content_length_counts_bytes(impl):
+    body = '{"clientOid":"é✓"}'
+    t = _post(impl, body=body)
+    assert t.body == body.encode()
+    assert _header(t.request, b"Content-Length") == str(len(body.encode())).encode()
+    assert t.request.endswith(body.encode())
+    empty = impl.OrderTemplate(
+        method="POST",
+        host="h",
+        path="/p",
+        api_key=KEY,
+        secret=SECRET,
+        passphrase=PASSPHRASE,
+        timestamp_ms=TS,
+    )
+    assert b"Content-Length" not in empty.request
+
+
+def test_resign_changes_only_timestamp_and_signature(impl):
+    t = _post(impl)
+    before = t.request
+    view = t.view
+    new_ts = 1712345678901
+    t.resign(new_ts)
+    after = t.request
+    assert len(after) == len(before) == t.size
+    changed = [i for i in range(len(before)) if before[i] != after[i]]
+    ts_at = before.index(b"ACCESS-TIMESTAMP: ") + len(b"ACCESS-TIMESTAMP: ")
+    sign_at = before.index(b"ACCESS-SIGN: ") + len(b"ACCESS-SIGN: ")
+    allowed = set(range(ts_at, ts_at + 13)) | set(range(sign_at, sign_at + 44))
+    assert changed and set(changed) <= allowed
+    assert _header(after, b"ACCESS-TIMESTAMP") == b"1712345678901"
+    prehash = b"1712345678901POST" + PLACE.encode() + BODY
+    assert _header(after, b"ACCESS-SIGN") == _reference_sign(SECRET.encode(), prehash)
+    assert t.timestamp_ms == new_ts
+    assert bytes(view) == after  # the view is live
+    t.resign(TS)
+    assert t.request == before
+
+
+def test_resign_get_with_query_signs_the_query(impl):
+    t = impl.OrderTemplate(
+        method="GET",
+        host="api.bitget.com",
+        path="/api/v2/spot/account/assets",
+        query="coin=USDT&assetType=all",
+        api_key=KEY,
+        secret=SECRET,
+        passphrase=PASSPHRASE,
+        timestamp_ms=TS,
+    )
+    for ts in (1700000000001, 9999999999999, 1000000000000):
+        t.resign(ts)
+        prehash = f"{ts}GET/api/v2/spot/account/assets?coin=USDT&assetType=all".encode()
+        assert _header(t.request, b"ACCESS-SIGN") == _reference_sign(SECRET.encode(), prehash)
+
+
+def test_view_is_read_only(impl):
+    view = _post(impl).view
+    assert view.readonly
+    with pytest.raises(TypeError):
+        view[0] = 0
+
+
+def test_request_is_a_copy(impl):
+    t = _post(impl)
+    copy = t.request
+    t.resign(TS + 1)
+    assert copy != t.request
+    assert isinstance(copy, bytes)
+
+
+@pytest.mark.parametrize("ts", [999999999999, 10000000000000, -1, 0, 1700000000])
+def test_bad_timestamps(impl, ts):
+    with pytest.raises(ValueError, match="13 digits"):
+        _post(impl, timestamp_ms=ts)
+    t = _post(impl)
+    before = t.request
+    with pytest.raises(ValueError, match="13 digits"):
+        t.resign(ts)
+    assert t.request == before
+    assert t.timestamp_ms == TS
+
+
+@pytest.mark.parametrize("ts", [1700000000000.0, "1700000000000", True, None])
+def test_timestamp_types(impl, ts):
+    with pytest.raises(TypeError):
+        _post(impl, timestamp_ms=ts)
+    with pytest.raises(TypeError):
+        _post(impl).resign(ts)
+
+
+MARK = "XSECRETMARKX"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "exc"),
+    [
+        ({"api_key": MARK + "\r\nX-Injected: 1"}, ValueError),
+        ({"api_key": MARK + "\n"}, ValueError),
+        ({"api_key": MARK + " with space"}, ValueError),
+        ({"api_key": MARK + "é"}, ValueError),
+        ({"api_key": ""}, ValueError),
+        ({"api_key": MARK.encode()}, TypeError),
+        ({"passphrase": MARK + "\r\n"}, ValueError),
+        ({"passphrase": MARK + "\x00"}, ValueError),
+        ({"passphrase": ""}, ValueError),
+        ({"passphrase": None}, TypeError),
+        ({"secret": ""}, ValueError),
+        ({"secret": b""}, ValueError),
+        ({"secret": 12345}, TypeError),
+        ({"secret": None}, TypeError),
+        ({"method": "DELETE"}, ValueError),
+        ({"method": "post"}, ValueError),
+        ({"method": b"POST"}, TypeError),
+        ({"path": "api/v2/x"}, ValueError),
+        ({"path": "/api/v2/x?coin=USDT"}, ValueError),
+        ({"path": "/api v2"}, ValueError),
+        ({"path": "/api\r\nHost: evil"}, ValueError),
+        ({"path": ""}, ValueError),
+        ({"query": "?coin=USDT"}, ValueError),
+        ({"query": "coin=USDT\r\n"}, ValueError),
+        ({"host": "api.bitget.com\r\nX: 1"}, ValueError),
+        ({"host": ""}, ValueError),
+        ({"locale": "en-US\r\n"}, ValueError),
+        ({"body": 123}, TypeError),
+        ({"demo": 1}, TypeError),
+        ({"method": "GET"}, ValueError),  # GET with a body
+    ],
+)
+def test_validation_never_leaks(impl, overrides, exc):
+    kwargs = {"api_key": MARK + "key", "passphrase": MARK + "pass", "secret": MARK + "secret"}
+    kwargs.update(overrides)
+    with pytest.raises(exc) as info:
+        _post(impl, **kwargs)
+    message = str(info.value)
+    assert MARK not in message
+    assert message  # says what was expected
+
+
+def test_secret_str_and_bytes_equivalent(impl):
+    assert _post(impl, secret=SECRET).request == _post(impl, secret=SECRET.encode()).request
+    assert _post(impl, secret=bytearray(SECRET.encode())).request == _post(impl).request
+
+
+def test_repr_masks_credentials(impl):
+    t = _post(impl, api_key=MARK + "key", passphrase=MARK + "pass", secret=MARK + "secret")
+    text = repr(t)
+    signature = _header(t.request, b"ACCESS-SIGN").decode()
+    assert MARK not in text
+    assert signature not in text
+    assert "POST" in text and PLACE in text and str(TS) in text and f"{len(BODY)}B" in text
+    t.resign(TS + 5)
+    assert _header(t.request, b"ACCESS-SIGN").decode() not in repr(t)
+
+
+def test_not_picklable(impl):
+    with pytest.raises(TypeError):
+        pickle.dumps(_post(impl))
+
+
+def test_keyword_only(impl):
+    with pytest.raises(TypeError):
+        impl.OrderTemplate("POST", "h", "/p")
+
+
+def test_compiled_and_twin_build_identical_requests(compiled, twin):
+    for kwargs in (
+        {},
+        {"demo": True},
+        {"body": b""},
+        {"method": "GET", "body": b"", "query": "coin=USDT"},
+        {"locale": "zh-CN", "host": "127.0.0.1:8443"},
+    ):
+        a, b = _post(compiled, **kwargs), _post(twin, **kwargs)
+        assert a.request == b.request
+        a.resign(1799999999999)
+        b.resign(1799999999999)
+        assert a.request == b.request
+        assert repr(a) == repr(b)
