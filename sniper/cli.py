@@ -19,8 +19,14 @@ from sniper.errors import SniperError
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("sniper.live.cli", "watch for the listing and sell COIN_AMOUNT once, the moment it opens"),
-    "demo": ("sniper.demo", "run the real sniper against the embedded exchange and show the latency"),
+    "run": (
+        "sniper.live.cli",
+        "watch for the listing and sell COIN_AMOUNT once, the moment it opens",
+    ),
+    "demo": (
+        "sniper.demo",
+        "run the real sniper against the embedded exchange and show the latency",
+    ),
     "check": ("sniper.live.check", "validate everything `run` needs without trading"),
     "exchange": ("sniper.exchange.cli", "serve the embedded Bitget-shaped exchange on 127.0.0.1"),
     "bench": ("benchmarks.budget", "run the latency benchmarks and check the budget"),

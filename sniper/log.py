@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
+from typing import TextIO
 
 LOGGER_NAME = "sniper"
 
@@ -59,7 +60,9 @@ class _JsonFormatter(logging.Formatter):
 _filter = RedactingFilter()
 
 
-def setup_logging(*, json_lines: bool = False, verbose: bool = False, stream=None) -> logging.Logger:
+def setup_logging(
+    *, json_lines: bool = False, verbose: bool = False, stream: TextIO | None = None
+) -> logging.Logger:
     logger = logging.getLogger(LOGGER_NAME)
     logger.handlers.clear()
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -1,4 +1,4 @@
-"""Suite-wide settings. Tests import the installed ``sniper`` (see README): the header says which."""
+"""Suite-wide settings. Tests import the installed ``sniper`` (README); the header says which."""
 
 from __future__ import annotations
 
