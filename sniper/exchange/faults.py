@@ -1,0 +1,101 @@
+"""Fault injection: everything a test can make the exchange do wrong on purpose.
+
+Canned replies (``queue_order_replies``, ``fail_polls``) are given as either a string Bitget
+code (HTTP 400 + JSON envelope with that code; ``"429"`` gives the real 429 reply) or an int
+HTTP status (429: the real 429 JSON reply; any other status, e.g. 502/503/504: a small
+``text/html`` body like the Cloudflare front door returns, so the client meets non-JSON).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .server import EmbeddedExchange
+
+CannedReply = str | int
+
+# Messages for the codes a test is likely to queue (§6); anything else gets a generic text.
+KNOWN_MESSAGES: dict[str, str] = {
+    "40015": "System is abnormal, please try again later",
+    "40200": "Server upgrade, please try again later",
+    "40010": "Request timed out",
+    "43059": "Request failed, please try again",
+    "45001": "Unknown error",
+    "40725": "service return an error",
+    "43115": (
+        "The current trading pair is opening soon, please refer to the official announcement "
+        "for the opening time"
+    ),
+    "43012": "Insufficient balance",
+    "45110": "less than the minimum amount 1 USDT",
+    "43118": "clientOrderId duplicate",
+    "40034": "Parameter does not exist",
+    "429": "Too Many Requests",
+}
+
+
+class Faults:
+    def __init__(self, exchange: EmbeddedExchange) -> None:
+        self._exchange = exchange
+        # ms the exchange clock runs ahead of the host clock (negative: behind)
+        self.clock_skew_ms: int = 0
+        # no ticker pushes at all (acks, pongs and errors still flow)
+        self.mute_ws_pushes: bool = False
+        self._withhold = 0
+        self._order_replies: deque[CannedReply] = deque()
+        self._poll_failures: deque[CannedReply] = deque()
+
+    # --- REST ----------------------------------------------------------------------------
+    def withhold_next_order_reply(self, count: int = 1) -> None:
+        """Accept and fill the next ``count`` place-orders but never answer them.
+
+        The connection stays open; the handler waits until the exchange stops (then the
+        connection is aborted). The order is findable through orderInfo / order-info.
+        """
+        self._withhold += count
+
+    def queue_order_replies(self, replies: list[CannedReply]) -> None:
+        """Answer the next place-orders with these canned replies, in order, WITHOUT executing.
+
+        Applied after authentication (a badly signed order still gets 40009).
+        """
+        self._order_replies.extend(replies)
+
+    def fail_polls(self, reply: CannedReply, count: int = 1) -> None:
+        """The next ``count`` public symbols / instruments calls get ``reply``."""
+        self._poll_failures.extend([reply] * count)
+
+    def clear(self) -> None:
+        self._withhold = 0
+        self._order_replies.clear()
+        self._poll_failures.clear()
+        self.mute_ws_pushes = False
+        self.clock_skew_ms = 0
+
+    # consumed by the REST layer
+    def take_order_reply(self) -> CannedReply | None:
+        return self._order_replies.popleft() if self._order_replies else None
+
+    def take_withhold(self) -> bool:
+        if self._withhold > 0:
+            self._withhold -= 1
+            return True
+        return False
+
+    def take_poll_failure(self) -> CannedReply | None:
+        return self._poll_failures.popleft() if self._poll_failures else None
+
+    # --- WebSocket -----------------------------------------------------------------------
+    async def drop_ws_connections(self) -> int:
+        """Abort every WebSocket connection now (no close frame: the client sees 1006)."""
+        return self._exchange.ws_hub.drop_all()
+
+    async def send_ws_frames(self, frames: list[bytes | str], *, binary: bool = False) -> int:
+        """Write these frames to every connected WS client, as text (default) or binary.
+
+        Text frames are written raw, so they may be invalid UTF-8, oversized or malformed
+        JSON on purpose. Returns the number of connections written to.
+        """
+        return self._exchange.ws_hub.send_raw_to_all(frames, binary=binary)

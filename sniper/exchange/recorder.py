@@ -1,0 +1,101 @@
+"""What the exchange saw and when: the measurement side of the simulator.
+
+One clock for every timestamp here: **CLOCK_REALTIME in ns** (``time.time_ns()`` and the
+kernel's ``SO_TIMESTAMPNS``, which is CLOCK_REALTIME too), so records compare with each other
+and with kernel timestamps taken by a client.
+
+* ``RequestRecord.first_byte_ns`` — when the first byte of the request reached the server's
+  TCP stack (kernel receive timestamp, ``first_byte_source == "kernel"``), or, where the kernel
+  timestamp is unavailable (uvloop, a platform without ``SO_TIMESTAMPNS``), ``time.time_ns()``
+  at the first ``data_received`` of the request (``"user"``). See ``sniper.exchange.server``.
+* ``listing_ticker_ns`` — ``time.time_ns()`` taken immediately before the transport write of
+  the first ticker push after a symbol went online (the frame is encoded before the stamp).
+
+Headers are recorded with their secrets (ACCESS-SIGN, ACCESS-PASSPHRASE): records are for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    method: str
+    path: str  # path only, no query
+    query: str  # raw query string as received ("" when none)
+    headers: dict[str, str]  # as received, secrets kept (test-only)
+    body: bytes  # exact body bytes
+    first_byte_ns: int  # ns, CLOCK_REALTIME; see module docstring
+    status: int = 0  # HTTP status answered (0 while pending / never answered)
+    code: str | None = None  # envelope code answered ("00000", "40009", "429", ...)
+    # "kernel" (SO_TIMESTAMPNS), "user" (time.time_ns() in data_received) or "middleware"
+    # (time.time_ns() when the request reached the app: an aiohttp without the internals
+    # net.py needs)
+    first_byte_source: str = "user"
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    api_key: str
+    symbol: str
+    side: str
+    size: str  # `size` (v2) or `qty` (v3) exactly as sent
+    client_oid: str | None
+    order_id: str | None  # set when accepted
+    accepted: bool  # executed by the matching engine
+    code: str | None  # envelope code of the answer (or of the answer that was withheld)
+    first_byte_ns: int  # ns, CLOCK_REALTIME, of the HTTP request carrying the order
+    replied: bool  # False while withheld (withhold_next_order_reply)
+    api: str = "v2"  # "v2" or "v3"
+    reply_ns: int | None = None  # ns, CLOCK_REALTIME, just before the reply was handed to aiohttp
+
+
+class WsSubscriptionRecord(NamedTuple):
+    conn_id: int
+    arg: dict[str, Any]
+    result: str | int  # "ok" or the WS error code (30001, 30006, 30016, ...)
+
+
+@dataclass
+class Records:
+    requests: list[RequestRecord] = field(default_factory=list)
+    orders: list[OrderRecord] = field(default_factory=list)
+    listing_ticker_ns: dict[str, int] = field(default_factory=dict)  # symbol -> ns
+    # every listing push: (conn_id, symbol, ns) — one per subscribed connection
+    listing_pushes: list[tuple[int, str, int]] = field(default_factory=list)
+    ws_subscriptions: list[WsSubscriptionRecord] = field(default_factory=list)
+    ws_connections: int = 0  # WebSocket connections accepted so far
+
+    def __post_init__(self) -> None:
+        self._order_event: asyncio.Event | None = None
+
+    def add_order(self, record: OrderRecord) -> None:
+        self.orders.append(record)
+        if record.accepted and self._order_event is not None:
+            self._order_event.set()
+
+    def first_accepted_order(self) -> OrderRecord | None:
+        return next((o for o in self.orders if o.accepted), None)
+
+    async def wait_for_order(self, timeout: float = 5.0) -> OrderRecord:  # noqa: ASYNC109
+        """The first accepted order; raises TimeoutError if none arrives in ``timeout`` s."""
+        found = self.first_accepted_order()
+        if found is not None:
+            return found
+        if self._order_event is None:
+            self._order_event = asyncio.Event()
+        async with asyncio.timeout(timeout):
+            while (found := self.first_accepted_order()) is None:
+                await self._order_event.wait()
+                self._order_event.clear()
+        return found
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.orders.clear()
+        self.listing_ticker_ns.clear()
+        self.listing_pushes.clear()
+        self.ws_subscriptions.clear()

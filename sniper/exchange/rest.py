@@ -1,0 +1,627 @@
+"""REST endpoints, v2 classic and v3 UTA (bitget-api.md §3-§6, §5.10).
+
+Request pipeline (one aiohttp middleware, then the endpoint):
+
+1. record the request (first-byte stamp from :mod:`sniper.exchange.net`, exact body bytes);
+2. unknown path -> HTTP 404 ``{"code":"40404","msg":"Request URL NOT FOUND",...}``;
+3. demo mode: ``paptrading: 1`` required (``settings.demo_error_code``);
+4. ``faults.fail_polls`` for the symbols / instruments endpoints;
+5. token bucket (429 + ``x-mbx-used-remain-limit``; per IP public, per API key private);
+6. private endpoints: signature check (:mod:`sniper.exchange.auth`), then account generation
+   (classic on v3 -> 40084, UTA on v2 -> 40085);
+7. the endpoint.
+
+Errors are HTTP 400 with ``{"code":"<string>","msg":...,"requestTime":<ms>,"data":null}``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .auth import authenticate
+from .faults import KNOWN_MESSAGES, CannedReply
+from .recorder import OrderRecord, RequestRecord
+from .state import Account, Order, OrderRequest, Rejection, fmt, fmt16, parse_decimal
+
+if TYPE_CHECKING:
+    from .server import EmbeddedExchange
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+RECORD_KEY = web.RequestKey("record", RequestRecord)
+BODY_KEY = web.RequestKey("body", bytes)
+ACCOUNT_KEY = web.RequestKey("account", Account)
+ORDER_KEY = web.RequestKey("order", OrderRecord)
+CODE_KEY = web.ResponseKey("code", str)  # envelope code answered; "" for non-JSON replies
+
+HTML_ERROR = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    path: str
+    method: str
+    private: bool
+    api: str  # "v2" / "v3"
+    trade: bool = False  # needs the `trade` permission
+    poll: bool = False  # subject to faults.fail_polls
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, msg: str, status: int = 400) -> None:
+        super().__init__(f"{code} {msg}")
+        self.code = code
+        self.msg = msg
+        self.status = status
+
+
+class RestApi:
+    def __init__(self, exchange: EmbeddedExchange) -> None:
+        self.ex = exchange
+        self.endpoints: dict[str, Endpoint] = {}
+
+    # --- response helpers -----------------------------------------------------------------
+    def envelope(
+        self, code: str, msg: str, data: Any, status: int = 200, remain: int | None = None
+    ) -> web.Response:
+        body = {"code": code, "msg": msg, "requestTime": self.ex.server_time_ms(), "data": data}
+        resp = web.Response(
+            status=status,
+            body=json.dumps(body, separators=(",", ":")).encode(),
+            content_type="application/json",
+        )
+        resp[CODE_KEY] = code
+        if remain is not None:
+            resp.headers["x-mbx-used-remain-limit"] = str(remain)
+        return resp
+
+    def ok(self, data: Any) -> web.Response:
+        return self.envelope("00000", "success", data)
+
+    def error(self, code: str, msg: str, status: int = 400) -> web.Response:
+        return self.envelope(code, msg, None, status=status)
+
+    def canned(self, reply: CannedReply) -> web.Response:
+        if reply == 429 or reply == "429":
+            return self.envelope("429", "Too Many Requests", None, status=429, remain=0)
+        if isinstance(reply, str):
+            return self.error(reply, KNOWN_MESSAGES.get(reply, f"simulated error {reply}"))
+        reason = {
+            502: "Bad Gateway",
+            503: "Service Temporarily Unavailable",
+            504: "Gateway Time-out",
+        }
+        text = HTML_ERROR.format(status=reply, reason=reason.get(reply, "Error"))
+        resp = web.Response(status=reply, text=text, content_type="text/html")
+        resp[CODE_KEY] = ""
+        return resp
+
+    # --- app ------------------------------------------------------------------------------
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self.middleware], client_max_size=1 << 20)
+        routes: list[tuple[Endpoint, Handler]] = [
+            (Endpoint("/api/v2/public/time", "GET", False, "v2"), self.v2_time),
+            (
+                Endpoint("/api/v2/spot/public/symbols", "GET", False, "v2", poll=True),
+                self.v2_symbols,
+            ),
+            (Endpoint("/api/v2/spot/market/tickers", "GET", False, "v2"), self.v2_tickers),
+            (Endpoint("/api/v2/spot/account/assets", "GET", True, "v2"), self.v2_assets),
+            (
+                Endpoint("/api/v2/spot/trade/place-order", "POST", True, "v2", trade=True),
+                self.place_order,
+            ),
+            (Endpoint("/api/v2/spot/trade/orderInfo", "GET", True, "v2"), self.v2_order_info),
+            (
+                Endpoint("/api/v3/market/instruments", "GET", False, "v3", poll=True),
+                self.v3_instruments,
+            ),
+            (Endpoint("/api/v3/market/tickers", "GET", False, "v3"), self.v3_tickers),
+            (Endpoint("/api/v3/account/settings", "GET", True, "v3"), self.v3_settings),
+            (Endpoint("/api/v3/account/assets", "GET", True, "v3"), self.v3_assets),
+            (
+                Endpoint("/api/v3/trade/place-order", "POST", True, "v3", trade=True),
+                self.place_order,
+            ),
+            (Endpoint("/api/v3/trade/order-info", "GET", True, "v3"), self.v3_order_info),
+        ]
+        for endpoint, handler in routes:
+            self.endpoints[endpoint.path] = endpoint
+            app.router.add_route(endpoint.method, endpoint.path, handler)
+        app.router.add_get("/v2/ws/public", self.ws_v2)
+        app.router.add_get("/v3/ws/public", self.ws_v3)
+        return app
+
+    async def ws_v2(self, request: web.Request) -> web.StreamResponse:
+        request[RECORD_KEY].status = 101
+        return await self.ex.ws_hub.handle(request, "v2")
+
+    async def ws_v3(self, request: web.Request) -> web.StreamResponse:
+        request[RECORD_KEY].status = 101
+        return await self.ex.ws_hub.handle(request, "v3")
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        protocol: Any = request.protocol
+        stamps: deque[tuple[int, str]] | None = getattr(protocol, "rx_stamps", None)
+        stamp = stamps.popleft() if stamps else None
+        if stamp is None:  # only without the stamping protocol (see net.STAMPING_SUPPORTED)
+            stamp = (time.time_ns(), "middleware")
+        body = await request.read() if request.can_read_body else b""
+        raw = request.raw_path
+        path, _, query = raw.partition("?")
+        record = RequestRecord(
+            method=request.method,
+            path=path,
+            query=query,
+            headers=dict(request.headers),
+            body=body,
+            first_byte_ns=stamp[0],
+            first_byte_source=stamp[1],
+        )
+        requests = self.ex.records.requests
+        requests.append(record)
+        cap = self.ex.settings.max_request_records
+        if cap is not None and len(requests) > cap:
+            del requests[: len(requests) - cap]
+        request[RECORD_KEY] = record
+        request[BODY_KEY] = body
+        try:
+            resp = await self._dispatch(request, handler)
+        except web.HTTPException as exc:
+            if exc.status in (404, 405):
+                resp = self.error("40404", "Request URL NOT FOUND", status=404)
+            else:
+                raise
+        if record.status == 0:
+            record.status = resp.status
+        if not isinstance(resp, web.WebSocketResponse):
+            record.code = resp.get(CODE_KEY) or None
+        return resp
+
+    async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        endpoint = self.endpoints.get(request.path)
+        if endpoint is None:
+            return await handler(request)  # WS routes, or aiohttp raises 404/405
+        resp = await self._dispatch_endpoint(request, handler, endpoint)
+        if endpoint.trade and ORDER_KEY not in request:
+            # a place-order refused before the matching engine (demo, 429, auth, generation)
+            order_rec = self._order_record(request, endpoint.api == "v3")
+            order_rec.code = resp.get(CODE_KEY) or None
+            order_rec.reply_ns = time.time_ns()
+            self.ex.records.add_order(order_rec)
+        return resp
+
+    async def _dispatch_endpoint(
+        self, request: web.Request, handler: Handler, endpoint: Endpoint
+    ) -> web.StreamResponse:
+        ex = self.ex
+        s = ex.settings
+        if s.demo and request.headers.get("paptrading", "").strip() != "1":
+            return self.error(s.demo_error_code, s.demo_error_msg)
+        if endpoint.poll:
+            fault = ex.faults.take_poll_failure()
+            if fault is not None:
+                return self.canned(fault)
+        caller = request.remote or "?"
+        if endpoint.private:
+            caller = "key:" + request.headers.get("ACCESS-KEY", caller)
+        verdict = ex.limiter.check(endpoint.path, caller)
+        remain = None
+        if verdict is not None:
+            allowed, remain = verdict
+            if not allowed:
+                return self.envelope("429", "Too Many Requests", None, status=429, remain=0)
+        try:
+            if endpoint.private:
+                request[ACCOUNT_KEY] = self._authenticate(request, endpoint)
+            resp = await handler(request)
+        except ApiError as err:
+            resp = self.error(err.code, err.msg, status=err.status)
+        if remain is not None and isinstance(resp, web.Response):
+            resp.headers["x-mbx-used-remain-limit"] = str(remain)
+        return resp
+
+    def _authenticate(self, request: web.Request, endpoint: Endpoint) -> Account:
+        ex = self.ex
+        s = ex.settings
+        account, err = authenticate(
+            headers=request.headers,
+            method=request.method,
+            target=request.raw_path,
+            body=request[BODY_KEY],
+            remote_ip=request.remote,
+            lookup=ex.state.accounts.get,
+            server_time_ms=ex.server_time_ms(),
+            window_ms=s.timestamp_window_ms,
+            passphrase_error=(s.passphrase_error_code, s.passphrase_error_msg),
+            need_trade=endpoint.trade,
+        )
+        if err is not None:
+            raise ApiError(err.code, err.msg)
+        assert account is not None
+        if endpoint.api == "v2" and account.mode == "uta":
+            raise ApiError(s.uta_on_v2_code, s.uta_on_v2_msg)
+        if endpoint.api == "v3" and account.mode == "classic":
+            raise ApiError(s.classic_on_v3_code, s.classic_on_v3_msg)
+        return account
+
+    # --- public v2 ------------------------------------------------------------------------
+    async def v2_time(self, request: web.Request) -> web.Response:
+        return self.ok({"serverTime": str(self.ex.server_time_ms())})
+
+    async def v2_symbols(self, request: web.Request) -> web.Response:
+        now_ms = self.ex.server_time_ms()
+        wanted = request.query.get("symbol")
+        rows = []
+        for sym, status in self.ex.state.visible_symbols(now_ms):
+            if wanted and sym.symbol != wanted:
+                continue
+            open_time = ""
+            if sym.open_time_ms is not None:
+                open_time = str(sym.open_time_ms)
+            rows.append(
+                {
+                    "symbol": sym.symbol,
+                    "baseCoin": sym.base_coin,
+                    "quoteCoin": sym.quote_coin,
+                    "minTradeAmount": "0",
+                    "maxTradeAmount": "900000000000000000000",
+                    "takerFeeRate": sym.taker_fee_rate,
+                    "makerFeeRate": sym.maker_fee_rate,
+                    "pricePrecision": str(sym.price_precision),
+                    "quantityPrecision": str(sym.quantity_precision),
+                    "quotePrecision": str(sym.quote_precision),
+                    "minTradeUSDT": sym.min_trade_usdt,
+                    "status": status,
+                    "buyLimitPriceRatio": sym.buy_limit_price_ratio,
+                    "sellLimitPriceRatio": sym.sell_limit_price_ratio,
+                    "orderQuantity": "200",
+                    "areaSymbol": "no",
+                    "openTime": open_time,
+                    "offTime": "",
+                    "maxLimitOrderValue": "",
+                    "maxMarketOrderValue": "",
+                }
+            )
+        if wanted and not rows:
+            raise ApiError(
+                "40034",
+                f"Parameter {wanted} does not exist",  # observed on public endpoints
+            )
+        return self.ok(rows)
+
+    def _tradable(self, wanted: str | None, v3: bool) -> list[Any]:
+        """(symbol, status) rows with a market (gray pairs have none yet)."""
+        now_ms = self.ex.server_time_ms()
+        if wanted:
+            found = self.ex.state.find_symbol(wanted, now_ms)
+            if found is None:
+                s = self.ex.settings
+                if v3:
+                    raise ApiError(
+                        s.v3_unknown_symbol_code, f"Trading pair {wanted} does not exist"
+                    )
+                raise ApiError("40034", f"Parameter {wanted} does not exist")
+            rows = [found]
+        else:
+            rows = self.ex.state.visible_symbols(now_ms)
+        return [sym for sym, status in rows if status != "gray"]
+
+    async def v2_tickers(self, request: web.Request) -> web.Response:
+        now = str(self.ex.server_time_ms())
+        rows = []
+        for sym in self._tradable(request.query.get("symbol"), v3=False):
+            p = self.ex.format_price(sym)
+            rows.append(
+                {
+                    "symbol": sym.symbol,
+                    "high24h": p,
+                    "open": p,
+                    "low24h": p,
+                    "lastPr": p,
+                    "quoteVolume": "0",
+                    "baseVolume": "0",
+                    "usdtVolume": "0",
+                    "bidPr": p,
+                    "askPr": p,
+                    "bidSz": "0",
+                    "askSz": "0",
+                    "openUtc": p,
+                    "ts": now,
+                    "changeUtc24h": "0",
+                    "change24h": "0",
+                }
+            )
+        return self.ok(rows)
+
+    # --- public v3 ------------------------------------------------------------------------
+    def _require_spot_category(self, request: web.Request) -> bool:
+        category = request.query.get("category")
+        if not category:
+            raise ApiError("40019", "Parameter category cannot be empty")
+        return category.upper() == "SPOT"
+
+    async def v3_instruments(self, request: web.Request) -> web.Response:
+        s = self.ex.settings
+        if not self._require_spot_category(request):
+            return self.ok([])
+        now_ms = self.ex.server_time_ms()
+        wanted = request.query.get("symbol")
+        rows = []
+        for sym, status in self.ex.state.visible_symbols(now_ms):
+            if wanted and sym.symbol != wanted:
+                continue
+            open_time = "" if sym.open_time_ms is None else str(sym.open_time_ms)
+            row = {
+                "symbol": sym.symbol,
+                "category": "SPOT",
+                "baseCoin": sym.base_coin,
+                "quoteCoin": sym.quote_coin,
+                "buyLimitPriceRatio": sym.buy_limit_price_ratio,
+                "sellLimitPriceRatio": sym.sell_limit_price_ratio,
+                "feeRateUpRatio": "0.005",
+                "minOrderQty": "0",
+                "maxOrderQty": "900000000000000000000",
+                "maxMarketOrderQty": "900000000000000000000",
+                "pricePrecision": str(sym.price_precision),
+                "quantityPrecision": str(sym.quantity_precision),
+                "quotePrecision": str(sym.quote_precision),
+                "minOrderAmount": sym.min_trade_usdt,
+                "maxSymbolOrderNum": "200",
+                "maxProductOrderNum": "400",
+                "status": s.v3_status_map.get(status, status),
+                "offTime": "",
+                "limitOpenTime": open_time,
+                "maintainTime": "",
+                "areaSymbol": "no",
+            }
+            if s.v3_include_open_time:
+                row["openTime"] = open_time
+            rows.append(row)
+        if wanted and not rows:
+            raise ApiError(s.v3_unknown_symbol_code, f"Trading pair {wanted} does not exist")
+        return self.ok(rows)
+
+    async def v3_tickers(self, request: web.Request) -> web.Response:
+        if not self._require_spot_category(request):
+            return self.ok([])
+        rows = []
+        for sym in self._tradable(request.query.get("symbol"), v3=True):
+            p = self.ex.format_price(sym)
+            rows.append(
+                {
+                    "category": "SPOT",
+                    "symbol": sym.symbol,
+                    "lastPrice": p,
+                    "openPrice24h": p,
+                    "highPrice24h": p,
+                    "lowPrice24h": p,
+                    "ask1Price": p,
+                    "bid1Price": p,
+                    "bid1Size": "0",
+                    "ask1Size": "0",
+                    "price24hPcnt": "0",
+                    "volume24h": "0",
+                    "turnover24h": "0",
+                }
+            )
+        return self.ok(rows)
+
+    # --- private: account -----------------------------------------------------------------
+    def _coins(self, account: Account, coin: str | None, everything: bool) -> list[str]:
+        if coin:
+            return [coin.upper()]
+        coins = set(account.available) | set(account.frozen)
+        if not everything:
+            coins = {
+                c
+                for c in coins
+                if account.available.get(c, Decimal(0)) != 0 or account.frozen.get(c, Decimal(0))
+            }
+        return sorted(coins)
+
+    async def v2_assets(self, request: web.Request) -> web.Response:
+        account = request[ACCOUNT_KEY]
+        everything = request.query.get("assetType") == "all"
+        now = str(self.ex.server_time_ms())
+        rows = [
+            {
+                "coin": coin,
+                "available": fmt16(account.available.get(coin, Decimal(0))),
+                "frozen": fmt16(account.frozen.get(coin, Decimal(0))),
+                "locked": fmt16(Decimal(0)),
+                "limitAvailable": "0",
+                "uTime": now,
+            }
+            for coin in self._coins(account, request.query.get("coin"), everything)
+        ]
+        return self.ok(rows)
+
+    async def v3_settings(self, request: web.Request) -> web.Response:
+        return self.ok(
+            {
+                "assetMode": "union",
+                "holdMode": "one_way_mode",
+                "symbolConfigList": [],
+                "coinConfigList": [],
+            }
+        )
+
+    async def v3_assets(self, request: web.Request) -> web.Response:
+        account = request[ACCOUNT_KEY]
+        assets = []
+        total = Decimal(0)
+        for coin in self._coins(account, None, everything=False):
+            balance = account.available.get(coin, Decimal(0)) + account.frozen.get(coin, Decimal(0))
+            usd = balance * self.ex.usdt_price(coin)
+            total += usd
+            assets.append(
+                {
+                    "coin": coin,
+                    "equity": fmt(balance),
+                    "usdValue": fmt(usd),
+                    "balance": fmt(balance),
+                    "available": fmt(account.available.get(coin, Decimal(0))),
+                    "debt": "0",
+                    "locked": fmt(account.frozen.get(coin, Decimal(0))),
+                }
+            )
+        btc = self.ex.usdt_price("BTC")
+        data = {
+            "accountEquity": fmt(total),
+            "usdtEquity": fmt(total),
+            "btcEquity": fmt(total / btc) if btc else "0",
+            "unrealisedPnl": "0",
+            "usdtUnrealisedPnl": "0",
+            "btcUnrealizedPnl": "0",
+            "effEquity": fmt(total),
+            "mmr": "0",
+            "imr": "0",
+            "mgnRatio": "0",
+            "positionMgnRatio": "0",
+            "assets": assets,
+        }
+        return self.ok(data)
+
+    # --- private: orders ------------------------------------------------------------------
+    def _parse_order(self, body: bytes, v3: bool) -> OrderRequest:
+        try:
+            params = json.loads(body) if body else None
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            raise ApiError("40020", "Parameter body error")
+
+        def text(name: str) -> str:
+            value = params.get(name)
+            if value is None or value == "":
+                raise ApiError("40019", f"Parameter {name} cannot be empty")
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ApiError("40020", f"Parameter {name} error")
+            return str(value)
+
+        if v3:
+            category = text("category")
+            if category.upper() != "SPOT":
+                raise ApiError("40020", "Parameter category error")
+        symbol = text("symbol")
+        size_name = "qty" if v3 else "size"
+        size = text(size_name)
+        side = text("side").lower()
+        order_type = text("orderType").lower()
+        if side not in ("buy", "sell"):
+            raise ApiError("40020", "Parameter side error")
+        if order_type not in ("limit", "market"):
+            raise ApiError("40020", "Parameter orderType error")
+        if parse_decimal(size) is None:
+            raise ApiError("40020", f"Parameter {size_name} error")
+        force_name = "timeInForce" if v3 else "force"
+        force = str(params.get(force_name) or "gtc").lower()
+        if force not in ("gtc", "post_only", "fok", "ioc", "normal"):
+            raise ApiError("40020", f"Parameter {force_name} error")
+        price: str | None = None
+        if order_type == "limit":
+            price = text("price")
+            if parse_decimal(price) is None:
+                raise ApiError("40020", "Parameter price error")
+        oid = params.get("clientOid")
+        client_oid = str(oid) if oid not in (None, "") else None
+        return OrderRequest(symbol, side, order_type, size, price, force, client_oid)
+
+    def _order_record(self, request: web.Request, v3: bool) -> OrderRecord:
+        """An OrderRecord for a place-order request, filled from its body where parseable."""
+        record = request[RECORD_KEY]
+        order_rec = OrderRecord(
+            api_key=request.headers.get("ACCESS-KEY", ""),
+            symbol="",
+            side="",
+            size="",
+            client_oid=None,
+            order_id=None,
+            accepted=False,
+            code=None,
+            first_byte_ns=record.first_byte_ns,
+            replied=True,
+            api="v3" if v3 else "v2",
+        )
+        try:
+            params = json.loads(request[BODY_KEY])
+        except ValueError:
+            params = None
+        if isinstance(params, dict):
+            order_rec.symbol = str(params.get("symbol", ""))
+            order_rec.side = str(params.get("side", ""))
+            order_rec.size = str(params.get("qty" if v3 else "size", ""))
+            oid = params.get("clientOid")
+            order_rec.client_oid = None if oid is None else str(oid)
+        request[ORDER_KEY] = order_rec
+        return order_rec
+
+    async def place_order(self, request: web.Request) -> web.StreamResponse:
+        ex = self.ex
+        v3 = request.path.startswith("/api/v3/")
+        account = request[ACCOUNT_KEY]
+        order_rec = self._order_record(request, v3)
+        withhold = ex.faults.take_withhold()
+        canned = ex.faults.take_order_reply()
+        if canned is not None:
+            resp = self.canned(canned)
+        else:
+            try:
+                req = self._parse_order(request[BODY_KEY], v3)
+                result = ex.state.place_order(
+                    account, req, now_ms=ex.server_time_ms(), api=order_rec.api
+                )
+            except ApiError as err:
+                result = Rejection(err.code, err.msg)
+            if isinstance(result, Order):
+                order_rec.accepted = True
+                order_rec.order_id = result.order_id
+                order_rec.client_oid = result.client_oid
+                resp = self.ok({"orderId": result.order_id, "clientOid": result.client_oid})
+            else:
+                resp = self.error(result.code, result.msg)
+        order_rec.code = resp.get(CODE_KEY) or None
+        if withhold:
+            order_rec.replied = False
+            ex.records.add_order(order_rec)
+            await ex.wait_stopped(request)  # returns at stop(), the connection already aborted
+            return resp
+        order_rec.reply_ns = time.time_ns()
+        ex.records.add_order(order_rec)
+        return resp
+
+    async def v2_order_info(self, request: web.Request) -> web.Response:
+        account = request[ACCOUNT_KEY]
+        order_id = request.query.get("orderId")
+        client_oid = request.query.get("clientOid")
+        if not order_id and not client_oid:
+            raise ApiError("40019", "Parameter orderId cannot be empty")
+        order = self.ex.state.find_order(account, order_id, client_oid)
+        if order is None:
+            raise ApiError("43001", "The order does not exist")
+        return self.ok([order.v2_info()])
+
+    async def v3_order_info(self, request: web.Request) -> web.Response:
+        account = request[ACCOUNT_KEY]
+        order_id = request.query.get("orderId")
+        client_oid = request.query.get("clientOid")
+        if not order_id and not client_oid:
+            raise ApiError("40019", "Parameter orderId cannot be empty")
+        order = self.ex.state.find_order(account, order_id, client_oid)
+        if order is None:
+            raise ApiError(self.ex.settings.v3_order_not_found_code, "Order does not exist")
+        return self.ok(order.v3_info())

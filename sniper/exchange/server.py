@@ -1,0 +1,379 @@
+"""EmbeddedExchange: one aiohttp app on one 127.0.0.1 port serving REST and WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import ssl
+import time
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .faults import Faults
+from .net import STAMPING_SUPPORTED, StampingServer, make_listener, wait_kernel_stamping
+from .ratelimit import RateLimiter
+from .recorder import OrderRecord, Records
+from .rest import RestApi
+from .settings import ExchangeSettings
+from .state import SYMBOL_STATUSES, Account, ExchangeState, Symbol, split_symbol
+from .ws import WsHub
+
+
+class EmbeddedExchange:
+    """A Bitget-shaped spot exchange on loopback. See the package docstring for the tour."""
+
+    def __init__(self, settings: ExchangeSettings | None = None) -> None:
+        self.settings = settings or ExchangeSettings()
+        self.state = ExchangeState(self.settings)
+        self.faults = Faults(self)
+        self.records = Records()
+        self.limiter = RateLimiter(self.settings.rate_limit_table())
+        self.ws_hub = WsHub(self)
+        self.rest = RestApi(self)
+        self.ca_pem: bytes | None = None
+        self._ca: Any = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._open_tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopped: asyncio.Event | None = None
+        self._withheld: set[asyncio.Transport] = set()  # connections of withheld replies
+        # True once start() has seen the kernel stamp a loopback TCP packet (see net.py)
+        self.kernel_stamping = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def __aenter__(self) -> EmbeddedExchange:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("EmbeddedExchange already started")
+        s = self.settings
+        self._stopped = asyncio.Event()
+        ssl_ctx = self._make_tls() if s.tls else None
+        app = self.rest.build_app()
+        runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=0.5,
+            keepalive_timeout=s.http_keepalive_timeout_s,
+        )
+        await runner.setup()
+        assert runner.server is not None
+        # Swap in the protocol factory that stamps each request's first byte (see net.py).
+        if STAMPING_SUPPORTED:
+            runner.server.__class__ = StampingServer
+        sock = make_listener(s.host, s.port)
+        site = web.SockSite(runner, sock, ssl_context=ssl_ctx)
+        try:
+            await site.start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self._port = sock.getsockname()[1]
+        self._runner = runner
+        if STAMPING_SUPPORTED:
+            # the listener holds packet stamping on; make sure the kernel has switched it on
+            self.kernel_stamping = await wait_kernel_stamping()
+        self.ws_hub.start()
+        now_ms = self.server_time_ms()
+        for sym in self.state.symbols.values():
+            if sym.status_at(now_ms) == "online":
+                self.ws_hub.ensure_ticker(sym.symbol)
+            elif sym.open_at_ms is not None:
+                self._schedule_open(sym)
+
+    async def stop(self) -> None:
+        runner = self._runner
+        if runner is None:
+            return
+        self._runner = None
+        for task in self._open_tasks.values():
+            task.cancel()
+        for task in list(self._open_tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._open_tasks.clear()
+        for transport in list(self._withheld):
+            transport.abort()
+        assert self._stopped is not None
+        self._stopped.set()
+        await self.ws_hub.stop()
+        await runner.cleanup()
+
+    async def wait_stopped(self, request: web.Request) -> None:
+        """Park a withheld request until stop(); its connection is aborted, never answered."""
+        assert self._stopped is not None
+        transport = request.transport
+        if transport is not None:
+            self._withheld.add(transport)
+        try:
+            await self._stopped.wait()
+        finally:
+            if transport is not None:
+                self._withheld.discard(transport)
+
+    def _make_tls(self) -> ssl.SSLContext:
+        import trustme  # a runtime dependency, imported only when TLS is asked for
+
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        self._ca = ca
+        self.ca_pem = ca.cert_pem.bytes()
+        return ctx
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An SSL context that trusts this exchange's throwaway CA (TLS mode only)."""
+        if self._ca is None:
+            raise RuntimeError("client_ssl_context() needs ExchangeSettings(tls=True) and start()")
+        ctx = ssl.create_default_context()
+        self._ca.configure_trust(ctx)
+        return ctx
+
+    # --- addresses ------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the exchange is not started")
+        return self._port
+
+    @property
+    def host(self) -> str:
+        host = self.settings.host
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(host).version == 6:
+                return f"[{host}]"
+        return host
+
+    @property
+    def rest_url(self) -> str:
+        scheme = "https" if self.settings.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        scheme = "wss" if self.settings.tls else "ws"
+        return f"{scheme}://{self.host}:{self.port}/v2/ws/public"
+
+    @property
+    def ws_url_v3(self) -> str:
+        scheme = "wss" if self.settings.tls else "ws"
+        return f"{scheme}://{self.host}:{self.port}/v3/ws/public"
+
+    # --- clock ----------------------------------------------------------------------------
+    def server_time_ms(self) -> int:
+        """The exchange clock in ms: host CLOCK_REALTIME plus ``faults.clock_skew_ms``."""
+        return time.time_ns() // 1_000_000 + self.faults.clock_skew_ms
+
+    def server_time_ns(self) -> int:
+        """The exchange clock in ns (CLOCK_REALTIME + skew)."""
+        return time.time_ns() + self.faults.clock_skew_ms * 1_000_000
+
+    # --- accounts -------------------------------------------------------------------------
+    def add_account(self, account: Account) -> Account:
+        self.state.accounts[account.api_key] = account
+        return account
+
+    def account(self, api_key: str) -> Account:
+        return self.state.accounts[api_key]
+
+    def set_balance(self, api_key: str, coin: str, amount: str | int | Decimal) -> None:
+        self.state.accounts[api_key].available[coin.upper()] = Decimal(str(amount))
+
+    def balance(self, api_key: str, coin: str) -> Decimal:
+        return self.state.accounts[api_key].balance(coin)
+
+    # --- symbols --------------------------------------------------------------------------
+    def add_symbol(
+        self,
+        symbol: str,
+        *,
+        status: str = "online",
+        price: str | Decimal = "1",
+        quantity_precision: int = 4,
+        price_precision: int = 4,
+        quote_precision: int | None = None,
+        min_trade_usdt: str = "1",
+        base_coin: str | None = None,
+        quote_coin: str | None = None,
+        open_time_ms: int | None = None,
+    ) -> Symbol:
+        """A symbol visible right away with ``status`` (gray / online / halt / offline)."""
+        if status not in SYMBOL_STATUSES:
+            raise ValueError(f"status must be one of {SYMBOL_STATUSES}, got {status!r}")
+        sym = self._new_symbol(
+            symbol,
+            price,
+            quantity_precision,
+            price_precision,
+            quote_precision,
+            min_trade_usdt,
+            base_coin,
+            quote_coin,
+        )
+        sym.status = status
+        sym.open_time_ms = open_time_ms
+        if status == "online":
+            sym.opened_at_ms = self.server_time_ms()
+            sym.listing_pushed = True  # a pre-existing market: no listing ticker
+            if self._runner is not None:
+                self.ws_hub.ensure_ticker(symbol)
+        return sym
+
+    def _new_symbol(
+        self,
+        symbol: str,
+        price: str | Decimal,
+        quantity_precision: int,
+        price_precision: int,
+        quote_precision: int | None,
+        min_trade_usdt: str,
+        base_coin: str | None,
+        quote_coin: str | None,
+    ) -> Symbol:
+        if base_coin is None or quote_coin is None:
+            base, quote = split_symbol(symbol)
+            base_coin = base_coin or base
+            quote_coin = quote_coin or quote
+        sym = Symbol(
+            symbol=symbol,
+            base_coin=base_coin,
+            quote_coin=quote_coin,
+            status="gray",
+            price=Decimal(str(price)),
+            quantity_precision=quantity_precision,
+            price_precision=price_precision,
+            quote_precision=price_precision if quote_precision is None else quote_precision,
+            min_trade_usdt=str(min_trade_usdt),
+            taker_fee_rate=self.settings.taker_fee_rate,
+            maker_fee_rate=self.settings.taker_fee_rate,
+        )
+        self.state.symbols[symbol] = sym
+        return sym
+
+    async def list_symbol(
+        self,
+        symbol: str,
+        *,
+        open_at_ms: int | None = None,
+        price: str | Decimal = "1",
+        quantity_precision: int = 2,
+        price_precision: int = 4,
+        quote_precision: int | None = None,
+        min_trade_usdt: str = "1",
+        gray: bool = True,
+        announce_open_time: bool = True,
+        base_coin: str | None = None,
+        quote_coin: str | None = None,
+    ) -> Symbol:
+        """A new listing: absent -> gray (if ``gray``) -> online exactly at ``open_at_ms``.
+
+        ``open_at_ms`` is on the exchange clock (:meth:`server_time_ms`). REST sees the pair
+        online from that ms on; a timer flips it and writes the listing ticker to every
+        subscriber (within ~1 ms, the event loop's timer resolution). ``open_at_ms=None``: it
+        stays gray (or absent) until :meth:`open_symbol`. ``announce_open_time=False``: the
+        gray row shows ``openTime: ""``.
+        """
+        sym = self._new_symbol(
+            symbol,
+            price,
+            quantity_precision,
+            price_precision,
+            quote_precision,
+            min_trade_usdt,
+            base_coin,
+            quote_coin,
+        )
+        sym.status = "gray"
+        sym.visible = gray
+        sym.open_at_ms = open_at_ms
+        sym.open_time_ms = open_at_ms if announce_open_time else None
+        if open_at_ms is not None and self._runner is not None:
+            self._schedule_open(sym)
+        return sym
+
+    def _schedule_open(self, sym: Symbol) -> None:
+        old = self._open_tasks.pop(sym.symbol, None)
+        if old is not None:
+            old.cancel()
+        task = asyncio.get_running_loop().create_task(self._open_when_due(sym))
+        self._open_tasks[sym.symbol] = task
+
+    async def _open_when_due(self, sym: Symbol) -> None:
+        while sym.open_at_ms is not None:
+            delay_ns = sym.open_at_ms * 1_000_000 - self.server_time_ns()
+            if delay_ns <= 0:
+                break
+            # Re-evaluated after each sleep (the skew may change). asyncio rounds timer
+            # waits up to whole ms, so sleep to ~2 ms before the open and then yield in a
+            # tight loop: the flip lands within a few hundred µs of open_at_ms.
+            if delay_ns > 2_000_000:
+                await asyncio.sleep((delay_ns - 2_000_000) / 1e9)
+            else:
+                await asyncio.sleep(0)
+        self._open_tasks.pop(sym.symbol, None)
+        self.open_symbol(sym.symbol)
+
+    def open_symbol(self, symbol: str) -> None:
+        """Online now: REST shows ``online``, the listing ticker is written to subscribers."""
+        sym = self.state.symbols[symbol]
+        task = self._open_tasks.pop(symbol, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        now_ms = self.server_time_ms()
+        opened_at = sym.open_at_ms if sym.open_at_ms is not None else now_ms
+        sym.status = "online"
+        sym.visible = True
+        sym.open_at_ms = None
+        sym.opened_at_ms = opened_at
+        if sym.open_time_ms is None:
+            sym.open_time_ms = opened_at
+        if self._runner is not None:
+            self.ws_hub.push_ticker(symbol)  # the listing ticker (if anyone subscribed)
+            self.ws_hub.ensure_ticker(symbol)
+
+    def set_symbol_status(self, symbol: str, status: str) -> None:
+        """Move an existing symbol to gray / online / halt / offline (no listing push)."""
+        if status not in SYMBOL_STATUSES:
+            raise ValueError(f"status must be one of {SYMBOL_STATUSES}, got {status!r}")
+        if status == "online":
+            self.open_symbol(symbol)
+            return
+        sym = self.state.symbols[symbol]
+        sym.status = status
+        sym.visible = True
+        sym.open_at_ms = None
+
+    def set_price(self, symbol: str, price: str | Decimal) -> None:
+        self.state.symbols[symbol].price = Decimal(str(price))
+
+    def format_price(self, sym: Symbol) -> str:
+        return f"{sym.price:.{sym.price_precision}f}"
+
+    def usdt_price(self, coin: str) -> Decimal:
+        if coin in ("USDT", "USDC"):
+            return Decimal(1)
+        sym = self.state.symbols.get(f"{coin}USDT")
+        return sym.price if sym is not None else Decimal(0)
+
+    # --- records --------------------------------------------------------------------------
+    # `timeout` is the documented public API (tests read better with it than with a wrapper)
+    async def wait_for_order(self, timeout: float = 5.0) -> OrderRecord:  # noqa: ASYNC109
+        """The first accepted order (OrderRecord); TimeoutError after ``timeout`` s."""
+        return await self.records.wait_for_order(timeout)

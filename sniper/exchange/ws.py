@@ -1,0 +1,389 @@
+"""Public WebSocket, v2 (``/v2/ws/public``) and v3/UTA (``/v3/ws/public``) — bitget-api.md §7.
+
+aiohttp does the handshake, reads client frames and answers protocol-level ping/close. Every
+frame the exchange *sends* is encoded here and written straight to the transport, so that
+
+* the listing ticker can be stamped immediately before ``transport.write`` (the frame bytes
+  are built first), and
+* fault injection can send frames aiohttp would refuse to build (invalid UTF-8 text, ...).
+
+Compression is never negotiated (the real venue offers no permessage-deflate either, §2), so
+raw frames are valid frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from .recorder import WsSubscriptionRecord
+
+if TYPE_CHECKING:
+    from .server import EmbeddedExchange
+    from .state import Symbol
+
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+
+V2_ARG_KEYS = ("instType", "channel", "instId")
+V3_ARG_KEYS = ("instType", "topic", "symbol")
+V2_CHANNELS = frozenset(
+    {"ticker", "trade", "books", "books1", "books5", "books15", "auction"}
+    | {f"candle{p}" for p in ("1m", "5m", "15m", "30m", "1H", "4H", "6H", "12H", "1D", "1W")}
+)
+V3_TOPICS = frozenset({"ticker", "kline", "books", "books1", "books5", "books50", "publicTrade"})
+# Futures instTypes are valid but not modelled: their symbols "don't exist" (30001).
+V2_INST_TYPES = frozenset({"SPOT", "USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES"})
+V3_INST_TYPES = frozenset({"spot", "usdt-futures", "coin-futures", "usdc-futures"})
+
+
+def encode_frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
+    """A complete, unmasked, final server->client WebSocket frame."""
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return header + payload
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+@dataclass(eq=False)
+class WsConnection:
+    conn_id: int
+    version: str  # "v2" or "v3"
+    ws: web.WebSocketResponse
+    transport: asyncio.Transport
+    opened: float  # s, monotonic
+    last_ping: float  # s, monotonic, last text `ping`
+    tickers: set[str] = field(default_factory=set)  # subscribed ticker symbols
+    others: set[str] = field(default_factory=set)  # other acked channels (never pushed)
+    msg_times: deque[float] = field(default_factory=deque)
+    sub_times: deque[float] = field(default_factory=deque)
+
+    def write(self, frame: bytes) -> bool:
+        if self.transport.is_closing():
+            return False
+        self.transport.write(frame)
+        return True
+
+    def send_json(self, obj: Any) -> bool:
+        return self.write(encode_frame(dumps(obj)))
+
+    def abort(self) -> None:
+        self.transport.abort()
+
+
+class WsHub:
+    def __init__(self, exchange: EmbeddedExchange) -> None:
+        self._ex = exchange
+        self.conns: dict[int, WsConnection] = {}
+        self._ids = itertools.count(1)
+        self._ticker_tasks: dict[str, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def stop(self) -> None:
+        tasks = list(self._ticker_tasks.values())
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._ticker_tasks.clear()
+        self._sweeper = None
+        self.drop_all()
+
+    def drop_all(self) -> int:
+        conns = list(self.conns.values())
+        for conn in conns:
+            conn.abort()
+        return len(conns)
+
+    def send_raw_to_all(self, frames: list[bytes | str], *, binary: bool) -> int:
+        opcode = OP_BINARY if binary else OP_TEXT
+        encoded = [encode_frame(f.encode() if isinstance(f, str) else f, opcode) for f in frames]
+        n = 0
+        for conn in list(self.conns.values()):
+            for frame in encoded:
+                conn.write(frame)
+            n += 1
+        return n
+
+    async def _sweep(self) -> None:
+        """Idle kill (no text ping for ws_idle_timeout_s) and the forced lifetime disconnect."""
+        while True:
+            s = self._ex.settings
+            await asyncio.sleep(max(0.01, min(1.0, s.ws_idle_timeout_s / 10)))
+            now = time.monotonic()
+            for conn in list(self.conns.values()):
+                idle = now - conn.last_ping > s.ws_idle_timeout_s
+                old = s.ws_max_lifetime_s is not None and now - conn.opened > s.ws_max_lifetime_s
+                if idle or old:
+                    conn.abort()
+
+    # --- tickers --------------------------------------------------------------------------
+    def ensure_ticker(self, symbol: str) -> None:
+        task = self._ticker_tasks.get(symbol)
+        if task is None or task.done():
+            loop = asyncio.get_running_loop()
+            self._ticker_tasks[symbol] = loop.create_task(self._ticker_loop(symbol))
+
+    async def _ticker_loop(self, symbol: str) -> None:
+        while True:
+            low, high = self._ex.settings.ticker_interval_s
+            await asyncio.sleep(random.uniform(low, high))
+            self.push_ticker(symbol)
+
+    def _ticker_frames(self, sym: Symbol, now_ms: int) -> tuple[bytes, bytes]:
+        price = self._ex.format_price(sym)
+        v2 = {
+            "action": "snapshot",
+            "arg": {"instType": "SPOT", "channel": "ticker", "instId": sym.symbol},
+            "data": [
+                {
+                    "instId": sym.symbol,
+                    "lastPr": price,
+                    "open24h": price,
+                    "high24h": price,
+                    "low24h": price,
+                    "change24h": "0",
+                    "bidPr": price,
+                    "askPr": price,
+                    "bidSz": "0",
+                    "askSz": "0",
+                    "baseVolume": "0",
+                    "quoteVolume": "0",
+                    "openUtc": price,
+                    "changeUtc24h": "0",
+                    "ts": str(now_ms),
+                }
+            ],
+            "ts": now_ms,
+        }
+        v3 = {
+            "action": "snapshot",
+            "arg": {"instType": "spot", "topic": "ticker", "symbol": sym.symbol},
+            "data": [
+                {
+                    "symbol": sym.symbol,
+                    "lastPrice": price,
+                    "openPrice24h": price,
+                    "highPrice24h": price,
+                    "lowPrice24h": price,
+                    "ask1Price": price,
+                    "bid1Price": price,
+                    "bid1Size": "0",
+                    "ask1Size": "0",
+                    "price24hPcnt": "0",
+                    "volume24h": "0",
+                    "turnover24h": "0",
+                }
+            ],
+            "ts": now_ms,
+        }
+        return encode_frame(dumps(v2)), encode_frame(dumps(v3))
+
+    def push_ticker(self, symbol: str, only: WsConnection | None = None) -> int:
+        """Write one snapshot to every subscriber (or to ``only``); returns connections written.
+
+        The first push written after the symbol went online is the *listing ticker*: its time
+        is ``time.time_ns()`` taken right before ``transport.write`` of the pre-built frame.
+        """
+        ex = self._ex
+        if ex.faults.mute_ws_pushes:
+            return 0
+        sym = ex.state.symbols.get(symbol)
+        now_ms = ex.server_time_ms()
+        if sym is None or sym.status_at(now_ms) != "online":
+            return 0
+        targets = [only] if only is not None else list(self.conns.values())
+        targets = [c for c in targets if symbol in c.tickers]
+        if not targets:
+            return 0
+        v2_frame, v3_frame = self._ticker_frames(sym, now_ms)
+        records = ex.records
+        listing_round = not sym.listing_pushed
+        written = 0
+        for conn in targets:
+            frame = v2_frame if conn.version == "v2" else v3_frame
+            if conn.transport.is_closing():
+                continue
+            ns = time.time_ns()  # CLOCK_REALTIME, immediately before the write
+            conn.transport.write(frame)
+            written += 1
+            if listing_round:
+                records.listing_pushes.append((conn.conn_id, symbol, ns))
+                records.listing_ticker_ns.setdefault(symbol, ns)
+        if written:
+            sym.listing_pushed = True
+        return written
+
+    # --- connection handler ---------------------------------------------------------------
+    async def handle(self, request: web.Request, version: str) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True, compress=False, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        transport = request.transport
+        assert transport is not None
+        now = time.monotonic()
+        conn = WsConnection(next(self._ids), version, ws, transport, now, now)
+        self.conns[conn.conn_id] = conn
+        self._ex.records.ws_connections += 1
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self._on_text(conn, msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    if self._count_message(conn):
+                        conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.conns.pop(conn.conn_id, None)
+        return ws
+
+    def _count_message(self, conn: WsConnection) -> bool:
+        """The 10 msg/s rule: False (and the connection closed with 30007) when exceeded."""
+        limit = self._ex.settings.ws_max_msgs_per_s
+        now = time.monotonic()
+        times = conn.msg_times
+        while times and now - times[0] >= 1.0:
+            times.popleft()
+        times.append(now)
+        if limit and len(times) > limit:
+            conn.send_json(
+                {"event": "error", "code": 30007, "msg": "request over limit,connection close"}
+            )
+            conn.abort()
+            return False
+        return True
+
+    def _on_text(self, conn: WsConnection, text: str) -> None:
+        if not self._count_message(conn):
+            return
+        if text == "ping":
+            conn.last_ping = time.monotonic()
+            conn.write(encode_frame(b"pong"))
+            return
+        try:
+            req = json.loads(text)
+        except ValueError:
+            conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
+            return
+        if not isinstance(req, dict) or "op" not in req:
+            conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
+            return
+        op = req.get("op")
+        if op not in ("subscribe", "unsubscribe"):
+            conn.send_json({"event": "error", "code": 30003, "msg": "Invalid op", "op": op})
+            return
+        args = req.get("args")
+        if not isinstance(args, list) or not args:
+            conn.send_json({"event": "error", "code": 30016, "msg": "Param error", "op": op})
+            return
+        for arg in args:
+            if op == "subscribe":
+                self._subscribe(conn, arg)
+            else:
+                self._unsubscribe(conn, arg)
+
+    def _parse_arg(self, conn: WsConnection, arg: Any) -> tuple[str, str, str] | None:
+        """(instType, channel, symbol) from a v2 or v3 arg, or None if malformed."""
+        if not isinstance(arg, dict):
+            return None
+        keys = V2_ARG_KEYS if conn.version == "v2" else V3_ARG_KEYS
+        values = [arg.get(k) for k in keys]
+        strings = [v for v in values if isinstance(v, str) and v]
+        if len(strings) != 3:
+            return None
+        return strings[0], strings[1], strings[2]
+
+    def _error(self, conn: WsConnection, arg: Any, code: int, msg: str, op: str) -> None:
+        conn.send_json({"event": "error", "arg": arg, "code": code, "msg": msg, "op": op})
+
+    def _subscribe(self, conn: WsConnection, arg: Any) -> None:
+        ex = self._ex
+        s = ex.settings
+        record_arg = dict(arg) if isinstance(arg, dict) else {"raw": arg}
+        parsed = self._parse_arg(conn, arg)
+        if parsed is None:
+            self._error(conn, arg, 30016, "Param error", "subscribe")
+            ex.records.ws_subscriptions.append(
+                WsSubscriptionRecord(conn.conn_id, record_arg, 30016)
+            )
+            return
+        inst_type, channel, symbol = parsed
+        now = time.monotonic()
+        while conn.sub_times and now - conn.sub_times[0] >= 3600.0:
+            conn.sub_times.popleft()
+        if s.ws_max_subs_per_hour and len(conn.sub_times) >= s.ws_max_subs_per_hour:
+            self._error(conn, arg, 30006, "request too many", "subscribe")
+            ex.records.ws_subscriptions.append(
+                WsSubscriptionRecord(conn.conn_id, record_arg, 30006)
+            )
+            return
+        conn.sub_times.append(now)
+        v2 = conn.version == "v2"
+        channels = V2_CHANNELS if v2 else V3_TOPICS
+        inst_types = V2_INST_TYPES if v2 else V3_INST_TYPES
+        if channel not in channels or inst_type not in inst_types:
+            self._error(conn, arg, 30016, "Param error", "subscribe")
+            ex.records.ws_subscriptions.append(
+                WsSubscriptionRecord(conn.conn_id, record_arg, 30016)
+            )
+            return
+        found = ex.state.find_symbol(symbol, ex.server_time_ms())
+        spot = inst_type in ("SPOT", "spot")
+        exists = spot and found is not None
+        if exists and found is not None and found[1] == "gray" and not s.ws_gray_subscribable:
+            exists = False
+        if not exists:
+            if v2:
+                msg = f"instType:{inst_type},channel:{channel},instId:{symbol} doesn't exist"
+            else:
+                msg = f"instType:{inst_type},topic:{channel},symbol:{symbol} doesn't exist"
+            self._error(conn, arg, 30001, msg, "subscribe")
+            ex.records.ws_subscriptions.append(
+                WsSubscriptionRecord(conn.conn_id, record_arg, 30001)
+            )
+            return
+        conn.send_json({"event": "subscribe", "arg": arg})
+        ex.records.ws_subscriptions.append(WsSubscriptionRecord(conn.conn_id, record_arg, "ok"))
+        if channel == "ticker":
+            conn.tickers.add(symbol)
+            # A snapshot right after the ack when the pair already trades (real venues do).
+            self.push_ticker(symbol, only=conn)
+        else:
+            conn.others.add(f"{channel}:{symbol}")
+
+    def _unsubscribe(self, conn: WsConnection, arg: Any) -> None:
+        parsed = self._parse_arg(conn, arg)
+        if parsed is None:
+            self._error(conn, arg, 30016, "Param error", "unsubscribe")
+            return
+        _, channel, symbol = parsed
+        if channel == "ticker":
+            conn.tickers.discard(symbol)
+        else:
+            conn.others.discard(f"{channel}:{symbol}")
+        conn.send_json({"event": "unsubscribe", "arg": arg})

@@ -1,0 +1,134 @@
+"""Every fault of ``ex.faults``."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import pytest
+
+Api = Any
+ExchangeFactory = Any
+
+
+async def test_drop_ws_connections(api: Api) -> None:
+    ex = api.ex
+    async with api.session.ws_connect(ex.ws_url) as a, api.session.ws_connect(ex.ws_url_v3) as b:
+        await a.send_str("ping")
+        await a.receive(timeout=2)
+        assert await ex.faults.drop_ws_connections() == 2
+        for ws in (a, b):
+            msg = await ws.receive(timeout=2)
+            assert msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+    # new connections are accepted afterwards
+    async with api.session.ws_connect(ex.ws_url) as ws:
+        await ws.send_str("ping")
+        assert (await ws.receive(timeout=2)).data == "pong"
+
+
+async def test_withhold_next_order_reply(api: Api) -> None:
+    ex = api.ex
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    ex.faults.withhold_next_order_reply()
+    task = asyncio.create_task(api.sell("PAWSUSDT", "10", client_oid="w1"))
+    order = await ex.wait_for_order(timeout=2)
+    assert order.accepted and not order.replied and order.client_oid == "w1"
+    await asyncio.sleep(0.2)
+    assert not task.done()  # never answered, connection left open
+    assert ex.balance(api.KEY, "PAWS") == Decimal("990")  # but filled
+    # findable by a fresh connection
+    async with aiohttp.ClientSession() as other:
+        from_other = type(api)(ex, other)
+        _, body = await from_other.private("GET", "/api/v2/spot/trade/orderInfo?clientOid=w1")
+        assert body["data"][0]["status"] == "filled"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_withheld_reply_does_not_block_stop(
+    make_exchange: ExchangeFactory, api_for: Any
+) -> None:
+    async with make_exchange() as ex:
+        api = api_for(ex)
+        ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+        ex.faults.withhold_next_order_reply()
+        task = asyncio.create_task(api.sell("PAWSUSDT", "10"))
+        await ex.wait_for_order(timeout=2)
+    # the exchange stopped: the withheld request's connection was aborted
+    with pytest.raises(aiohttp.ClientError):
+        await asyncio.wait_for(task, 2)
+
+
+async def test_queued_order_replies_are_not_executed(api: Api) -> None:
+    ex = api.ex
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    ex.faults.queue_order_replies(["40015", 429, 503])
+    s1, b1 = await api.sell("PAWSUSDT", "10")
+    assert (s1, b1["code"], b1["data"]) == (400, "40015", None)
+    s2, b2 = await api.sell("PAWSUSDT", "10")
+    assert (s2, b2["code"], b2["msg"]) == (429, "429", "Too Many Requests")
+    async with api.session.post(
+        ex.rest_url + "/api/v2/spot/trade/place-order",
+        data="{}",
+        headers=api.headers("POST", "/api/v2/spot/trade/place-order", "{}"),
+    ) as r:
+        assert r.status == 503
+        assert r.content_type == "text/html"
+    assert ex.balance(api.KEY, "PAWS") == Decimal("1000")
+    assert [o.accepted for o in ex.records.orders] == [False, False, False]
+    _, b4 = await api.sell("PAWSUSDT", "10")
+    assert b4["code"] == "00000"
+    assert ex.records.orders[-1].accepted
+
+
+async def test_fail_polls(api: Api) -> None:
+    ex = api.ex
+    ex.faults.fail_polls(429, count=2)
+    ex.faults.fail_polls("40015", count=1)
+    s1, _ = await api.public("/api/v2/spot/public/symbols")
+    s2, _ = await api.public("/api/v3/market/instruments?category=SPOT")
+    # other endpoints are unaffected
+    s_time, _ = await api.public("/api/v2/public/time")
+    s3, b3 = await api.public("/api/v2/spot/public/symbols")
+    s4, _ = await api.public("/api/v2/spot/public/symbols")
+    assert (s1, s2, s_time, s3, b3["code"], s4) == (429, 429, 200, 400, "40015", 200)
+
+
+async def test_send_ws_frames(api: Api) -> None:
+    ex = api.ex
+    async with api.session.ws_connect(ex.ws_url) as ws:
+        await ws.send_str("ping")
+        await ws.receive(timeout=2)
+        decoy = '{"action":"snapshot","arg":{"channel":"ticker","instId":"PAWSUSDTX"},"data":[{}]}'
+        assert await ex.faults.send_ws_frames([decoy, b"{broken"]) == 1
+        assert (await ws.receive(timeout=2)).data == decoy
+        assert (await ws.receive(timeout=2)).data == "{broken"
+        await ex.faults.send_ws_frames([b"\x01\x02"], binary=True)
+        msg = await ws.receive(timeout=2)
+        assert msg.type == aiohttp.WSMsgType.BINARY and msg.data == b"\x01\x02"
+        big = "x" * 70_000
+        await ex.faults.send_ws_frames([big])
+        assert (await ws.receive(timeout=2)).data == big
+
+
+async def test_mute_ws_pushes(api: Api) -> None:
+    ex = api.ex
+    ex.faults.mute_ws_pushes = True
+    await ex.list_symbol("PAWSUSDT", open_at_ms=None, price="1", quantity_precision=2)
+    async with api.session.ws_connect(ex.ws_url) as ws:
+        await ws.send_str(api.sub_v2("BTCUSDT", "PAWSUSDT"))
+        assert (await api.recv_json(ws))["event"] == "subscribe"
+        assert (await api.recv_json(ws))["event"] == "subscribe"
+        ex.open_symbol("PAWSUSDT")
+        with pytest.raises(asyncio.TimeoutError):
+            await ws.receive(timeout=0.3)
+        assert "PAWSUSDT" not in ex.records.listing_ticker_ns
+        # polling still sees the pair online
+        _, body = await api.public("/api/v2/spot/public/symbols?symbol=PAWSUSDT")
+        assert body["data"][0]["status"] == "online"
+        ex.faults.mute_ws_pushes = False
+        push = await api.recv_json(ws)
+        assert push["action"] == "snapshot"
