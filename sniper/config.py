@@ -64,6 +64,10 @@ class Config:
     fill_timeout_s: float = 10.0  # s to wait for the fill report after acceptance
     schedule_lead_ms: float = 0.0  # ms before openTime the scheduled channel fires (may be < 0)
     open_time_ms: int | None = None  # announced open time (ms since epoch) when the row has none
+    order_retry_window_s: float = 30.0  # s during which transient order errors are retried
+    lookup_window_s: float = 2.0  # s of consistent "not found" lookups before a resend
+    ws_resubscribe_s: float = 20.0  # s between re-subscribes while the pair is unknown (30001)
+    ws_reconnect_max_s: float = 3.0  # s, cap of the feed's reconnect backoff
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[tuple[str, str]]:
@@ -92,6 +96,10 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("ORDER_TIMEOUT_S", "order_timeout_s", "3", float, 0.05),
     ("FILL_TIMEOUT_S", "fill_timeout_s", "10", float, 0.1),
     ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "0", float, -5000),
+    ("ORDER_RETRY_WINDOW_S", "order_retry_window_s", "30", float, 0.5),
+    ("LOOKUP_WINDOW_S", "lookup_window_s", "2", float, 0.1),
+    ("WS_RESUBSCRIBE_S", "ws_resubscribe_s", "20", float, 0.5),
+    ("WS_RECONNECT_MAX_S", "ws_reconnect_max_s", "3", float, 0.05),
 )
 
 # Every variable this module reads, with a one-line description (README table, .env.example).
@@ -120,6 +128,10 @@ _TUNABLE_HELP = {
     "ORDER_TIMEOUT_S": "s to wait for the order's answer before looking it up by clientOid",
     "FILL_TIMEOUT_S": "s to wait for the fill report after acceptance",
     "SCHEDULE_LEAD_MS": "ms before the open time the scheduled channel fires (negative = after)",
+    "ORDER_RETRY_WINDOW_S": "s during which transient order errors (429, 5xx, 40015) are retried",
+    "LOOKUP_WINDOW_S": "s of consistent 'not found' lookups before an unanswered order is resent",
+    "WS_RESUBSCRIBE_S": "s between WebSocket re-subscribes while the pair is unknown (30001)",
+    "WS_RECONNECT_MAX_S": "s, cap of the WebSocket reconnect backoff",
 }
 VARIABLES.update({t[0]: f"{_TUNABLE_HELP[t[0]]} (default {t[2]})" for t in TUNABLES})
 
@@ -204,7 +216,7 @@ def _number(variable: str, raw: str, kind: type, minimum: float) -> int | float:
         raise ConfigError(variable, f"a {kind.__name__} >= {minimum:g}", repr(raw)) from None
     if value < minimum:
         raise ConfigError(variable, f"a {kind.__name__} >= {minimum:g}", repr(raw))
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _flag(variable: str, raw: str) -> bool:
@@ -261,7 +273,9 @@ def load_config(
     if account not in ("auto", "classic", "uta"):
         raise ConfigError("BITGET_ACCOUNT", "auto, classic or uta", repr(get("BITGET_ACCOUNT")))
     demo = _flag("BITGET_DEMO", get("BITGET_DEMO", "0"))
-    rest_url = _url("BITGET_REST_URL", get("BITGET_REST_URL") or DEFAULT_REST_URL, ("http", "https"))
+    rest_url = _url(
+        "BITGET_REST_URL", get("BITGET_REST_URL") or DEFAULT_REST_URL, ("http", "https")
+    )
     rest_url = rest_url.rstrip("/")
     ws_explicit = bool(get("BITGET_WS_URL").strip())
     if ws_explicit:

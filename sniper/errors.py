@@ -38,7 +38,9 @@ class FeedError(SniperError):
 class ExchangeError(SniperError):
     """The exchange answered with an error envelope or an unexpected HTTP status."""
 
-    def __init__(self, http_status: int | None, code: str | None, msg: str, *, hint: str = "") -> None:
+    def __init__(
+        self, http_status: int | None, code: str | None, msg: str, *, hint: str = ""
+    ) -> None:
         self.http_status = http_status
         self.code = code
         self.msg = msg
@@ -60,3 +62,20 @@ class ExchangeRejected(ExchangeError):
 
 class ExchangeUnavailable(ExchangeError):
     """Transient: busy, rate-limited, 5xx, connection trouble; retry within budget."""
+
+
+class StartupError(SniperError):
+    """``sniper run`` could not get ready (exchange unreachable, symbol unusable...): exit 2."""
+
+    exit_code = 2
+
+
+class OrderRejected(ExchangeRejected):
+    """The sell order itself was finally rejected (balance, minimum, precision...): exit 3.
+
+    The ``hint`` is the whole plain-words line (it already quotes the code and message)."""
+
+    exit_code = 3
+
+    def __str__(self) -> str:
+        return self.hint or super().__str__()

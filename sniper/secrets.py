@@ -43,5 +43,5 @@ class Secret:
     def __format__(self, spec: str) -> str:
         return repr(self)
 
-    def __reduce__(self) -> object:  # never pickle a credential into a file or a queue by accident
+    def __reduce__(self) -> str:  # never pickle a credential into a file or a queue by accident
         raise TypeError("Secret values cannot be pickled")

@@ -1,0 +1,372 @@
+"""The exactly-once executor: takes the fired order to a known, accepted state.
+
+One order, one clientOid for the whole run. The trigger (hot path) writes the first copy; from
+then on this executor owns the order:
+
+* a reply ``00000`` → accepted;
+* retryable (40015, 40010, 40200, 43059, 45001, HTTP 429, 5xx, a lane that failed before any byte
+  was written) → re-sign and resend the SAME clientOid, backing off, within
+  ``order_retry_window_s`` and the 10 orders/s limit;
+* 43115 "opening soon" → retry ~every 100 ms (slower after a few seconds), and immediately once
+  another channel has seen the pair open;
+* unknown outcome (bytes written, then ``order_timeout_s`` or a disconnect) → never resent
+  blindly: look it up by clientOid until known; consistently not found over
+  ``lookup_window_s`` → resend the same clientOid (a duplicate would be answered 43118);
+* 43118 duplicate → an earlier copy landed: look it up;
+* anything else (43012 balance, 45110 minimum, 40808 precision, 400xx auth, 40034 symbol) is final:
+  :class:`~sniper.errors.OrderRejected` (exit 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sniper.config import Config
+from sniper.errors import ExchangeUnavailable, OrderRejected
+from sniper.live.fastpath import CHANNEL_SCHEDULED
+from sniper.live.lanes import LaneClosed, OrderLane, OrderLanes, Reply
+from sniper.live.order import PreparedOrder
+from sniper.live.outcomes import Outcome
+from sniper.live.pacing import Backoff, RateWindow
+from sniper.live.rest import RestClient
+from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
+
+log = logging.getLogger("sniper.executor")
+
+# 43115 pacing: ~10/s (the place-order limit) for this long after the first one, then 1/s.
+NOT_OPEN_FAST_S = 5.0
+NOT_OPEN_FAST_DELAY_S = 0.1
+NOT_OPEN_SLOW_DELAY_S = 1.0
+LOOKUP_INTERVAL_S = 0.1  # orderInfo is 20/s/UID
+MIN_LOOKUPS = 3  # "consistently not found": at least this many answers over lookup_window_s
+
+
+@dataclass
+class Fired:
+    """What the hot path reported when it fired (all ns are monotonic)."""
+
+    channel: str
+    lane: int  # lane written on, -1 = nothing written
+    detect_ns: int
+    written_ns: int
+
+
+@dataclass
+class Attempt:
+    """One copy of the order on the wire."""
+
+    number: int
+    written_ns: int  # ns, monotonic
+    future: asyncio.Future[Reply] | None  # None = nothing was written
+    lane: OrderLane | None = None
+
+
+@dataclass
+class Execution:
+    """The final, known state of the order."""
+
+    order_id: str
+    client_oid: str
+    accepted_via: str  # "reply" | "lookup"
+    ack_ns: int  # ns, monotonic: first byte of the accepting reply (or the lookup that found it)
+    written_ns: int  # ns, monotonic: when the accepted copy was written (0 if unknown)
+    attempts: int
+    codes: list[str] = field(default_factory=list)  # every non-success answer, in order
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        venue: Venue,
+        rest: RestClient,
+        lanes: OrderLanes,
+        order: PreparedOrder,
+    ) -> None:
+        self.config = config
+        self.venue = venue
+        self.rest = rest
+        self.lanes = lanes
+        self.order = order
+        self.fired: Fired | None = None
+        self.first_attempt: Attempt | None = None
+        self.fired_event = asyncio.Event()
+        self.open_seen = asyncio.Event()  # a channel saw the pair trading (not the schedule)
+        self.open_seen_by: str | None = None
+        # channels whose "open" was contradicted by a 43115: their hits no longer count as open
+        self._distrusted: set[str] = set()
+        self._open_seen_ns = 0  # ns, monotonic: detection time of the open_seen evidence
+        self.seen: list[tuple[str, int]] = []  # later channel hits: (channel, detect_ns)
+        self._order_rate = RateWindow(10, 1.0)
+        self.attempts = 0
+        self.codes: list[str] = []
+
+    # --- called synchronously by the OrderTrigger, right after the write ------------------------
+    def on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
+        try:
+            self.fired = Fired(channel, lane, detect_ns, written_ns)
+            if channel != CHANNEL_SCHEDULED:
+                self._mark_open(channel, detect_ns)
+            future = None
+            lane_obj = None
+            if lane >= 0:
+                lane_obj = self.lanes.lanes[lane]
+                if lane_obj is not None:
+                    # Claim the reply before control returns to the loop (FIFO per lane).
+                    future = lane_obj.expect("order", written_ns)
+                    self._order_rate.try_take()
+            self.attempts = 1 if future is not None else 0
+            self.first_attempt = Attempt(self.attempts, written_ns, future, lane_obj)
+        finally:
+            self.fired_event.set()
+
+    def on_seen(self, channel: str, detect_ns: int) -> None:
+        if len(self.seen) < 64:
+            self.seen.append((channel, detect_ns))
+        if channel != CHANNEL_SCHEDULED:
+            self._mark_open(channel, detect_ns)
+
+    def _mark_open(self, channel: str, detect_ns: int) -> None:
+        if channel in self._distrusted:
+            return
+        if not self.open_seen.is_set():
+            self.open_seen_by = channel
+            self._open_seen_ns = detect_ns
+            self.open_seen.set()
+
+    # --- the state machine --------------------------------------------------------------------
+    async def execute(self) -> Execution:
+        """Wait for the trigger, then drive the order to a known state."""
+        await self.fired_event.wait()
+        assert self.first_attempt is not None
+        attempt = self.first_attempt
+        started = time.monotonic()
+        retry_deadline = started + self.config.order_retry_window_s
+        backoff = Backoff(0.1, 1.0)
+        first_not_open: float | None = None
+        not_open_count = 0
+        while True:
+            if attempt.future is None:
+                attempt = await self._send(attempt.number)
+            outcome, env, reply = await self._await_reply(attempt)
+            if outcome is Outcome.ACCEPTED:
+                assert env is not None and reply is not None
+                order_id = self.venue.parse_order_ack(env.data)
+                if not order_id:  # an acceptance without an id: ask the exchange
+                    state = await self.lookup_until_known(require_found=True)
+                    assert state is not None
+                    order_id = state.order_id
+                return Execution(
+                    order_id,
+                    self.order.client_oid,
+                    "reply",
+                    reply.first_byte_ns,
+                    attempt.written_ns,
+                    self.attempts,
+                    self.codes,
+                )
+            if outcome in (Outcome.DUPLICATE, None):
+                # None = unknown: written, then no answer. 43118: an earlier copy landed.
+                why = "duplicate clientOid (43118)" if env is not None else "no answer"
+                log.warning("order outcome unknown (%s): looking it up by clientOid", why)
+                state = await self.lookup_until_known(require_found=env is not None)
+                if state is not None:
+                    log.info("order found by lookup: orderId %s (%s)", state.order_id, state.status)
+                    return Execution(
+                        state.order_id,
+                        self.order.client_oid,
+                        "lookup",
+                        time.monotonic_ns(),
+                        0,
+                        self.attempts,
+                        self.codes,
+                    )
+                log.warning(
+                    "order not found over %.1fs: resending (same clientOid)",
+                    self.config.lookup_window_s,
+                )
+                attempt = Attempt(attempt.number, 0, None)
+                continue
+            assert env is not None
+            if outcome is Outcome.REJECTED:
+                raise OrderRejected(env.http_status, env.code, env.msg, hint=self._final_hint(env))
+            if outcome is Outcome.NOT_OPEN_YET:
+                now = time.monotonic()
+                first_not_open = first_not_open or now
+                if self.open_seen.is_set() and attempt.written_ns >= self._open_seen_ns:
+                    # the exchange contradicts that channel (e.g. a gray pair that pushes
+                    # tickers): stop trusting it, or its every hit would make us retry at once
+                    assert self.open_seen_by is not None
+                    log.warning(
+                        "%s said open but the exchange says not yet: pacing retries",
+                        self.open_seen_by,
+                    )
+                    self._distrusted.add(self.open_seen_by)
+                    self.open_seen.clear()
+                if self.open_seen.is_set():
+                    delay = 0.0
+                elif now - first_not_open < NOT_OPEN_FAST_S:
+                    delay = NOT_OPEN_FAST_DELAY_S
+                else:
+                    delay = NOT_OPEN_SLOW_DELAY_S
+                not_open_count += 1
+                # the first one, then every 50th: a long early wait must not flood the log
+                log.log(
+                    logging.INFO if not_open_count % 50 == 1 or not delay else logging.DEBUG,
+                    "pair not open yet (%s, %d so far): retrying%s",
+                    env.code,
+                    not_open_count,
+                    " now (open seen)" if not delay else f" every {delay * 1000:.0f} ms",
+                )
+                await self._wait_or_open(delay)
+            else:  # Outcome.RETRY
+                if time.monotonic() > retry_deadline:
+                    raise OrderRejected(
+                        env.http_status,
+                        env.code,
+                        env.msg,
+                        hint=f"still failing after {self.config.order_retry_window_s:g}s of "
+                        f"retries: {self.venue.explain(env)}",
+                    )
+                delay = backoff.next()
+                log.warning(
+                    "order answer %s: retrying in %.0f ms (same clientOid)",
+                    self.venue.explain(env),
+                    delay * 1000,
+                )
+                await asyncio.sleep(delay)
+            attempt = Attempt(attempt.number, 0, None)
+
+    def _final_hint(self, env: Envelope) -> str:
+        return f"order rejected: {self.venue.explain(env)}"
+
+    async def _wait_or_open(self, delay: float) -> None:
+        if delay <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.open_seen.wait(), timeout=delay)
+
+    async def _send(self, previous: int) -> Attempt:
+        """Re-sign and write one more copy on a lane (idle if possible). A lane that fails before
+        the write is retried here; the caller sees only written attempts."""
+        while True:
+            wait = self._order_rate.wait_time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self.order.template is None:
+                raise OrderRejected(
+                    None,
+                    None,
+                    "no order could be built",
+                    hint="nothing to sell: COIN_AMOUNT=all and the available balance is 0",
+                )
+            try:
+                lane = await self.lanes.wait_lane(max(1.0, self.config.order_timeout_s))
+                request = self.order.resign()
+                assert request is not None
+                future = lane.send(request, "order")
+            except LaneClosed as exc:
+                log.warning("order connection unavailable (%s): retrying", exc)
+                await asyncio.sleep(0.05)
+                continue
+            written_ns = time.monotonic_ns()
+            self._order_rate.try_take()
+            self.attempts += 1
+            return Attempt(previous + 1, written_ns, future, lane)
+
+    async def _await_reply(
+        self, attempt: Attempt
+    ) -> tuple[Outcome | None, Envelope | None, Reply | None]:
+        """(outcome, envelope, reply); outcome None = unknown (written, no answer)."""
+        assert attempt.future is not None
+        try:
+            reply = await asyncio.wait_for(
+                asyncio.shield(attempt.future), timeout=self.config.order_timeout_s
+            )
+        except TimeoutError:
+            log.warning("no answer to the order within %.2fs", self.config.order_timeout_s)
+            if attempt.lane is not None:
+                attempt.lane.abort()  # its FIFO is stuck behind the missing reply
+            return None, None, None
+        except LaneClosed as exc:
+            if not exc.written:
+                return Outcome.RETRY, Envelope(0, None, str(exc), None), None
+            log.warning("order connection lost after the order was written (%s)", exc)
+            return None, None, None
+        env = parse_envelope(reply.status, reply.body)
+        outcome = self.venue.classify(env)
+        if outcome is not Outcome.ACCEPTED:
+            self.codes.append(env.code or f"HTTP {env.http_status}")
+        return outcome, env, reply
+
+    # --- lookups -------------------------------------------------------------------------------
+    async def lookup(self) -> tuple[bool, OrderState | None]:
+        """(answered, state): answered=False when the lookup itself failed transiently."""
+        try:
+            env = await self.rest.request(
+                self.venue.order_info_call(self.order.client_oid), signed=True, time_limit_s=2.0
+            )
+        except ExchangeUnavailable as exc:
+            log.debug("order lookup failed: %s", exc)
+            return False, None
+        if self.venue.is_auth_error(env):
+            raise OrderRejected(env.http_status, env.code, env.msg, hint=self.venue.explain(env))
+        try:
+            return True, self.venue.parse_order_info(env)
+        except ValueError:
+            log.debug("order lookup answered %s", self.venue.explain(env))
+            return False, None
+
+    async def lookup_until_known(self, *, require_found: bool) -> OrderState | None:
+        """Look the order up until it is found, or (unless ``require_found``) until it is
+        consistently not found for ``lookup_window_s`` (then None)."""
+        first_not_found: float | None = None
+        not_found = 0
+        deadline = time.monotonic() + max(self.config.order_retry_window_s, 5.0)
+        while True:
+            answered, state = await self.lookup()
+            if state is not None:
+                return state
+            now = time.monotonic()
+            if answered:
+                not_found += 1
+                first_not_found = first_not_found or now
+                if (
+                    not require_found
+                    and not_found >= MIN_LOOKUPS
+                    and now - first_not_found >= self.config.lookup_window_s
+                ):
+                    return None
+            if now > deadline:
+                raise OrderRejected(
+                    None,
+                    None,
+                    "order state unknown",
+                    hint=f"could not confirm clientOid {self.order.client_oid} after "
+                    f"{max(self.config.order_retry_window_s, 5.0):g}s — check the account's "
+                    "orders before running again",
+                )
+            await asyncio.sleep(LOOKUP_INTERVAL_S)
+
+    async def fill(self, within_s: float) -> OrderState | None:
+        """The order's state once it is done (filled/cancelled) or ``within_s`` passed."""
+        deadline = time.monotonic() + within_s
+        last: OrderState | None = None
+        while True:
+            _, state = await self.lookup()
+            if state is not None:
+                last = state
+                if state.status in ("filled", "full_fill", "cancelled", "canceled"):
+                    return state
+            if time.monotonic() >= deadline:
+                return last
+            await asyncio.sleep(0.1)
+
+    def describe(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "codes": list(self.codes), "seen": len(self.seen)}

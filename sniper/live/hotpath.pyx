@@ -1,0 +1,188 @@
+# cython: language_level=3
+"""The hot path: a picows listener that fires the pre-signed sell inside ``on_ws_frame``.
+
+``TickerListener.on_ws_frame`` stamps a monotonic ns, hands the borrowed payload pointer to the
+compiled ``TickerScanner.scan_ptr`` and, on ``FRAME_TICKER_HIT``, calls ``OrderTrigger.fire``
+which checks/sets the exactly-once flag and writes the pre-built request bytes on an idle warm
+order connection, in the same callback: no queue, no task, no JSON, no await before the bytes
+are out. Only then is the executor told (a plain call; it sets futures). Pongs and events
+(subscribe acks, errors) leave the hot path through callbacks.
+
+Twin: ``hotpath_py.py``.
+"""
+
+cimport cython
+from libc.string cimport memcmp
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+from picows.picows cimport WSFrame, WSListener, WSMsgType, WSTransport
+
+from sniper._fast.codes cimport FRAME_EVENT, FRAME_PONG, FRAME_TICKER_HIT
+from sniper._fast.scanner cimport TickerScanner
+
+CHANNEL_WS = "ws"
+# the same string as a C-level constant: no module-dict lookup in the frame callback
+cdef str _CHANNEL_WS = CHANNEL_WS
+CHANNEL_POLL = "poll"
+CHANNEL_SCHEDULED = "scheduled"
+CHANNEL_STARTUP = "startup"
+
+# Longest payload worth checking for "pong" (the text, maybe with whitespace around it).
+cdef enum:
+    PONG_MAX_SIZE = 16
+
+
+cdef inline long long monotonic_ns() noexcept nogil:
+    # Same clock as time.monotonic_ns() on Linux (CLOCK_MONOTONIC).
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <long long>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+def now_ns():
+    """``CLOCK_MONOTONIC`` in ns (the clock every hot-path stamp uses)."""
+    return monotonic_ns()
+
+
+@cython.final
+cdef class OrderTrigger:
+    """Exactly-once gate + the bytes to write. See ``hotpath.pxd`` for the fields."""
+
+    def __init__(self, on_fired, on_seen=None, *, bint dry_run=False):
+        self.fired = False
+        self.dry_run = dry_run
+        self.channel = None
+        self.lane = -1
+        self.detect_ns = 0
+        self.written_ns = 0
+        self._request = None
+        self._write0 = None
+        self._write1 = None
+        self._idle0 = False
+        self._idle1 = False
+        self._on_fired = on_fired
+        self._on_seen = on_seen
+
+    def set_request(self, bytes request):
+        """Swap in the freshly signed request (called by the re-signer, off the hot path)."""
+        self._request = request
+
+    @property
+    def request(self):
+        return self._request
+
+    def set_lane(self, int index, write, bint idle):
+        """Lane ``index`` is up with ``write`` (or down when ``write`` is None); ``idle`` = no
+        response outstanding."""
+        if index == 0:
+            self._write0 = write
+            self._idle0 = idle and write is not None
+        elif index == 1:
+            self._write1 = write
+            self._idle1 = idle and write is not None
+        else:
+            raise ValueError("lane index must be 0 or 1")
+
+    def lane_state(self):
+        """((up0, idle0), (up1, idle1)) for tests and the status line."""
+        return ((self._write0 is not None, self._idle0), (self._write1 is not None, self._idle1))
+
+    cdef inline int _pick_lane(self) noexcept:
+        # An idle lane first: never queue the order behind a keep-alive if avoidable.
+        if self._write0 is not None and self._idle0:
+            return 0
+        if self._write1 is not None and self._idle1:
+            return 1
+        if self._write0 is not None:
+            return 0
+        if self._write1 is not None:
+            return 1
+        return -1
+
+    cpdef bint fire(self, str channel, long long detect_ns) except -1:
+        """First call: write the order, stamp, notify ``on_fired``; returns True. Later calls
+        only notify ``on_seen`` and return False."""
+        cdef int lane = -1
+        cdef long long written
+        if self.fired:
+            if self._on_seen is not None:
+                self._on_seen(channel, detect_ns)
+            return False
+        self.fired = True
+        if not self.dry_run and self._request is not None:
+            lane = self._pick_lane()
+            try:
+                if lane == 0:
+                    self._write0(self._request)
+                elif lane == 1:
+                    self._write1(self._request)
+            except Exception:
+                # transport.write raises only on its pre-checks (closing transport, bad type),
+                # before anything reaches the socket: the executor resends.
+                lane = -1
+        written = monotonic_ns()
+        self.channel = channel
+        self.lane = lane
+        self.detect_ns = detect_ns
+        self.written_ns = written
+        self._on_fired(channel, lane, detect_ns, written)
+        return True
+
+
+@cython.final
+cdef class TickerListener(WSListener):
+    """One per WebSocket connection; shares the scanner and the trigger."""
+
+    def __init__(self, TickerScanner scanner, OrderTrigger trigger, on_event, on_pong,
+                 on_connected=None, on_disconnected=None):
+        self._scanner = scanner
+        self._trigger = trigger
+        self._on_event = on_event
+        self._on_pong = on_pong
+        self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
+        self.ping_sent_ns = 0
+        self.frames = 0
+
+    cpdef on_ws_connected(self, WSTransport transport):
+        if self._on_connected is not None:
+            self._on_connected(transport)
+
+    cpdef on_ws_disconnected(self, WSTransport transport):
+        if self._on_disconnected is not None:
+            self._on_disconnected(transport)
+
+    cpdef on_ws_frame(self, WSTransport transport, WSFrame frame):
+        cdef long long t0 = monotonic_ns()
+        cdef int kind
+        if frame.msg_type != WSMsgType.TEXT:
+            return
+        self.frames += 1
+        kind = self._scanner.scan_ptr(frame.payload_ptr, frame.payload_size)
+        if kind == FRAME_TICKER_HIT:
+            self._trigger.fire(_CHANNEL_WS, t0)
+        elif kind == FRAME_PONG:
+            self._pong(t0)
+        elif kind == FRAME_EVENT:
+            self._on_event(frame.get_payload_as_bytes())
+
+    cpdef send_user_specific_ping(self, WSTransport transport):
+        # Bitget's keep-alive is the text "ping" (not a WS PING frame).
+        self.ping_sent_ns = monotonic_ns()
+        transport.send(WSMsgType.TEXT, b"ping")
+
+    cpdef is_user_specific_pong(self, WSFrame frame):
+        # Called by picows before on_ws_frame while a pong is expected: keep it cheap.
+        if frame.msg_type != WSMsgType.TEXT or frame.payload_size > PONG_MAX_SIZE:
+            return False
+        if (frame.payload_size == 4 and memcmp(frame.payload_ptr, b"pong", 4) == 0) or \
+                self._scanner.scan_ptr(frame.payload_ptr, frame.payload_size) == FRAME_PONG:
+            self._pong(monotonic_ns())
+            return True
+        return False
+
+    cdef inline void _pong(self, long long now_ns) except *:
+        cdef long long rtt = -1
+        if self.ping_sent_ns:
+            rtt = now_ns - self.ping_sent_ns
+            self.ping_sent_ns = 0
+        self._on_pong(rtt)

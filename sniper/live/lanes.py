@@ -1,0 +1,324 @@
+"""The warm order connections ("lanes"): raw HTTP/1.1 keep-alive over an asyncio Protocol.
+
+Two lanes to the REST host, resolved once. Keep-alive requests (unsigned ``GET
+/api/v2/public/time``) alternate between them and are only sent while the *other* lane is idle,
+so one lane is always idle when the order fires and the order never queues behind a keep-alive.
+A lane the server closes is reopened transparently. Replies are parsed with
+``httptools.HttpResponseParser``; each request's reply resolves a future (FIFO, HTTP/1.1).
+
+The hot path writes the order itself (``OrderTrigger`` holds each lane's ``transport.write``);
+the executor then calls :meth:`OrderLane.expect` in the same callback to claim the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+
+from sniper.live.pacing import Backoff
+
+log = logging.getLogger("sniper.lanes")
+
+
+class LaneClosed(ConnectionError):
+    """The lane closed before the reply arrived. ``written`` = the request had been written."""
+
+    def __init__(self, reason: str, *, written: bool = True) -> None:
+        super().__init__(reason)
+        self.written = written
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    first_byte_ns: int  # ns, monotonic: when the reply's first bytes were read
+    done_ns: int  # ns, monotonic: when the reply was complete
+
+
+class _Pending:
+    __slots__ = ("future", "kind", "sent_ns")
+
+    def __init__(self, kind: str, future: asyncio.Future[Reply], sent_ns: int) -> None:
+        self.kind = kind
+        self.future = future
+        self.sent_ns = sent_ns
+
+
+class OrderLane(asyncio.Protocol):
+    """One HTTP/1.1 keep-alive connection."""
+
+    def __init__(self, index: int, on_change: Callable[[OrderLane], None]) -> None:
+        self.index = index
+        self._on_change = on_change
+        self._loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.pending: deque[_Pending] = deque()
+        self._parser = httptools.HttpResponseParser(self)
+        self._body: list[bytes] = []
+        self._feed_ns = 0
+        self._first_ns = 0
+        self.closed: asyncio.Future[None] = self._loop.create_future()
+        self.requests = 0
+
+    # --- state ----------------------------------------------------------------------------------
+    @property
+    def up(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    @property
+    def idle(self) -> bool:
+        return self.up and not self.pending
+
+    @property
+    def write(self) -> Callable[[bytes], Any] | None:
+        return self.transport.write if self.up and self.transport is not None else None
+
+    # --- asyncio.Protocol -----------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # aiofastnet's is duck-typed
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError, AttributeError):  # not a TCP socket
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._on_change(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._feed_ns = time.monotonic_ns()
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            log.warning("order connection %d: bad HTTP reply (%s); reopening", self.index, exc)
+            self.abort()
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        reason = f"connection closed ({exc})" if exc else "connection closed by the server"
+        while self.pending:
+            p = self.pending.popleft()
+            if not p.future.done():
+                p.future.set_exception(LaneClosed(reason, written=True))
+                p.future.exception()  # whoever awaits still gets it; nobody else logs it
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self._on_change(self)
+
+    # --- httptools callbacks --------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._first_ns = self._feed_ns
+        self._body.clear()
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        status = self._parser.get_status_code()
+        keep_alive = self._parser.should_keep_alive()
+        reply = Reply(status, b"".join(self._body), self._first_ns, time.monotonic_ns())
+        self._body.clear()
+        if self.pending:
+            p = self.pending.popleft()
+            if not p.future.done():
+                p.future.set_result(reply)
+        if not keep_alive and self.transport is not None:
+            self.transport.close()
+        self._on_change(self)
+
+    # --- requests -------------------------------------------------------------------------------
+    def expect(self, kind: str, sent_ns: int | None = None) -> asyncio.Future[Reply]:
+        """Claim the reply to a request that was just written on this lane (by us or the
+        trigger). Must be called before control returns to the event loop."""
+        fut: asyncio.Future[Reply] = self._loop.create_future()
+        self.pending.append(_Pending(kind, fut, sent_ns or time.monotonic_ns()))
+        self.requests += 1
+        self._on_change(self)
+        return fut
+
+    def send(self, data: bytes, kind: str) -> asyncio.Future[Reply]:
+        if self.transport is None or self.transport.is_closing():
+            raise LaneClosed("connection is not open", written=False)
+        self.transport.write(data)
+        return self.expect(kind)
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class OrderLanes:
+    """Two warm lanes to one host, kept open and alive in the background."""
+
+    LANES = 2
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        addr: str,
+        ssl_context: ssl.SSLContext | None,
+        keepalive_request: bytes,
+        keepalive_interval_s: float,
+        on_change: Callable[[OrderLane], None] | None = None,
+        use_aiofastnet: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.addr = addr
+        self.ssl_context = ssl_context
+        self.keepalive_request = keepalive_request
+        self.keepalive_interval_s = keepalive_interval_s
+        self._on_change_cb = on_change
+        self.lanes: list[OrderLane | None] = [None] * self.LANES
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self._use_aiofastnet = use_aiofastnet
+        self.transport_kind = "aiofastnet" if use_aiofastnet else "asyncio"
+        self._up_event = asyncio.Event()
+        self.reconnects = 0
+        self.keepalives = 0
+
+    # --- connection management -----------------------------------------------------------------
+    def _changed(self, lane: OrderLane) -> None:
+        if lane.up:
+            self.lanes[lane.index] = lane
+        elif self.lanes[lane.index] is not lane:
+            return  # a stale lane that was already replaced
+        if any(ln is not None and ln.up for ln in self.lanes):
+            self._up_event.set()
+        else:
+            self._up_event.clear()
+        if self._on_change_cb is not None:
+            self._on_change_cb(lane)
+
+    async def _connect(self, index: int) -> OrderLane:
+        loop = asyncio.get_running_loop()
+
+        def factory() -> OrderLane:
+            return OrderLane(index, self._changed)
+
+        kwargs: dict[str, Any] = {}
+        if self.ssl_context is not None:
+            kwargs = {"ssl": self.ssl_context, "server_hostname": self.host}
+        if self._use_aiofastnet:
+            try:
+                import aiofastnet
+
+                _, proto = await aiofastnet.create_connection(
+                    loop, factory, self.addr, self.port, **kwargs
+                )
+                return proto
+            except (TimeoutError, OSError, ssl.SSLError):
+                raise
+            except Exception as exc:  # an aiofastnet problem, not a network one
+                log.warning(
+                    "aiofastnet.create_connection failed (%s: %s); using loop.create_connection",
+                    type(exc).__name__,
+                    exc,
+                )
+                self._use_aiofastnet = False
+                self.transport_kind = "asyncio"
+        _, proto = await loop.create_connection(factory, self.addr, self.port, **kwargs)
+        return proto
+
+    async def _maintain(self, index: int) -> None:
+        backoff = Backoff(0.05, 2.0)
+        first = True
+        while not self._closing:
+            try:
+                lane = await asyncio.wait_for(self._connect(index), timeout=10)
+            except (TimeoutError, OSError, ssl.SSLError) as exc:
+                delay = backoff.next()
+                log.debug(
+                    "order connection %d: connect failed (%s); retry in %.2fs", index, exc, delay
+                )
+                await asyncio.sleep(delay)
+                continue
+            if not first:
+                self.reconnects += 1
+                log.debug("order connection %d reopened", index)
+            first = False
+            backoff.reset()
+            await lane.closed
+
+    async def start(self, within_s: float = 10.0) -> None:
+        """Open both lanes; returns once both are up (or raises TimeoutError)."""
+        self._tasks = [
+            asyncio.create_task(self._maintain(i), name=f"sniper-lane-{i}")
+            for i in range(self.LANES)
+        ]
+        self._tasks.append(asyncio.create_task(self._keepalive(), name="sniper-lanes-keepalive"))
+        deadline = time.monotonic() + within_s
+        while not all(ln is not None and ln.up for ln in self.lanes):
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            await asyncio.sleep(0.005)
+
+    async def close(self) -> None:
+        self._closing = True
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for ln in self.lanes:
+            if ln is not None and ln.transport is not None:
+                ln.transport.close()
+
+    # --- picking a lane -------------------------------------------------------------------------
+    def idle_lane(self) -> OrderLane | None:
+        for ln in self.lanes:
+            if ln is not None and ln.idle:
+                return ln
+        return None
+
+    def any_lane(self) -> OrderLane | None:
+        return self.idle_lane() or next((ln for ln in self.lanes if ln is not None and ln.up), None)
+
+    async def wait_lane(self, within_s: float) -> OrderLane:
+        """An idle lane if there is one, else any open lane; waits up to ``within_s`` for one."""
+        deadline = time.monotonic() + within_s
+        while True:
+            lane = self.any_lane()
+            if lane is not None:
+                return lane
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LaneClosed("no order connection could be opened", written=False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up_event.wait(), timeout=remaining)
+
+    # --- keep-alive -----------------------------------------------------------------------------
+    async def _keepalive(self) -> None:
+        """Every interval/2, ping the next lane in turn, but only if the other lane is idle."""
+        turn = 0
+        half = self.keepalive_interval_s / 2
+        while not self._closing:
+            await asyncio.sleep(half)
+            lane, other = self.lanes[turn], self.lanes[1 - turn]
+            turn = 1 - turn
+            if lane is None or not lane.idle or other is None or not other.idle:
+                continue
+            try:
+                fut = lane.send(self.keepalive_request, "keepalive")
+            except LaneClosed:
+                continue
+            self.keepalives += 1
+            try:
+                await asyncio.wait_for(asyncio.shield(fut), timeout=max(2.0, half))
+            except TimeoutError:
+                log.debug("order connection %d: keep-alive unanswered; reopening", lane.index)
+                lane.abort()
+            except LaneClosed:
+                pass

@@ -1,0 +1,157 @@
+"""What an exchange answer means for the sniper: retry classification and plain-words hints.
+
+Pure logic, no I/O. The venue (``venue.py``) owns the code tables of one API generation; this
+module holds the v2 (classic) tables and the generic machinery, so a UTA venue can bring its own
+25xxx tables without touching the executor.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+
+class Outcome(enum.Enum):
+    """What the executor does with one answer to the place-order request."""
+
+    ACCEPTED = "accepted"  # the order exists: done
+    RETRY = "retry"  # transient: re-sign and resend the same clientOid within the retry window
+    NOT_OPEN_YET = "not-open-yet"  # the pair is not trading yet (43115): retry ~10/s until open
+    DUPLICATE = "duplicate"  # the clientOid already exists: an earlier send landed; look it up
+    REJECTED = "rejected"  # final: stop, report, exit 3
+
+
+# --- v2 classic tables (bitget-api.md §3.4, §6) ------------------------------------------------
+
+V2_SUCCESS = "00000"
+V2_RETRYABLE = frozenset({"40015", "40010", "40200", "43059", "45001", "40725", "429"})
+V2_NOT_OPEN = frozenset({"43115", "43119", "43120", "50030", "41114"})
+V2_DUPLICATE = frozenset({"43118", "40708", "40786", "45034", "50060"})
+V2_ORDER_NOT_FOUND = frozenset({"43001", "43025", "40109"})
+V2_SYMBOL_ABSENT = frozenset({"40034", "40102", "42016"})
+
+# code -> (what it means, how to fix it). Never contains a secret: only codes and fixed words.
+V2_HINTS: Mapping[str, tuple[str, str]] = {
+    "40001": ("API key header missing", "set BITGET_API_KEY"),
+    "40002": ("signature header missing", "set BITGET_SECRET_KEY"),
+    "40003": ("signature missing", "set BITGET_SECRET_KEY"),
+    "40011": ("passphrase header missing", "set BITGET_PASSPHRASE"),
+    "40006": ("API key not found", "check BITGET_API_KEY (copy it again from API management)"),
+    "40037": ("API key not found", "check BITGET_API_KEY (copy it again from API management)"),
+    "40009": ("signature rejected", "check BITGET_SECRET_KEY"),
+    "40012": ("wrong passphrase", "check BITGET_PASSPHRASE (the one chosen when the key was made)"),
+    "40036": ("wrong passphrase", "check BITGET_PASSPHRASE (the one chosen when the key was made)"),
+    "40004": ("timestamp rejected", "clock: sync this machine's clock (NTP) and retry"),
+    "40008": ("timestamp rejected", "clock: sync this machine's clock (NTP) and retry"),
+    "40005": ("timestamp rejected", "clock: sync this machine's clock (NTP) and retry"),
+    "40018": ("IP not whitelisted", "add this machine's public IP to the API key's IP whitelist"),
+    "40038": ("IP not whitelisted", "add this machine's public IP to the API key's IP whitelist"),
+    "40014": ("key lacks permission", "enable spot trading (read + trade) on the API key"),
+    "40085": (
+        "UTA account: classic API not supported",
+        "this account is a Unified Trading Account; the v3 (UTA) API is not supported by "
+        "`sniper run` yet — use a classic-account API key",
+    ),
+    "40084": (
+        "classic account on the UTA API",
+        "set BITGET_ACCOUNT=classic (or leave it at auto)",
+    ),
+    "40099": ("wrong environment for this key", "demo keys need BITGET_DEMO=1, live keys 0"),
+    "43012": (
+        "insufficient balance",
+        "deposit the coins or lower COIN_AMOUNT (balance is read again while waiting)",
+    ),
+    "45110": ("order value below the pair's minimum", "raise COIN_AMOUNT"),
+    "45111": ("quantity below the pair's minimum", "raise COIN_AMOUNT"),
+    "43006": ("quantity below the pair's minimum", "raise COIN_AMOUNT"),
+    "45112": ("quantity above the pair's maximum", "lower COIN_AMOUNT"),
+    "43007": ("quantity above the pair's maximum", "lower COIN_AMOUNT"),
+    "45113": ("order value above the pair's maximum", "lower COIN_AMOUNT"),
+    "40808": (
+        "quantity precision rejected",
+        "COIN_AMOUNT has more decimals than the pair allows (quantityPrecision)",
+    ),
+    "43125": ("too many decimals", "COIN_AMOUNT has more decimals than the pair allows"),
+    "40034": ("symbol does not exist", "check TARGET_TOKEN"),
+    "40102": ("symbol does not exist", "check TARGET_TOKEN"),
+    "41113": ("the pair is offline", "check the listing announcement"),
+    "40019": ("a request parameter is empty", "report this: the request is malformed"),
+    "40020": ("a request parameter is invalid", "report this: the request is malformed"),
+    "40304": ("clientOid rejected", "report this: the clientOid is malformed"),
+    "40305": ("clientOid rejected", "report this: the clientOid is malformed"),
+    "40000": ("the account is restricted (region/KYC)", "check the account on bitget.com"),
+    # transient (retried; the words only show in warnings or after the retry window)
+    "40015": ("exchange busy", "retried automatically"),
+    "40010": ("request timed out at the exchange", "retried automatically"),
+    "40200": ("exchange upgrading", "retried automatically"),
+    "43059": ("request failed at the exchange", "retried automatically"),
+    "45001": ("unknown exchange error", "retried automatically"),
+    "40725": ("exchange service error", "retried automatically"),
+    "429": ("rate limited by the exchange", "retried automatically, slower"),
+    "43115": ("pair not open yet", "retried until it opens"),
+    "43118": ("duplicate clientOid", "an earlier copy landed; looked up"),
+    "43001": ("order does not exist", "looked up again"),
+    "40035": ("the account is restricted (region/KYC)", "check the account on bitget.com"),
+}
+
+AUTH_CODES = frozenset(
+    {
+        "40001",
+        "40002",
+        "40003",
+        "40004",
+        "40005",
+        "40006",
+        "40008",
+        "40009",
+        "40011",
+        "40012",
+        "40014",
+        "40018",
+        "40036",
+        "40037",
+        "40038",
+        "40084",
+        "40085",
+        "40099",
+    }
+)
+
+
+def classify_order_reply(http_status: int | None, code: str | None) -> Outcome:
+    """Classify one place-order answer (v2). ``code`` is the envelope's string code, if any."""
+    if code == V2_SUCCESS and (http_status is None or 200 <= http_status < 300):
+        return Outcome.ACCEPTED
+    if code in V2_DUPLICATE:
+        return Outcome.DUPLICATE
+    if code in V2_NOT_OPEN:
+        return Outcome.NOT_OPEN_YET
+    if http_status == 429 or code in V2_RETRYABLE:
+        return Outcome.RETRY
+    if http_status is not None and http_status >= 500:
+        return Outcome.RETRY
+    if code is None and http_status is not None and http_status >= 400:
+        # No envelope (a proxy's HTML page, a truncated body): a front door problem, not a verdict.
+        return Outcome.RETRY
+    return Outcome.REJECTED
+
+
+def is_transient(http_status: int | None, code: str | None) -> bool:
+    """For any REST call: may the same request succeed if simply repeated later?"""
+    if http_status == 429 or code in V2_RETRYABLE:
+        return True
+    return http_status is not None and http_status >= 500
+
+
+def explain(
+    code: str | None, msg: str = "", hints: Mapping[str, tuple[str, str]] = V2_HINTS
+) -> str:
+    """One line in plain words: ``<meaning> — <fix> (exchange code N: msg)``."""
+    hint = hints.get(code or "")
+    tail = f"exchange code {code}" if code else "no exchange code"
+    if msg:
+        tail += f": {msg}"
+    if hint is None:
+        return f"exchange error ({tail})"
+    meaning, fix = hint
+    return f"{meaning} — {fix} ({tail})"

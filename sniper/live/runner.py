@@ -1,0 +1,760 @@
+"""``Sniper``: the start-up sequence, the detection channels, the executor, the report.
+
+Start-up (each step logged; each failure one :class:`~sniper.errors.StartupError` line, exit 2):
+
+1. config (done by the caller) · 2. exchange clock · 3. credentials (signed call) ·
+4. balance · 5. the symbol's state · 6. DNS once, two warm order lanes, the pre-signed sell ·
+7. the WebSocket feed, subscribed → armed.
+
+Then every channel runs at once and fires the same ``OrderTrigger`` (exactly once):
+``ws`` (hot path, in the frame callback), ``poll`` (symbols every ``poll_interval_ms``),
+``scheduled`` (at openTime on the server clock), ``startup`` (already online). The executor
+takes the order to a known state; the fill is read back and reported.
+
+Balance policy: an insufficient balance is warned about and re-read every
+``balance_refresh_s``, but it never stops the shot: when the pair opens the order fires anyway
+(a deposit may have landed since the last read); the exchange's 43012 is then final and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from sniper import _fast
+from sniper.config import Config
+from sniper.errors import ExchangeUnavailable, StartupError
+from sniper.live.clock import ServerClock
+from sniper.live.executor import Execution, Executor
+from sniper.live.fastpath import (
+    CHANNEL_POLL,
+    CHANNEL_SCHEDULED,
+    CHANNEL_STARTUP,
+    IMPLEMENTATION,
+    OrderTrigger,
+    now_ns,
+)
+from sniper.live.feed import Feed
+from sniper.live.lanes import OrderLane, OrderLanes
+from sniper.live.order import PreparedOrder, format_decimal, masked_request, order_size
+from sniper.live.outcomes import is_transient
+from sniper.live.pacing import Backoff, PollPacer
+from sniper.live.rest import RestClient, client_ssl_context
+from sniper.live.status import StatusLine
+from sniper.live.venue import Call, ClassicVenue, Envelope, OrderState, SymbolState, Venue
+
+log = logging.getLogger("sniper.run")
+
+SPIN_S = 0.002  # the scheduled channel busy-waits (yielding) only for the last 2 ms
+STARTUP_ATTEMPTS = 5  # a start-up call is tried this often while its answer is transient
+
+
+@dataclass
+class RunResult:
+    """What one run did. All ``*_ns`` are monotonic ns taken in this process."""
+
+    client_oid: str
+    channel: str  # the channel that fired: ws | poll | scheduled | startup
+    order_id: str | None  # None for a dry run
+    size: str | None
+    detect_ns: int
+    written_ns: int
+    ack_ns: int | None = None
+    accepted_written_ns: int | None = None  # when the accepted copy was written (retries)
+    accepted_via: str = "reply"  # reply | lookup | dry-run
+    attempts: int = 1
+    codes: list[str] = field(default_factory=list)  # non-success answers before acceptance
+    fill: OrderState | None = None
+    dry_run: bool = False
+    request_preview: str | None = None  # dry run: the request, credentials masked
+    open_seen_by: str | None = None
+
+    @property
+    def detect_to_written_us(self) -> float:
+        return (self.written_ns - self.detect_ns) / 1e3
+
+    @property
+    def written_to_ack_ms(self) -> float | None:
+        """Bytes of the accepted copy written → its reply's first byte (ms)."""
+        if self.ack_ns is None:
+            return None
+        return (self.ack_ns - (self.accepted_written_ns or self.written_ns)) / 1e6
+
+    @property
+    def fired_to_ack_ms(self) -> float | None:
+        """First bytes written (the hot path) → the accepting reply, retries included (ms)."""
+        if self.ack_ns is None:
+            return None
+        return (self.ack_ns - self.written_ns) / 1e6
+
+    def as_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["fill"] = asdict(self.fill) if self.fill is not None else None
+        doc["detect_to_written_us"] = round(self.detect_to_written_us, 3)
+        for name in ("written_to_ack_ms", "fired_to_ack_ms"):
+            value = getattr(self, name)
+            doc[name] = None if value is None else round(value, 3)
+        return doc
+
+
+def _log_task_failure(task: asyncio.Task[Any]) -> None:
+    """A background channel that dies is a bug: say so loudly (the others keep watching)."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.error("%s stopped: %s: %s", task.get_name(), type(exc).__name__, exc, exc_info=exc)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+class Sniper:
+    """One run: ``result = await Sniper(config).run()``. Raises :class:`SniperError` subclasses
+    (``exit_code`` says how the CLI exits) and never prints a credential."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        out: IO[str] | None = None,
+        dry_run: bool = False,
+        json_output: bool = False,
+        status: bool | None = None,
+        status_stream: IO[str] | None = None,
+        venue: Venue | None = None,
+        client_oid: str | None = None,
+    ) -> None:
+        self.config = config
+        self._client_oid = client_oid  # None: a fresh one (tests pin it)
+        self.out = out if out is not None else sys.stdout
+        self.dry_run = dry_run
+        self.json_output = json_output
+        self.venue: Venue = venue or ClassicVenue(config.target, config.base_coin)
+        self.clock = ServerClock()
+        self._status_stream = status_stream if status_stream is not None else sys.stderr
+        self._status_enabled = (
+            status if status is not None else bool(self._status_stream.isatty()) and not json_output
+        )
+        # state
+        self.symbol = SymbolState("unknown")
+        self.open_time_ms: int | None = config.open_time_ms  # server clock, ms
+        self.available: Decimal | None = None
+        self.polls = 0
+        self._last_symbol_call = 0.0  # loop time of the last symbols request (the poll pacing)
+        self.poll_throttles = 0  # 429 answers to polls
+        self.poll_interval_ms = float(config.poll_interval_ms)
+        self._open_time_changed = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.rest: RestClient | None = None
+        self.lanes: OrderLanes | None = None
+        self.feed: Feed | None = None
+        self.trigger: OrderTrigger | None = None
+        self.order: PreparedOrder | None = None
+        self.executor: Executor | None = None
+        self.armed = asyncio.Event()
+        self._status: StatusLine | None = None
+
+    # =============================================================================================
+    async def run(self) -> RunResult:
+        try:
+            return await self._run()
+        finally:
+            await self._shutdown()
+
+    async def _run(self) -> RunResult:
+        cfg = self.config
+        if cfg.account == "uta":
+            raise StartupError(
+                "BITGET_ACCOUNT=uta: the UTA (v3) API is not supported by `sniper run` yet — "
+                "use a classic-account API key with BITGET_ACCOUNT=classic or auto"
+            )
+        log.info(
+            "sniper run: sell %s %s on %s%s (hot path: %s)",
+            cfg.coin_amount,
+            cfg.base_coin,
+            cfg.target,
+            " — DRY RUN, no order will be sent" if self.dry_run else "",
+            IMPLEMENTATION,
+        )
+        log.info("exchange: %s · feed: %s", cfg.rest_url, cfg.ws_url)
+        self.rest = rest = RestClient(cfg, self.clock, self.venue)
+        await rest.__aenter__()
+
+        await self._sync_clock_startup()
+        env = await self._check_credentials()
+        self._set_balance(self.venue.parse_available(env.data), startup=True)
+        await self._read_symbol_startup()
+
+        # 6. order lanes + pre-signed order
+        host, port, addr = await self._resolve()
+        self.trigger = OrderTrigger(self._on_fired, self._on_seen, dry_run=self.dry_run)
+        trigger = self.trigger
+        rest_ssl = client_ssl_context(cfg) if cfg.rest_url.startswith("https") else None
+        keepalive = (
+            f"GET {self.venue.time_call().path_with_query} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Connection: keep-alive\r\nlocale: {cfg.locale}\r\n\r\n"
+        ).encode()
+
+        def lane_changed(lane: OrderLane) -> None:
+            trigger.set_lane(lane.index, lane.write, lane.idle)
+
+        self.lanes = lanes = OrderLanes(
+            host=urlsplit(cfg.rest_url).hostname or host,
+            port=port,
+            addr=addr,
+            ssl_context=rest_ssl,
+            keepalive_request=keepalive,
+            keepalive_interval_s=cfg.keepalive_interval_s,
+            on_change=lane_changed,
+        )
+        try:
+            await lanes.start(10)
+        except TimeoutError:
+            raise StartupError(
+                f"cannot open the order connections to {addr}:{port} — check BITGET_REST_URL "
+                "and the network"
+            ) from None
+        log.info(
+            "order connections: 2 warm lanes to %s (%s:%d, %s)",
+            host,
+            addr,
+            port,
+            lanes.transport_kind,
+        )
+        self.order = order = PreparedOrder(
+            cfg, self.venue, self.clock, host, trigger.set_request, client_oid=self._client_oid
+        )
+        self.executor = Executor(config=cfg, venue=self.venue, rest=rest, lanes=lanes, order=order)
+        self._rebuild_order(startup=True)
+        self._spawn(self._resigner(), "resign")
+        self._spawn(self._clock_resync(), "clock")
+        self._spawn(self._balance_refresh(), "balance")
+
+        if self.symbol.status == "online":
+            log.warning("%s is already online: firing at once", cfg.target)
+            trigger.fire(CHANNEL_STARTUP, now_ns())
+        else:
+            # 7. the feed, then every other channel
+            scanner = _fast.TickerScanner(cfg.target)
+            ws_ssl = client_ssl_context(cfg) if cfg.ws_url.startswith("wss") else None
+            self.feed = feed = Feed(
+                config=cfg,
+                venue=self.venue,
+                scanner=scanner,
+                trigger=trigger,
+                ssl_context=ws_ssl,
+                seconds_to_open=self._seconds_to_open,
+            )
+            feed.start()
+            # the other channels watch while the feed connects (a slow handshake costs nothing)
+            self._spawn(self._poller(), "poll")
+            self._spawn(self._scheduler(), "schedule")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(feed.first_attempt_done.wait(), timeout=6)
+                if feed.up:
+                    await asyncio.wait_for(feed.subscribed_event.wait(), timeout=3)
+            if not feed.up:
+                log.warning(
+                    "feed: not connected yet; polling meanwhile, reconnecting in background"
+                )
+            if not trigger.fired:
+                log.info(
+                    "armed: watching %s by %s, polling every %d ms%s",
+                    cfg.target,
+                    "WebSocket" + ("" if feed.subscribed else " (waiting for the pair)"),
+                    cfg.poll_interval_ms,
+                    self._open_time_text(),
+                )
+        self.armed.set()
+        if self._status_enabled:
+            self._status = StatusLine(self._status_stream, self._render_status)
+            self._spawn(self._status.run(), "status")
+
+        if self.dry_run:
+            return await self._dry_run_result()
+        execution = await self.executor.execute()
+        return await self._finish(execution)
+
+    # =============================================================================================
+    # start-up steps
+    async def _startup_request(self, call: Call, *, signed: bool) -> Envelope:
+        """One start-up call, retried a few times (~3 s) while the answer is transient (no
+        connection, 429, 5xx); the last answer or error is returned or raised."""
+        assert self.rest is not None
+        backoff = Backoff(0.2, 1.0)
+        for attempt in range(1, STARTUP_ATTEMPTS + 1):
+            last = attempt == STARTUP_ATTEMPTS
+            try:
+                env = await self.rest.request(call, signed=signed)
+            except ExchangeUnavailable as exc:
+                if last:
+                    raise
+                log.debug("start-up call %s failed (%s); retrying", call.path, exc.msg)
+            else:
+                if last or not is_transient(env.http_status, env.code):
+                    return env
+                log.info("start-up call %s: %s; retrying", call.path, self.venue.explain(env))
+            await asyncio.sleep(backoff.next())
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _server_time_startup(self) -> int:
+        env = await self._startup_request(self.venue.time_call(), signed=False)
+        if not env.ok:
+            raise ExchangeUnavailable(env.http_status, env.code, self.venue.explain(env))
+        return self.venue.parse_server_time(env.data)
+
+    async def _sync_clock_startup(self) -> None:
+        assert self.rest is not None
+        try:
+            await self.clock.sync(self._server_time_startup, samples=5)
+        except ExchangeUnavailable as exc:
+            raise StartupError(
+                f"cannot reach the exchange at {self.config.rest_url} ({exc.msg}) — check "
+                "BITGET_REST_URL and the network"
+            ) from None
+        except ValueError as exc:
+            raise StartupError(
+                f"{self.config.rest_url} does not answer like Bitget ({exc}) — "
+                "check BITGET_REST_URL"
+            ) from None
+        log.info(
+            "clock: synced to the exchange, offset %+.1f ms (best round trip %.1f ms)",
+            self.clock.offset_ms,
+            self.clock.rtt_ms or 0.0,
+        )
+        if abs(self.clock.offset_ms) > 5000:
+            log.warning(
+                "clock: this machine is %.1f s off the exchange; signing with exchange time",
+                abs(self.clock.offset_ms) / 1000,
+            )
+
+    async def _check_credentials(self) -> Envelope:
+        assert self.rest is not None
+        try:
+            env = await self._startup_request(self.venue.assets_call(), signed=True)
+        except ExchangeUnavailable as exc:
+            raise StartupError(
+                f"cannot reach the exchange to check the API key ({exc.msg}) — check the network"
+            ) from None
+        if not env.ok:
+            if self.venue.is_auth_error(env):
+                raise StartupError(f"credentials rejected: {self.venue.explain(env)}")
+            raise StartupError(
+                f"credential check failed: {self.venue.explain(env)} — try again in a moment"
+            )
+        log.info("credentials: accepted (signed call to %s)", self.venue.assets_call().path)
+        return env
+
+    async def _read_symbol_startup(self) -> None:
+        assert self.rest is not None
+        try:
+            self._last_symbol_call = asyncio.get_running_loop().time()
+            env = await self._startup_request(self.venue.symbol_call(), signed=False)
+            state = self.venue.parse_symbol(env)
+        except ExchangeUnavailable as exc:
+            raise StartupError(
+                f"cannot read the symbol list ({exc.msg}) — check the network"
+            ) from None
+        except ValueError:
+            raise StartupError(
+                f"cannot read {self.config.target} from the symbol list: {self.venue.explain(env)}"
+            ) from None
+        self._on_symbol(state, startup=True)
+        t = self.config.target
+        if state.status == "absent":
+            log.info("symbol: %s is not listed yet (40034): watching for it", t)
+        elif state.status == "gray":
+            log.info("symbol: %s is gray (pre-open)%s", t, self._open_time_text())
+        elif state.status == "online":
+            log.info("symbol: %s is already online", t)
+        else:
+            log.warning("symbol: %s is %s: watching for it to turn online", t, state.status)
+
+    async def _resolve(self) -> tuple[str, int, str]:
+        """(Host header, port, IP address) — resolved once for the whole run."""
+        parts = urlsplit(self.config.rest_url)
+        hostname = parts.hostname or ""
+        secure = parts.scheme == "https"
+        port = parts.port or (443 if secure else 80)
+        host_header = hostname if parts.port is None else f"{hostname}:{parts.port}"
+        if ":" in hostname and not host_header.startswith("["):  # IPv6 literal
+            host_header = f"[{hostname}]" if parts.port is None else f"[{hostname}]:{parts.port}"
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot resolve {hostname} ({exc}) — check BITGET_REST_URL"
+            ) from None
+        infos.sort(key=lambda i: 0 if i[0] == socket.AF_INET else 1)
+        addr = str(infos[0][4][0])
+        log.info("dns: %s → %s (resolved once)", hostname, addr)
+        return host_header, port, addr
+
+    # =============================================================================================
+    # shared state updates
+    def _on_symbol(self, state: SymbolState, *, startup: bool = False) -> None:
+        prev = self.symbol
+        self.symbol = state
+        if state.open_time_ms is not None and state.open_time_ms != self.open_time_ms:
+            if self.open_time_ms is not None and not startup:
+                log.info("openTime changed: %s", _iso(state.open_time_ms))
+            elif not startup:
+                log.info("openTime announced: %s", _iso(state.open_time_ms))
+            self.open_time_ms = state.open_time_ms
+            self._open_time_changed.set()
+        if not startup:
+            if prev.status in ("absent", "unknown") and state.status != "absent":
+                log.info("symbol: %s now exists (%s)", self.config.target, state.status)
+                if self.feed is not None:
+                    self.feed.poke()
+            if (
+                state.quantity_precision is not None
+                and state.quantity_precision != prev.quantity_precision
+            ):
+                self._rebuild_order()
+
+    def _set_balance(self, available: Decimal, *, startup: bool = False) -> None:
+        prev = self.available
+        self.available = available
+        amount = self.config.coin_amount
+        coin = self.config.base_coin
+        if amount == "all":
+            if startup or prev != available:
+                if available > 0:
+                    log.info(
+                        "balance: %s %s available (selling all)", format_decimal(available), coin
+                    )
+                else:
+                    log.warning("balance: 0 %s available — waiting for a deposit", coin)
+            if not startup and prev != available:
+                self._rebuild_order()
+            return
+        wanted = Decimal(amount)
+        short = available < wanted
+        if startup or prev is None:
+            if short:
+                log.warning(
+                    "Insufficient balance: %s available, %s requested — waiting; the balance is "
+                    "re-read every %gs (the order still fires at the open)",
+                    format_decimal(available),
+                    amount,
+                    self.config.balance_refresh_s,
+                )
+            else:
+                log.info(
+                    "balance: %s %s available, selling %s", format_decimal(available), coin, amount
+                )
+        elif prev != available:
+            if short:
+                log.warning(
+                    "Insufficient balance: %s available, %s requested",
+                    format_decimal(available),
+                    amount,
+                )
+            elif prev < wanted:
+                log.info("balance: now %s %s available — enough", format_decimal(available), coin)
+
+    def _rebuild_order(self, *, startup: bool = False) -> None:
+        if self.order is None:
+            return
+        size, warning = order_size(
+            self.config.coin_amount, self.available, self.symbol.quantity_precision
+        )
+        if warning:
+            log.warning("%s", warning)
+        if size is None:
+            if startup:
+                log.warning("order: nothing to sell yet (no available %s)", self.config.base_coin)
+            return
+        if size == self.order.size:
+            return
+        self.order.build(size)
+        log.info(
+            "order: market sell %s %s pre-signed (clientOid %s), re-signed every %gs",
+            size,
+            self.config.base_coin,
+            self.order.client_oid,
+            self.config.resign_interval_s,
+        )
+
+    def _seconds_to_open(self) -> float | None:
+        if self.open_time_ms is None:
+            return None
+        return self.clock.seconds_until(self.open_time_ms)
+
+    def _open_time_text(self) -> str:
+        if self.open_time_ms is None:
+            return ", openTime not announced"
+        return f", opens {_iso(self.open_time_ms)} (in {self._seconds_to_open():.1f} s)"
+
+    # =============================================================================================
+    # trigger callbacks (synchronous, right after the write)
+    def _on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
+        if self.executor is not None:
+            self.executor.on_fired(channel, lane, detect_ns, written_ns)
+
+    def _on_seen(self, channel: str, detect_ns: int) -> None:
+        if self.executor is not None:
+            self.executor.on_seen(channel, detect_ns)
+
+    # =============================================================================================
+    # background tasks
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=f"sniper-{name}")
+        task.add_done_callback(_log_task_failure)
+        self._tasks.append(task)
+
+    async def _resigner(self) -> None:
+        assert self.order is not None
+        while True:
+            await asyncio.sleep(self.config.resign_interval_s)
+            self.order.resign()
+
+    async def _clock_resync(self) -> None:
+        assert self.rest is not None and self.order is not None
+        while True:
+            await asyncio.sleep(self.config.clock_sync_interval_s)
+            try:
+                moved = await self.clock.sync(self.rest.server_time_ms, samples=3)
+            except (ExchangeUnavailable, ValueError) as exc:
+                log.debug("clock re-sync failed: %s", exc)
+                continue
+            if abs(moved) > 50:
+                log.info("clock: offset moved %+.1f ms; re-signing", moved)
+                self.order.resign()
+
+    async def _balance_refresh(self) -> None:
+        assert self.rest is not None
+        while True:
+            await asyncio.sleep(self.config.balance_refresh_s)
+            try:
+                env = await self.rest.request(self.venue.assets_call(), signed=True)
+            except ExchangeUnavailable:
+                continue
+            if env.ok:
+                self._set_balance(self.venue.parse_available(env.data))
+
+    async def _poller(self) -> None:
+        """``poll`` channel: the symbol row every poll_interval_ms (never faster), backing off
+        on 429, until the open has been seen."""
+        assert self.rest is not None and self.trigger is not None and self.executor is not None
+        rest, venue, trigger, executor = self.rest, self.venue, self.trigger, self.executor
+        pacer = PollPacer(self.config.poll_interval_ms)
+        call = venue.symbol_call()
+        loop = asyncio.get_running_loop()
+        throttled_logged = False
+        # never two symbols requests closer than the interval, the start-up read included
+        await asyncio.sleep(
+            max(0.0, self._last_symbol_call + pacer.interval_ms / 1000 - loop.time())
+        )
+        while not executor.open_seen.is_set():
+            started = self._last_symbol_call = loop.time()
+            try:
+                env = await rest.request(call, signed=False, time_limit_s=2.0)
+            except ExchangeUnavailable as exc:
+                log.debug("poll failed: %s", exc)
+                env = None
+            self.polls += 1
+            if env is None or env.http_status >= 500:
+                pass
+            elif env.http_status == 429 or env.code == "429":
+                self.poll_interval_ms = pacer.throttled()
+                self.poll_throttles += 1
+                if not throttled_logged:
+                    log.warning("poll: rate limited (429): slowing to %.0f ms", pacer.interval_ms)
+                    throttled_logged = True
+            else:
+                try:
+                    state = venue.parse_symbol(env)
+                except ValueError:
+                    state = None
+                if state is not None:
+                    self.poll_interval_ms = pacer.ok()
+                    if throttled_logged and pacer.interval_ms <= pacer.base_ms:
+                        throttled_logged = False
+                    if state.status == "online":
+                        trigger.fire(CHANNEL_POLL, now_ns())
+                    self._on_symbol(state)
+            delay = started + pacer.interval_ms / 1000 - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    async def _scheduler(self) -> None:
+        """``scheduled`` channel: fire at openTime - schedule_lead_ms on the server clock."""
+        assert self.trigger is not None
+        while not self.trigger.fired:
+            if self.open_time_ms is None:
+                self._open_time_changed.clear()
+                await self._open_time_changed.wait()
+                continue
+            target_ms = self.open_time_ms - self.config.schedule_lead_ms
+            remaining = self.clock.seconds_until(target_ms)
+            if remaining > 0.02:
+                self._open_time_changed.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(
+                        self._open_time_changed.wait(), timeout=min(remaining - 0.015, 1.0)
+                    )
+                continue
+            # the last ~20 ms: short sleeps, then yield-spin for the last 2 ms
+            while (remaining := self.clock.seconds_until(target_ms)) > 0:
+                await asyncio.sleep(0.001 if remaining > SPIN_S else 0)
+                if self.trigger.fired:
+                    return
+            if remaining > -5.0:  # a schedule long past (e.g. a stale OPEN_TIME) does not fire
+                self.trigger.fire(CHANNEL_SCHEDULED, now_ns())
+            return
+
+    # =============================================================================================
+    # the end
+    async def _dry_run_result(self) -> RunResult:
+        assert self.executor is not None and self.trigger is not None and self.order is not None
+        await self.executor.fired_event.wait()
+        fired = self.executor.fired
+        assert fired is not None
+        request = self.order.resign()
+        preview = masked_request(request) if request is not None else "(no order could be built)"
+        result = RunResult(
+            client_oid=self.order.client_oid,
+            channel=fired.channel,
+            order_id=None,
+            size=self.order.size,
+            detect_ns=fired.detect_ns,
+            written_ns=fired.written_ns,
+            ack_ns=None,
+            accepted_via="dry-run",
+            attempts=0,
+            dry_run=True,
+            request_preview=preview,
+            open_seen_by=self.executor.open_seen_by,
+        )
+        log.info("dry run: open detected by %s — no order sent", fired.channel)
+        self._report(result)
+        return result
+
+    async def _finish(self, execution: Execution) -> RunResult:
+        assert self.executor is not None and self.order is not None
+        fired = self.executor.fired
+        assert fired is not None
+        log.info(
+            "order accepted: orderId %s (%s, %d attempt%s)",
+            execution.order_id,
+            execution.accepted_via,
+            execution.attempts,
+            "" if execution.attempts == 1 else "s",
+        )
+        # stop the watchers before reading the fill
+        for t in self._tasks:
+            t.cancel()
+        if self.feed is not None:
+            await self.feed.close()
+            self.feed = None
+        fill = await self.executor.fill(self.config.fill_timeout_s)
+        result = RunResult(
+            client_oid=execution.client_oid,
+            channel=fired.channel,
+            order_id=execution.order_id,
+            size=self.order.size,
+            detect_ns=fired.detect_ns,
+            written_ns=fired.written_ns,
+            ack_ns=execution.ack_ns if execution.accepted_via == "reply" else None,
+            accepted_written_ns=execution.written_ns or None,
+            accepted_via=execution.accepted_via,
+            attempts=execution.attempts,
+            codes=list(execution.codes),
+            fill=fill,
+            open_seen_by=self.executor.open_seen_by,
+        )
+        self._report(result)
+        return result
+
+    def _report(self, r: RunResult) -> None:
+        if self._status is not None:
+            self._status.clear()
+        if self.json_output:
+            doc = {"event": "dry-run" if r.dry_run else "sold", **r.as_dict()}
+            self.out.write(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
+            self.out.flush()
+            return
+        lines = []
+        if r.dry_run:
+            lines.append(
+                f"DRY RUN — open detected by {r.channel}; this order would have been sent "
+                f"(clientOid {r.client_oid}):"
+            )
+            lines.extend("  " + ln for ln in (r.request_preview or "").splitlines())
+            lines.append(f"  detect → fire: {r.detect_to_written_us:.1f} µs (in-process)")
+        else:
+            lines.append(
+                f"SOLD: orderId {r.order_id} · clientOid {r.client_oid} · fired by {r.channel}"
+            )
+            ack = r.written_to_ack_ms
+            lines.append(
+                f"  detect → bytes written: {r.detect_to_written_us:.1f} µs (in-process) · "
+                f"written → acknowledged: "
+                + (f"{ack:.2f} ms" if ack is not None else f"n/a (confirmed by {r.accepted_via})")
+            )
+            if r.codes:
+                total = r.fired_to_ack_ms
+                lines.append(
+                    f"  answers before acceptance: {', '.join(r.codes)} ({r.attempts} attempts"
+                    + (f"; first write → accepted {total:.1f} ms)" if total is not None else ")")
+                )
+            f = r.fill
+            if f is None:
+                lines.append("  fill: not confirmed yet (orderInfo gave nothing)")
+            else:
+                lines.append(
+                    f"  fill: status {f.status} · size {f.size} · baseVolume {f.base_volume} · "
+                    f"priceAvg {f.price_avg} · quoteVolume {f.quote_volume}"
+                )
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+
+    def _render_status(self) -> str:
+        feed = self.feed
+        if feed is None:
+            feed_text = "feed -"
+        elif feed.up:
+            feed_text = "feed up" + ("" if feed.subscribed else " (pair unknown)")
+        else:
+            feed_text = "feed DOWN"
+        rtt = feed.last_rtt_ms if feed is not None else None
+        parts = [
+            feed_text,
+            f"ping {rtt:.1f} ms" if rtt is not None else "ping -",
+            f"polls {self.polls}",
+            f"balance {format_decimal(self.available) if self.available is not None else '?'}",
+        ]
+        to_open = self._seconds_to_open()
+        parts.append(f"open in {to_open:.1f} s" if to_open is not None else "openTime ?")
+        return " · ".join(parts)
+
+    async def _shutdown(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._status is not None:
+            self._status.clear()
+        if self.feed is not None:
+            await self.feed.close()
+        if self.lanes is not None:
+            await self.lanes.close()
+        if self.rest is not None:
+            await self.rest.close()
+
+
+__all__ = ["RunResult", "Sniper"]

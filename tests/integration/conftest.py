@@ -1,0 +1,56 @@
+"""Integration fixtures: the embedded exchange on 127.0.0.1 with one funded account."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
+
+# The test modules import their harness by name, whatever import mode pytest uses.
+sys.path.insert(0, str(Path(__file__).parent))
+from sniper_harness import API_KEY, PASSPHRASE, SECRET
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).parent == here:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+async def ex(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[EmbeddedExchange]:
+    monkeypatch.chdir(tmp_path)  # no stray ./.env
+    settings = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1))
+    async with EmbeddedExchange(settings) as exchange:
+        exchange.add_account(
+            Account(API_KEY, SECRET, PASSPHRASE, balances={"PAWS": "1000", "USDT": "0"})
+        )
+        exchange.add_symbol("BTCUSDT", status="online", price="43000", quantity_precision=6)
+        yield exchange
+
+
+@pytest.fixture
+def log_records() -> Iterator[list[logging.LogRecord]]:
+    """Every record of the ``sniper`` logger (DEBUG and up) during the test."""
+    got: list[logging.LogRecord] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            got.append(record)
+
+    logger = logging.getLogger("sniper")
+    handler = _Collect(level=logging.DEBUG)
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield got
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)

@@ -1,0 +1,217 @@
+"""The executor against a misbehaving exchange: retries, unknown outcomes, not-open-yet, 429s,
+balance, clock skew, credentials, secrets, dry run."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+import pytest
+from sniper_harness import (
+    API_KEY,
+    SECRETS,
+    TARGET,
+    assert_no_secret,
+    assert_one_accepted,
+    sniper_config,
+    start_sniper,
+    ticker,
+    wait_until,
+)
+
+from sniper.errors import OrderRejected, SniperError, StartupError
+from sniper.exchange import EmbeddedExchange
+
+
+async def listed_and_armed(ex: EmbeddedExchange, **env: str):  # type: ignore[no-untyped-def]
+    await ex.list_symbol(
+        TARGET, open_at_ms=None, price="0.0123", quantity_precision=2, announce_open_time=False
+    )
+    run = start_sniper(sniper_config(ex, **env))
+    await run.armed()
+    return run
+
+
+async def test_first_order_40015_is_retried_with_the_same_client_oid(ex: EmbeddedExchange) -> None:
+    ex.faults.queue_order_replies(["40015"])
+    run = await listed_and_armed(ex)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.codes == ["40015"] and result.attempts == 2
+    assert [o.code for o in ex.records.orders] == ["40015", "00000"]
+    assert_one_accepted(ex, result.client_oid)
+
+
+async def test_retryable_http_errors(ex: EmbeddedExchange) -> None:
+    ex.faults.queue_order_replies([429, 503, "40200"])
+    run = await listed_and_armed(ex)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert len(result.codes) == 3
+    assert_one_accepted(ex, result.client_oid)
+
+
+async def test_withheld_reply_is_found_by_lookup_not_resent(ex: EmbeddedExchange) -> None:
+    ex.faults.withhold_next_order_reply()
+    run = await listed_and_armed(ex)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.accepted_via == "lookup"
+    assert len(ex.records.orders) == 1  # never resent blindly
+    assert_one_accepted(ex, result.client_oid)
+    assert result.order_id == ex.records.orders[0].order_id
+
+
+async def test_43115_then_open_scheduled_fire_slightly_early(ex: EmbeddedExchange) -> None:
+    ex.faults.mute_ws_pushes = True
+    open_at = ex.server_time_ms() + 1200
+    await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
+    run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", SCHEDULE_LEAD_MS="300"))
+    result = await run.result()
+    assert result.channel == "scheduled"
+    assert "43115" in result.codes
+    assert_one_accepted(ex, result.client_oid)
+    early = [o for o in ex.records.orders if o.code == "43115"]
+    assert 1 <= len(early) <= 5
+    # ~100 ms apart: within the 10 orders/s limit
+    stamps = [o.first_byte_ns for o in ex.records.orders]
+    assert all(b - a >= 90e6 for a, b in itertools.pairwise(stamps))
+
+
+async def test_43115_retries_at_once_when_another_channel_sees_the_open(
+    ex: EmbeddedExchange,
+) -> None:
+    open_at = ex.server_time_ms() + 1200
+    await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
+    # fires 1 s early, then 43115s at ~1/100 ms; the WS listing ticker cuts the wait short
+    run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", SCHEDULE_LEAD_MS="1000"))
+    result = await run.result()
+    assert result.channel == "scheduled" and result.open_seen_by == "ws"
+    accepted = next(o for o in ex.records.orders if o.accepted)
+    listing_ns = ex.records.listing_ticker_ns[TARGET]
+    assert accepted.first_byte_ns - listing_ns < 50e6  # not a full 100 ms retry period later
+    assert_one_accepted(ex, result.client_oid)
+
+
+async def test_429_on_polls_backs_off_then_fires(ex: EmbeddedExchange) -> None:
+    ex.faults.mute_ws_pushes = True
+    run = await listed_and_armed(ex)
+    ex.faults.fail_polls(429, count=3)
+    await wait_until(lambda: run.sniper.poll_throttles >= 3, within=3)
+    assert run.sniper.poll_interval_ms > 50
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.channel == "poll"
+    assert_one_accepted(ex, result.client_oid)
+    polls = [r.first_byte_ns for r in ex.records.requests if r.path.endswith("/public/symbols")]
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert min(gaps) >= 40e6, "never polls faster than the 50 ms (20 req/s) limit"
+
+
+async def test_insufficient_balance_warns_waits_and_sells_after_deposit(
+    ex: EmbeddedExchange, log_records: list[logging.LogRecord]
+) -> None:
+    ex.set_balance(API_KEY, "PAWS", "100")
+    run = await listed_and_armed(ex)
+    assert any(
+        "Insufficient balance: 100 available, 1000 requested" in r.getMessage() for r in log_records
+    )
+    assert not run.task.done()  # type: ignore[union-attr]
+    ex.set_balance(API_KEY, "PAWS", "1000")
+    await wait_until(lambda: run.sniper.available == 1000, within=2)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert_one_accepted(ex, result.client_oid)
+
+
+async def test_insufficient_balance_at_the_open_is_a_final_rejection(ex: EmbeddedExchange) -> None:
+    ex.set_balance(API_KEY, "PAWS", "100")
+    run = await listed_and_armed(ex)
+    ex.open_symbol(TARGET)
+    with pytest.raises(OrderRejected) as info:
+        await run.result()
+    assert info.value.exit_code == 3 and "insufficient balance" in str(info.value)
+    assert [o.code for o in ex.records.orders] == ["43012"]
+
+
+async def test_clock_skew_20s_still_signs_accepted_requests(ex: EmbeddedExchange) -> None:
+    ex.faults.clock_skew_ms = 20_000
+    run = await listed_and_armed(ex)
+    assert abs(run.sniper.clock.offset_ms - 20_000) < 200
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert_one_accepted(ex, result.client_oid)
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"BITGET_API_KEY": "bg_wrongkey0000000000000000"}, "API key not found"),
+        ({"BITGET_SECRET_KEY": "wrongsecret000000000000000000000"}, "signature rejected"),
+        ({"BITGET_PASSPHRASE": "wrongpass000000"}, "wrong passphrase"),
+    ],
+)
+async def test_bad_credentials_stop_at_start_in_plain_words(
+    ex: EmbeddedExchange, override: dict[str, str], words: str
+) -> None:
+    run = start_sniper(sniper_config(ex, **override))
+    with pytest.raises(StartupError) as info:
+        await run.result()
+    text = str(info.value)
+    assert words in text and info.value.exit_code == 2
+    assert_no_secret(text, repr(info.value))
+    assert ex.records.orders == []
+
+
+async def test_no_secret_in_any_output(
+    ex: EmbeddedExchange, log_records: list[logging.LogRecord]
+) -> None:
+    run = await listed_and_armed(ex, ORDER_TIMEOUT_S="0.3")
+    ex.faults.queue_order_replies(["40015"])
+    ex.faults.withhold_next_order_reply()
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    texts = [run.out.getvalue(), repr(result), str(result.as_dict())]
+    texts += [r.getMessage() for r in log_records]
+    texts += [str(r.args) for r in log_records]
+    assert_no_secret(*texts)
+    assert len(log_records) > 10
+    # and a failing run's exception text
+    run2 = start_sniper(sniper_config(ex, BITGET_PASSPHRASE="wrong-pass-123456"))
+    with pytest.raises(SniperError) as info:
+        await run2.result()
+    assert_no_secret(str(info.value), repr(info.value), str(info.value.__cause__))
+
+
+async def test_dry_run_writes_no_order(ex: EmbeddedExchange) -> None:
+    await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)
+    run = start_sniper(sniper_config(ex), dry_run=True)
+    await run.armed()
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    await asyncio.sleep(0.2)
+    assert result.dry_run and result.order_id is None
+    assert ex.records.orders == []
+    assert not any(r.path.endswith("/place-order") for r in ex.records.requests)
+    preview = result.request_preview or ""
+    assert "POST /api/v2/spot/trade/place-order HTTP/1.1" in preview
+    assert '"side":"sell"' in preview and "ACCESS-SIGN: " in preview
+    assert_no_secret(preview, run.out.getvalue())
+    for secret in SECRETS:
+        assert secret not in preview
+
+
+async def test_gray_pair_pushing_tickers_does_not_hammer_the_venue(ex: EmbeddedExchange) -> None:
+    """If a not-yet-open pair pushed ticker data, the WS channel fires early: the 43115s that
+    follow make its later hits stop counting as "open", so retries stay paced (~10/s at most)."""
+    run = await listed_and_armed(ex, POLL_INTERVAL_MS="200")
+    for _ in range(20):  # 1 s of gray "tickers" at 20/s
+        await ex.faults.send_ws_frames([ticker(TARGET)])
+        await asyncio.sleep(0.05)
+    early = [o for o in ex.records.orders if o.code == "43115"]
+    assert 3 <= len(early) <= 12, len(early)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.channel == "ws" and "43115" in result.codes
+    assert_one_accepted(ex, result.client_oid)
