@@ -1,0 +1,518 @@
+"""End-to-end latency on loopback: listing ticker written → order's first byte received.
+
+The embedded exchange (``sniper.exchange``) runs in this process, on the default asyncio event
+loop (not uvloop: the exchange's kernel receive timestamps need asyncio's own socket reads).
+Each contestant is a separate process speaking the same environment contract as
+``sniper run``. Rounds are interleaved round-robin (floor, sniper, baseline, floor, ...) so
+slow drifts of the shared machine hit every contestant alike.
+
+One round:
+  1. list a fresh gray symbol (``PAWS<n>USDT``, no open time) and credit the base coin;
+  2. start the contestant; wait until the exchange has recorded its ticker subscription for
+     that symbol, then a settle delay (the contestant finishes its warm-up);
+  3. ``ex.open_symbol(symbol)``: the exchange stamps ``listing_ticker_ns[symbol]`` right
+     before it writes the listing ticker;
+  4. wait (event-driven, the harness does nothing else) for the accepted order; the sample is
+     ``OrderRecord.first_byte_ns - listing_ticker_ns[symbol]``;
+  5. wait for the process to exit 0 (timeout → kill; any miss counts as a failure).
+
+Both stamps are CLOCK_REALTIME ns taken by the exchange process: ``listing_ticker_ns`` in user
+space just before the transport write, ``first_byte_ns`` by the kernel (``SO_TIMESTAMPNS``) when
+the first segment of the order request reached the exchange's socket.
+
+``run_e2e(runs=N, contestants=[...])`` returns a dict with the raw samples; see ``budget.py``
+for the table, the plot and the budget check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CONTESTANTS_DIR = HERE / "contestants"
+FLOOR_SOURCE = CONTESTANTS_DIR / "floor.c"
+BASELINE_SCRIPT = CONTESTANTS_DIR / "baseline_bot.py"
+
+ALL_CONTESTANTS = ("floor", "sniper", "baseline")
+
+COIN_AMOUNT = "1000"  # base coin sold per round
+SETTLE_S = 0.3  # after the subscription is seen: let the contestant finish warming up
+READY_TIMEOUT_S = 20.0  # start → subscribed (python start-up + imports + REST warm-up)
+ORDER_TIMEOUT_S = 5.0  # listing ticker → accepted order
+EXIT_TIMEOUT_S = 10.0  # accepted order → process exit
+
+
+class FloorUnavailable(RuntimeError):
+    """The C floor could not be built (no gcc, no libcrypto)."""
+
+
+# --- the floor: build at bench time -------------------------------------------------------
+
+
+def build_floor(out_dir: Path) -> Path:
+    """Compile floor.c; try the OpenSSL headers first, then the header-less prototypes.
+
+    Raises :class:`FloorUnavailable` with the compiler output when neither works.
+    """
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        raise FloorUnavailable("no C compiler (gcc/cc) on PATH")
+    out = out_dir / "floor"
+    attempts = [
+        [gcc, "-O2", str(FLOOR_SOURCE), "-o", str(out), "-lcrypto"],
+        [
+            gcc,
+            "-O2",
+            "-DFLOOR_NO_OPENSSL_HEADERS",
+            str(FLOOR_SOURCE),
+            "-o",
+            str(out),
+            "-l:libcrypto.so.3",
+        ],
+    ]
+    errors = []
+    for cmd in attempts:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return out
+        errors.append(f"$ {' '.join(cmd)}\n{proc.stderr.strip()}")
+    raise FloorUnavailable("cannot build the floor:\n" + "\n".join(errors))
+
+
+# --- contestants --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contestant:
+    name: str
+    argv: tuple[str, ...]
+    extra_env: tuple[tuple[str, str], ...] = ()
+
+
+def make_contestants(
+    names: Sequence[str], work_dir: Path
+) -> tuple[list[Contestant], dict[str, str]]:
+    """The runnable contestants, and {name: reason} for those that are unavailable."""
+    unknown = [n for n in names if n not in ALL_CONTESTANTS]
+    if unknown:
+        raise ValueError(f"unknown contestant(s) {unknown}; choose from {list(ALL_CONTESTANTS)}")
+    runnable: list[Contestant] = []
+    unavailable: dict[str, str] = {}
+    for name in names:
+        if name == "floor":
+            try:
+                exe = build_floor(work_dir)
+            except FloorUnavailable as exc:
+                unavailable[name] = str(exc)
+                print(f"e2e: floor unavailable, skipped: {exc}", file=sys.stderr)
+                continue
+            runnable.append(Contestant("floor", (str(exe),)))
+        elif name == "sniper":
+            # --json: the result (with its monotonic detect/written stamps) as one JSON line on
+            # stdout, logs as JSON lines; off the hot path, it only feeds the diagnostics.
+            runnable.append(Contestant("sniper", (sys.executable, "-m", "sniper", "run", "--json")))
+        elif name == "baseline":
+            runnable.append(Contestant("baseline", (sys.executable, str(BASELINE_SCRIPT))))
+    return runnable, unavailable
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class RoundResult:
+    index: int
+    contestant: str
+    symbol: str
+    ok: bool
+    latency_ns: int | None = None
+    reason: str = ""
+    exit_code: int | None = None
+    ready_s: float | None = None  # start → subscribed, s
+    first_byte_source: str | None = None  # "kernel" or "user"
+    # diagnostics (evidence for "where the time goes"), not part of the budget:
+    inproc_us: float | None = None  # contestant's own detect → bytes written, if it reports it
+    ticker_to_detect_us: float | None = None  # ticker written → contestant's frame callback
+    written_to_first_byte_us: float | None = None  # its write() returned → exchange's stamp
+    since_last_request_us: float | None = None  # its last REST request's first byte → ticker
+    requests_after_ticker: int | None = None  # REST requests it started within 5 ms after
+
+
+@dataclass
+class ContestantResult:
+    name: str
+    samples_ns: list[int] = field(default_factory=list)
+    failures: int = 0
+    failure_reasons: list[str] = field(default_factory=list)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), q in [0, 100]."""
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def summarize(samples_ns: Sequence[int]) -> dict[str, float]:
+    us = [s / 1000.0 for s in samples_ns]
+    return {
+        "n": len(us),
+        "p50_us": percentile(us, 50),
+        "p90_us": percentile(us, 90),
+        "p99_us": percentile(us, 99),
+        "min_us": min(us) if us else float("nan"),
+        "max_us": max(us) if us else float("nan"),
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "host": platform.node(),
+        "kernel": platform.release(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg_1m_at_start": os.getloadavg()[0],
+    }
+
+
+# --- the harness ---------------------------------------------------------------------------
+
+
+class _Round:
+    """Book-keeping shared by the rounds of one run."""
+
+    def __init__(self, ex: Any, work_dir: Path) -> None:
+        self.ex = ex
+        self.work_dir = work_dir
+        self.counter = 0
+
+
+async def _wait_subscribed(ex: Any, symbol: str, proc: asyncio.subprocess.Process) -> None:
+    """Until the exchange acknowledged a ticker subscription for ``symbol``.
+
+    Polls every 5 ms: this happens before the listing, so the polling does not touch the
+    measured interval.
+    """
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        for sub in ex.records.ws_subscriptions:
+            arg = sub.arg
+            if (
+                sub.result == "ok"
+                and (arg.get("instId") == symbol or arg.get("symbol") == symbol)
+                and (arg.get("channel") == "ticker" or arg.get("topic") == "ticker")
+            ):
+                return
+        if proc.returncode is not None:
+            raise RuntimeError(f"exited with {proc.returncode} before subscribing")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not subscribed to {symbol} after {READY_TIMEOUT_S:.0f} s")
+        await asyncio.sleep(0.005)
+
+
+# CLOCK_REALTIME - CLOCK_MONOTONIC (ns), both system-wide: converts a contestant's monotonic
+# stamps to the exchange's clock. Stable over a run unless NTP steps the clock.
+def _realtime_minus_monotonic_ns() -> int:
+    best = None
+    for _ in range(5):
+        a = time.monotonic_ns()
+        r = time.time_ns()
+        b = time.monotonic_ns()
+        if best is None or b - a < best[0]:
+            best = (b - a, r - (a + b) // 2)
+    assert best is not None
+    return best[1]
+
+
+def _read_self_report(res: RoundResult, text: str, ticker_ns: int | None) -> None:
+    """Parse what the contestant says about itself (``sniper run --json``: its result line
+    with monotonic ``detect_ns``/``written_ns``) into the round's diagnostics."""
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if not (line.startswith("{") and "detect_ns" in line):
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and "detect_ns" not in doc:
+            doc = next((v for v in doc.values() if isinstance(v, dict) and "detect_ns" in v), {})
+        detect, written = doc.get("detect_ns"), doc.get("written_ns")
+        if not (isinstance(detect, int) and isinstance(written, int)):
+            continue
+        res.inproc_us = (written - detect) / 1000.0
+        if ticker_ns is not None and res.latency_ns is not None:
+            offset = _realtime_minus_monotonic_ns()
+            res.ticker_to_detect_us = (detect + offset - ticker_ns) / 1000.0
+            res.written_to_first_byte_us = (ticker_ns + res.latency_ns - written - offset) / 1000.0
+        return
+
+
+def _diagnose(ex: Any, res: RoundResult, ticker_ns: int, order_ns: int) -> None:
+    """What else the contestant was doing around the listing (its REST traffic, e.g. polls)."""
+    before = [r.first_byte_ns for r in ex.records.requests if r.first_byte_ns < ticker_ns]
+    if before:
+        res.since_last_request_us = (ticker_ns - max(before)) / 1000.0
+    res.requests_after_ticker = sum(
+        1
+        for r in ex.records.requests
+        if ticker_ns <= r.first_byte_ns < ticker_ns + 5_000_000 and r.first_byte_ns != order_ns
+    )
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 5)
+
+
+async def _one_round(
+    ex: Any, contestant: Contestant, index: int, symbol: str, log_dir: Path
+) -> RoundResult:
+    res = RoundResult(index=index, contestant=contestant.name, symbol=symbol, ok=False)
+    ex.records.clear()  # this round's records only (wait_for_order takes the first order)
+    api_key, secret, passphrase = _adapter.new_account(ex, symbol, COIN_AMOUNT)
+    await _adapter.list_gray(ex, symbol)
+    env = dict(os.environ)
+    env.update(
+        {
+            "BITGET_API_KEY": api_key,
+            "BITGET_SECRET_KEY": secret,
+            "BITGET_PASSPHRASE": passphrase,
+            "TARGET_TOKEN": symbol,
+            "COIN_AMOUNT": COIN_AMOUNT,
+            "BITGET_REST_URL": _adapter.rest_url(ex),
+            "BITGET_WS_URL": _adapter.ws_url(ex),
+            "BITGET_ACCOUNT": "classic",
+            "PYTHONPATH": os.pathsep.join(
+                [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
+    )
+    env.pop("SNIPER_PURE_PYTHON", None)  # the product is measured compiled, never the twins
+    env.update(dict(contestant.extra_env))
+    log_path = log_dir / f"{index:03d}-{contestant.name}.log"
+    ticker_ns: int | None = None  # ns, CLOCK_REALTIME (exchange's listing_ticker_ns)
+    with open(log_path, "wb") as log:  # noqa: ASYNC230 - before the round, not measured
+        t0 = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            *contestant.argv,
+            env=env,
+            cwd=str(REPO),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            try:
+                await _wait_subscribed(ex, symbol, proc)
+            except (TimeoutError, RuntimeError) as exc:
+                res.reason = f"not ready: {exc}"
+                return res
+            res.ready_s = time.monotonic() - t0
+            await asyncio.sleep(SETTLE_S)
+            if proc.returncode is not None:
+                res.reason = f"exited with {proc.returncode} before the listing"
+                return res
+            # --- measured interval: the harness only awaits from here on ---
+            _adapter.open_symbol(ex, symbol)
+            try:
+                order = await _adapter.wait_for_order(ex, symbol, ORDER_TIMEOUT_S)
+            except TimeoutError:
+                res.reason = f"no accepted order within {ORDER_TIMEOUT_S:.0f} s"
+                return res
+            # --- end of measured interval ---
+            ticker_ns = ex.records.listing_ticker_ns.get(symbol)
+            if ticker_ns is None:
+                res.reason = "exchange recorded no listing ticker"
+                return res
+            res.latency_ns = order.first_byte_ns - ticker_ns
+            res.first_byte_source = getattr(order, "first_byte_source", None)
+            _diagnose(ex, res, ticker_ns, order.first_byte_ns)
+            try:
+                res.exit_code = await asyncio.wait_for(proc.wait(), EXIT_TIMEOUT_S)
+            except TimeoutError:
+                res.reason = f"did not exit within {EXIT_TIMEOUT_S:.0f} s of the order"
+                return res
+            if res.exit_code != 0:
+                res.reason = f"exit code {res.exit_code}"
+                return res
+            if res.latency_ns <= 0:
+                res.reason = f"order before the listing ticker ({res.latency_ns} ns)"
+                return res
+            res.ok = True
+            return res
+        finally:
+            await _kill(proc)
+            text = log_path.read_bytes()[-8000:].decode(errors="replace")
+            _read_self_report(res, text, ticker_ns)
+            if not res.ok:
+                tail = text[-600:].strip()
+                res.reason += f" [log {log_path.name}: ...{tail[-300:]}]" if tail else ""
+
+
+async def run_e2e_async(
+    runs: int = 30,
+    contestants: Sequence[str] = ALL_CONTESTANTS,
+    *,
+    progress: Callable[[RoundResult], None] | None = None,
+    keep_logs: Path | None = None,
+) -> dict[str, Any]:
+    """Interleaved rounds against one embedded exchange; see the module docstring."""
+    with tempfile.TemporaryDirectory(prefix="sniper-bench-") as tmp:
+        work = Path(tmp)
+        log_dir = keep_logs or work / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        runnable, unavailable = make_contestants(list(contestants), work)
+        results = {c.name: ContestantResult(c.name) for c in runnable}
+        rounds: list[RoundResult] = []
+        meta = machine_info()
+        started = time.monotonic()
+        async with _adapter.start_exchange() as ex:
+            meta["exchange"] = _adapter.describe(ex)
+            index = 0
+            for _ in range(runs):
+                for c in runnable:
+                    index += 1
+                    symbol = f"PAWS{index}{os.getpid() % 1000}USDT"
+                    r = await _one_round(ex, c, index, symbol, log_dir)
+                    rounds.append(r)
+                    cr = results[c.name]
+                    if r.ok and r.latency_ns is not None:
+                        cr.samples_ns.append(r.latency_ns)
+                    else:
+                        cr.failures += 1
+                        cr.failure_reasons.append(f"round {index}: {r.reason}")
+                    if progress is not None:
+                        progress(r)
+                    _adapter.after_round(ex, symbol)
+        meta["duration_s"] = round(time.monotonic() - started, 1)
+        meta["loadavg_1m_at_end"] = os.getloadavg()[0]
+        meta["runs_per_contestant"] = runs
+        meta["order"] = [c.name for c in runnable]
+        meta["settle_s"] = SETTLE_S
+    return {
+        "meta": meta,
+        "unavailable": unavailable,
+        "contestants": {
+            name: {**asdict(cr), "summary": summarize(cr.samples_ns)}
+            for name, cr in results.items()
+        },
+        "rounds": [asdict(r) for r in rounds],
+    }
+
+
+def run_e2e(
+    runs: int = 30,
+    contestants: Sequence[str] = ALL_CONTESTANTS,
+    *,
+    progress: Callable[[RoundResult], None] | None = None,
+    keep_logs: Path | None = None,
+) -> dict[str, Any]:
+    """Synchronous entry point (its own asyncio loop; not uvloop, see the module docstring)."""
+    return asyncio.run(run_e2e_async(runs, contestants, progress=progress, keep_logs=keep_logs))
+
+
+# --- the exchange adapter: the only place that knows sniper.exchange's API ---------------
+
+
+class _ExchangeAdapter:
+    """Thin layer over :class:`sniper.exchange.EmbeddedExchange` used by the rounds."""
+
+    def start_exchange(self) -> Any:
+        from sniper.exchange import EmbeddedExchange, ExchangeSettings
+
+        settings = ExchangeSettings(
+            host="127.0.0.1",
+            port=0,
+            # one fresh account per round, so per-key buckets never bite; public buckets are
+            # per IP and every contestant's polls share 127.0.0.1: off, they are not measured.
+            rate_limits=False,
+        )
+        return EmbeddedExchange(settings)
+
+    def describe(self, ex: Any) -> dict[str, Any]:
+        return {
+            "where": "in the harness process, default asyncio loop",
+            "rest_url": ex.rest_url,
+            "ws_url": ex.ws_url,
+            "ticker_interval_s": list(ex.settings.ticker_interval_s),
+        }
+
+    def rest_url(self, ex: Any) -> str:
+        return str(ex.rest_url)
+
+    def ws_url(self, ex: Any) -> str:
+        return str(ex.ws_url)
+
+    def new_account(self, ex: Any, symbol: str, amount: str) -> tuple[str, str, str]:
+        from sniper.exchange import Account, random_credentials
+
+        key, secret, passphrase = random_credentials()
+        base = symbol[: -len("USDT")]
+        ex.add_account(
+            Account(
+                api_key=key,
+                secret=secret,
+                passphrase=passphrase,
+                mode="classic",
+                balances={base: amount, "USDT": "10"},
+            )
+        )
+        return key, secret, passphrase
+
+    async def list_gray(self, ex: Any, symbol: str) -> None:
+        if symbol in ex.state.symbols:
+            raise RuntimeError(f"{symbol} already listed")
+        await ex.list_symbol(symbol, open_at_ms=None, price="1", quantity_precision=2)
+
+    def open_symbol(self, ex: Any, symbol: str) -> None:
+        ex.open_symbol(symbol)
+
+    async def wait_for_order(self, ex: Any, symbol: str, timeout_s: float) -> Any:
+        order = await ex.wait_for_order(timeout=timeout_s)
+        if order.symbol != symbol:
+            raise RuntimeError(f"accepted order for {order.symbol}, expected {symbol}")
+        return order
+
+    def after_round(self, ex: Any, symbol: str) -> None:
+        """Take the symbol offline and stop its periodic ticker task, so finished rounds leave
+        no timers waking the loop during later measurements."""
+        with contextlib.suppress(KeyError, ValueError):
+            ex.set_symbol_status(symbol, "offline")
+        tasks = getattr(ex.ws_hub, "_ticker_tasks", {})
+        task = tasks.pop(symbol, None)
+        if task is not None:
+            task.cancel()
+
+
+_adapter = _ExchangeAdapter()
