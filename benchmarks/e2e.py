@@ -42,8 +42,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sniper
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+SNIPER_ROOT = Path(sniper.__file__).resolve().parent.parent  # where the imported sniper lives
 CONTESTANTS_DIR = HERE / "contestants"
 FLOOR_SOURCE = CONTESTANTS_DIR / "floor.c"
 BASELINE_SCRIPT = CONTESTANTS_DIR / "baseline_bot.py"
@@ -313,8 +316,10 @@ async def _one_round(
             "BITGET_REST_URL": _adapter.rest_url(ex),
             "BITGET_WS_URL": _adapter.ws_url(ex),
             "BITGET_ACCOUNT": "classic",
+            # The contestant imports the same `sniper` this harness imported (an installed
+            # wheel, or an in-place build), never a stray source tree in the working directory.
             "PYTHONPATH": os.pathsep.join(
-                [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+                [str(SNIPER_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
             ),
         }
     )
@@ -327,7 +332,7 @@ async def _one_round(
         proc = await asyncio.create_subprocess_exec(
             *contestant.argv,
             env=env,
-            cwd=str(REPO),
+            cwd=str(SNIPER_ROOT),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -138,7 +138,11 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
     else:
         _say(f"[{n}/{args.runs}] {symbol} is not listed yet; starting `sniper run`")
     # The child inherits our terminal, so its live status line shows while it is armed.
-    child = await asyncio.create_subprocess_exec(*cmd, env=env, stdin=asyncio.subprocess.DEVNULL)
+    # cwd: `-m` puts the working directory first on sys.path, and a source checkout there
+    # (where `pip install .` was run) would shadow the installed, compiled package.
+    child = await asyncio.create_subprocess_exec(
+        *cmd, env=env, stdin=asyncio.subprocess.DEVNULL, cwd=tmp
+    )
     try:
         if args.channel != "scheduled":
             await asyncio.sleep(1.0)

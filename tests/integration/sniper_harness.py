@@ -102,6 +102,7 @@ async def run_cli(
         "sniper",
         *args,
         env=full_env,
+        cwd=SRC_ROOT,  # `-m` puts the working directory first on sys.path
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

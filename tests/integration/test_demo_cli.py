@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import sniper
+
+# `python -m` puts the working directory first on sys.path: run beside the package under test
+# so a source checkout cannot shadow the installed wheel.
+PACKAGE_ROOT = Path(sniper.__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +24,7 @@ def _sniper(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        cwd=PACKAGE_ROOT,
     )
 
 

@@ -26,6 +26,9 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         env=environ,
+        # `python -c` puts the working directory first on sys.path: run beside the package
+        # under test so a source checkout cannot shadow the installed wheel.
+        cwd=PACKAGE_ROOT,
         capture_output=True,
         text=True,
         timeout=30,
