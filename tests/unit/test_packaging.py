@@ -1,0 +1,32 @@
+"""What `pip install .` must deliver; under CI the suite must be testing that wheel."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import sniper
+
+PKG = Path(sniper.__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[2]
+COMPILED = ["_fast/matcher", "_fast/scanner", "_fast/signer", "live/hotpath"]
+
+
+@pytest.mark.skipif(not os.environ.get("CI"), reason="CI tests the installed wheel")
+def test_ci_tests_the_installed_wheel() -> None:
+    assert not PKG.is_relative_to(REPO), f"imported from the source tree {PKG}"
+    assert "site-packages" in PKG.parts
+
+
+@pytest.mark.parametrize("module", COMPILED)
+def test_extension_is_compiled_with_stub_and_pxd(module: str) -> None:
+    folder, name = (PKG / module).parent, Path(module).name
+    assert list(folder.glob(f"{name}.cpython-*.so")), f"{module} is not a compiled extension"
+    assert (folder / f"{name}.pyi").is_file()
+    assert (folder / f"{name}.pxd").is_file()
+
+
+def test_typed_markers() -> None:
+    assert (PKG / "py.typed").is_file() and (PKG / "_fast" / "py.typed").is_file()
