@@ -20,7 +20,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import sniper
+
 CHANNELS = ("ws", "poll", "scheduled")
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sniper.__file__)))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +113,9 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
     }
     if ca_file is not None:
         env["BITGET_CA_FILE"] = str(ca_file)
+    # The child imports the same `sniper` as this process (an installed wheel, or a source
+    # tree with an in-place build), never whatever its working directory would offer.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
     # An empty env file: the demo must not pick up a .env with real credentials.
     empty_env = tmp / "demo.env"
     empty_env.write_text("")
