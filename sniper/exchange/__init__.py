@@ -44,8 +44,10 @@ What is modelled
   240 subscriptions/h (30006), bad JSON 30002, unknown op 30003, bad args 30016; ticker
   snapshots every ``ticker_interval_s``; a snapshot right after a ticker ack for a trading
   pair; the *listing ticker* written the moment a pair goes online.
-* Faults (:class:`~.faults.Faults`): clock skew, WS drop, withheld order reply, canned order
-  replies (codes / HTTP statuses, not executed), failing polls, raw WS frames, muted pushes.
+* Faults (:class:`~.faults.Faults`): clock skew, WS drop, withheld order reply, dropped order
+  request (never executed nor answered), orders hidden from orderInfo / order-info, canned
+  order replies (codes / HTTP statuses, not executed), failing polls, raw WS frames, muted
+  pushes.
 * Records (:class:`~.recorder.Records`): every request with its first-byte time, every order,
   listing ticker times, WS subscriptions.
 

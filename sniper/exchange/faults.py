@@ -43,7 +43,11 @@ class Faults:
         self.clock_skew_ms: int = 0
         # no ticker pushes at all (acks, pongs and errors still flow)
         self.mute_ws_pushes: bool = False
+        # orderInfo / order-info answer "does not exist" (43001 / 25204) for every order, as
+        # if the order index lagged behind the matching engine; the orders still execute
+        self.hide_orders_from_lookup: bool = False
         self._withhold = 0
+        self._drop = 0
         self._order_replies: deque[CannedReply] = deque()
         self._poll_failures: deque[CannedReply] = deque()
 
@@ -55,6 +59,15 @@ class Faults:
         connection is aborted). The order is findable through orderInfo / order-info.
         """
         self._withhold += count
+
+    def drop_next_order_request(self, count: int = 1) -> None:
+        """Swallow the next ``count`` place-orders: never executed, never answered.
+
+        As if the request died between the client and the matching engine: the connection
+        stays open until the exchange stops (then it is aborted); orderInfo does not know the
+        order and the balance does not move. Recorded with ``replied=False``, ``code=None``.
+        """
+        self._drop += count
 
     def queue_order_replies(self, replies: list[CannedReply]) -> None:
         """Answer the next place-orders with these canned replies, in order, WITHOUT executing.
@@ -69,6 +82,8 @@ class Faults:
 
     def clear(self) -> None:
         self._withhold = 0
+        self._drop = 0
+        self.hide_orders_from_lookup = False
         self._order_replies.clear()
         self._poll_failures.clear()
         self.mute_ws_pushes = False
@@ -81,6 +96,12 @@ class Faults:
     def take_withhold(self) -> bool:
         if self._withhold > 0:
             self._withhold -= 1
+            return True
+        return False
+
+    def take_drop(self) -> bool:
+        if self._drop > 0:
+            self._drop -= 1
             return True
         return False
 

@@ -575,6 +575,11 @@ class RestApi:
         v3 = request.path.startswith("/api/v3/")
         account = request[ACCOUNT_KEY]
         order_rec = self._order_record(request, v3)
+        if ex.faults.take_drop():  # lost before the matching engine: no order, no answer
+            order_rec.replied = False
+            ex.records.add_order(order_rec)
+            await ex.wait_stopped(request)
+            return self.error("40010", "Request timed out")  # never written: aborted at stop
         withhold = ex.faults.take_withhold()
         canned = ex.faults.take_order_reply()
         if canned is not None:
@@ -611,7 +616,7 @@ class RestApi:
         if not order_id and not client_oid:
             raise ApiError("40019", "Parameter orderId cannot be empty")
         order = self.ex.state.find_order(account, order_id, client_oid)
-        if order is None:
+        if order is None or self.ex.faults.hide_orders_from_lookup:
             raise ApiError("43001", "The order does not exist")
         return self.ok([order.v2_info()])
 
@@ -622,6 +627,6 @@ class RestApi:
         if not order_id and not client_oid:
             raise ApiError("40019", "Parameter orderId cannot be empty")
         order = self.ex.state.find_order(account, order_id, client_oid)
-        if order is None:
+        if order is None or self.ex.faults.hide_orders_from_lookup:
             raise ApiError(self.ex.settings.v3_order_not_found_code, "Order does not exist")
         return self.ok(order.v3_info())

@@ -132,3 +132,47 @@ async def test_mute_ws_pushes(api: Api) -> None:
         ex.faults.mute_ws_pushes = False
         push = await api.recv_json(ws)
         assert push["action"] == "snapshot"
+
+
+async def test_hide_orders_from_lookup_v2_and_v3(api: Api) -> None:
+    ex = api.ex
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    status, body = await api.sell("PAWSUSDT", "10", client_oid="h2")
+    assert status == 200 and body["code"] == "00000"
+    status, body = await api.sell_v3("PAWSUSDT", "10", client_oid="h3")
+    assert status == 200 and body["code"] == "00000"
+    ex.faults.hide_orders_from_lookup = True
+    s2, b2 = await api.private("GET", "/api/v2/spot/trade/orderInfo?clientOid=h2")
+    assert (s2, b2["code"]) == (400, "43001")
+    s3, b3 = await api.private("GET", "/api/v3/trade/order-info?clientOid=h3", key=api.UTA_KEY)
+    assert (s3, b3["code"]) == (400, "25204")
+    # executed all the same
+    assert ex.balance(api.KEY, "PAWS") == Decimal("990")
+    assert ex.balance(api.UTA_KEY, "PAWS") == Decimal("990")
+    ex.faults.clear()
+    s2, b2 = await api.private("GET", "/api/v2/spot/trade/orderInfo?clientOid=h2")
+    assert s2 == 200 and b2["data"][0]["clientOid"] == "h2"
+
+
+async def test_drop_next_order_request(api: Api) -> None:
+    ex = api.ex
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    ex.faults.drop_next_order_request()
+    task = asyncio.create_task(api.sell("PAWSUSDT", "10", client_oid="d1"))
+    await asyncio.sleep(0.3)
+    assert not task.done()  # never answered
+    assert len(ex.records.orders) == 1
+    rec = ex.records.orders[0]
+    assert not rec.accepted and not rec.replied and rec.code is None and rec.client_oid == "d1"
+    assert ex.balance(api.KEY, "PAWS") == Decimal("1000")  # never executed
+    async with aiohttp.ClientSession() as other:
+        from_other = type(api)(ex, other)
+        s, b = await from_other.private("GET", "/api/v2/spot/trade/orderInfo?clientOid=d1")
+        assert (s, b["code"]) == (400, "43001")
+        # the same clientOid is then accepted (it never existed)
+        s, b = await from_other.sell("PAWSUSDT", "10", client_oid="d1")
+        assert (s, b["code"]) == (200, "00000")
+    assert ex.balance(api.KEY, "PAWS") == Decimal("990")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
