@@ -65,7 +65,7 @@ class Config:
     schedule_lead_ms: float = 0.0  # ms before openTime the scheduled channel fires (may be < 0)
     open_time_ms: int | None = None  # announced open time (ms since epoch) when the row has none
     order_retry_window_s: float = 30.0  # s during which transient order errors are retried
-    lookup_window_s: float = 2.0  # s of consistent "not found" lookups before a resend
+    lookup_window_s: float = 5.0  # s of consistent "not found" lookups before a resend
     ws_resubscribe_s: float = 20.0  # s between re-subscribes while the pair is unknown (30001)
     ws_reconnect_max_s: float = 3.0  # s, cap of the feed's reconnect backoff
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -82,6 +82,15 @@ class Config:
     def with_overrides(self, **kw: object) -> Config:
         return replace(self, **kw)  # type: ignore[arg-type]
 
+    def with_account(self, mode: str) -> Config:
+        """This config for a resolved account mode (``classic`` | ``uta``): the WS URL follows
+        the mode (v2 or v3, live or demo host) unless BITGET_WS_URL was set explicitly, which is
+        used as given."""
+        if mode not in ("classic", "uta"):
+            raise ValueError(f"account mode must be classic or uta, got {mode!r}")
+        ws_url = self.ws_url if self.ws_url_explicit else default_ws_url(mode, self.demo)
+        return replace(self, account=mode, ws_url=ws_url)
+
 
 # The tunables, parsed by _number.
 TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
@@ -97,7 +106,7 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("FILL_TIMEOUT_S", "fill_timeout_s", "10", float, 0.1),
     ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "0", float, -5000),
     ("ORDER_RETRY_WINDOW_S", "order_retry_window_s", "30", float, 0.5),
-    ("LOOKUP_WINDOW_S", "lookup_window_s", "2", float, 0.1),
+    ("LOOKUP_WINDOW_S", "lookup_window_s", "5", float, 0.1),
     ("WS_RESUBSCRIBE_S", "ws_resubscribe_s", "20", float, 0.5),
     ("WS_RECONNECT_MAX_S", "ws_reconnect_max_s", "3", float, 0.05),
 )
@@ -129,7 +138,10 @@ _TUNABLE_HELP = {
     "FILL_TIMEOUT_S": "s to wait for the fill report after acceptance",
     "SCHEDULE_LEAD_MS": "ms before the open time the scheduled channel fires (negative = after)",
     "ORDER_RETRY_WINDOW_S": "s during which transient order errors (429, 5xx, 40015) are retried",
-    "LOOKUP_WINDOW_S": "s of consistent 'not found' lookups before an unanswered order is resent",
+    "LOOKUP_WINDOW_S": (
+        "s of consistent 'not found' lookups before an unanswered order may be resent "
+        "(only if the coin balance did not fall)"
+    ),
     "WS_RESUBSCRIBE_S": "s between WebSocket re-subscribes while the pair is unknown (30001)",
     "WS_RECONNECT_MAX_S": "s, cap of the WebSocket reconnect backoff",
 }

@@ -79,3 +79,18 @@ class OrderRejected(ExchangeRejected):
 
     def __str__(self) -> str:
         return self.hint or super().__str__()
+
+
+class OrderUnconfirmed(SniperError):
+    """The order was written but its fate could not be established: it may have executed.
+
+    Never retried: a resend could sell twice (clientOid idempotency only holds while the first
+    copy is unfilled). The message says what is known (e.g. the balance fell) and to check the
+    account's orders before running again. Exit 4."""
+
+    exit_code = 4
+
+
+class CredentialsRejected(StartupError):
+    """The exchange refused the API key, secret or passphrase (or the key's IP/permission):
+    exit 2, the message names the variable to fix."""

@@ -1,7 +1,9 @@
 """``sniper run``: watch for the listing and sell COIN_AMOUNT once, the moment it opens.
 
 Exit codes: 0 one order accepted (or, with ``--dry-run``, the open detected) · 2 start-up or
-configuration failure · 3 the order was finally rejected · 1 anything unexpected · 130 Ctrl-C.
+configuration failure · 3 the order was finally rejected · 4 the order's fate is unknown (it was
+written, never confirmed, and not resent because it may have executed: check your orders) ·
+1 anything unexpected · 130 Ctrl-C.
 Heavy imports stay inside :func:`main` so ``sniper --help`` stays quick.
 """
 
@@ -25,7 +27,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="JSON lines: logs on stderr, the result on stdout"
     )
+    add_config_arguments(parser)
+    parser.add_argument(
+        "--open-time",
+        metavar="WHEN",
+        help="announced open time, ISO 8601 (naive = UTC) or ms since the epoch; arms the "
+        "scheduled channel when the exchange shows no openTime (same as OPEN_TIME)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``check`` that override the environment."""
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="Bitget demo trading: `paptrading: 1` on every REST call and the wspap WebSocket "
+        "host (same as BITGET_DEMO=1; needs a demo API key)",
+    )
+
+
+def config_environ(args: argparse.Namespace) -> dict[str, str]:
+    """The process environment overlaid by the command-line options (they win over .env)."""
+    import os
+
+    environ = dict(os.environ)
+    if getattr(args, "demo", False):
+        environ["BITGET_DEMO"] = "1"
+    open_time = getattr(args, "open_time", None)
+    if open_time is not None:
+        from sniper.config import parse_open_time
+
+        parse_open_time(open_time, "--open-time")  # name the option, not OPEN_TIME, on error
+        environ["OPEN_TIME"] = open_time
+    return environ
 
 
 def main(args: argparse.Namespace) -> int:
@@ -44,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         from sniper.config import load_config
 
-        config = load_config(args.env_file)
+        config = load_config(args.env_file, config_environ(args))
         for secret in (config.api_key, config.secret_key, config.passphrase):
             register_secret(secret.reveal())
 

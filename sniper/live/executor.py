@@ -10,11 +10,34 @@ then on this executor owns the order:
 * 43115 "opening soon" → retry ~every 100 ms (slower after a few seconds), and immediately once
   another channel has seen the pair open;
 * unknown outcome (bytes written, then ``order_timeout_s`` or a disconnect) → never resent
-  blindly: look it up by clientOid until known; consistently not found over
-  ``lookup_window_s`` → resend the same clientOid (a duplicate would be answered 43118);
-* 43118 duplicate → an earlier copy landed: look it up;
-* anything else (43012 balance, 45110 minimum, 40808 precision, 400xx auth, 40034 symbol) is final:
-  :class:`~sniper.errors.OrderRejected` (exit 3).
+  blindly: look it up by clientOid until known (see *The resend rule* below);
+* 43118 / 25212 duplicate → an earlier copy landed: look it up;
+* anything else (43012/25202 balance, 45110 minimum, 40808 precision, 400xx auth, 40034/25100
+  symbol) is final: :class:`~sniper.errors.OrderRejected` (exit 3).
+
+The resend rule
+---------------
+Bitget's clientOid idempotency is "only valid when orders are unfilled": a resend of a market
+sell that already FILLED, but that orderInfo does not show yet, would sell a second time. So
+after an unanswered order the executor looks it up every 100 ms, and only when it was
+consistently not found for ``lookup_window_s`` (default 5 s, at least 3 answers) does it
+consider a resend, and then only if the coin balance proves the order did not execute:
+
+1. it reads the base coin's holdings (available + frozen + locked, whatever the venue reports)
+   and compares them with the snapshot taken before the order fired (the runner's last
+   background balance read, captured in :meth:`Executor.on_fired`);
+2. holdings did not drop (by less than half the order size) → resend the same clientOid;
+3. holdings dropped by half the order size or more → the order very probably executed: never
+   resend; keep looking it up until the deadline (``max(order_retry_window_s,
+   2 * lookup_window_s)`` from the first lookup), then stop with
+   :class:`~sniper.errors.OrderUnconfirmed` (exit 4) — "the order probably executed (balance
+   fell by X) but clientOid Y could not be confirmed — check your orders";
+4. the balance cannot be read (or there is no snapshot) → do not resend; keep looking up,
+   re-reading the balance about once a second (a later read may still allow step 2); at the
+   deadline, :class:`~sniper.errors.OrderUnconfirmed` as well.
+
+After the fire the order is frozen (size and clientOid), so every resend is byte-for-byte the
+same order, re-signed.
 """
 
 from __future__ import annotations
@@ -23,11 +46,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sniper.config import Config
-from sniper.errors import ExchangeUnavailable, OrderRejected
+from sniper.errors import ExchangeUnavailable, OrderRejected, OrderUnconfirmed
 from sniper.live.fastpath import CHANNEL_SCHEDULED
 from sniper.live.lanes import LaneClosed, OrderLane, OrderLanes, Reply
 from sniper.live.order import PreparedOrder
@@ -44,6 +69,7 @@ NOT_OPEN_FAST_DELAY_S = 0.1
 NOT_OPEN_SLOW_DELAY_S = 1.0
 LOOKUP_INTERVAL_S = 0.1  # orderInfo is 20/s/UID
 MIN_LOOKUPS = 3  # "consistently not found": at least this many answers over lookup_window_s
+BALANCE_RECHECK_S = 1.0  # s between balance reads while a resend waits on an unreadable balance
 
 
 @dataclass
@@ -88,12 +114,17 @@ class Executor:
         rest: RestClient,
         lanes: OrderLanes,
         order: PreparedOrder,
+        holdings: Callable[[], Decimal | None] | None = None,
     ) -> None:
         self.config = config
         self.venue = venue
         self.rest = rest
         self.lanes = lanes
         self.order = order
+        # the runner's last balance snapshot of the base coin (available + frozen + locked)
+        self._holdings = holdings
+        self.holdings_before: Decimal | None = None  # captured when the order fired
+        self.fired_size: str | None = None  # the size of the fired order (frozen from then on)
         self.fired: Fired | None = None
         self.first_attempt: Attempt | None = None
         self.fired_event = asyncio.Event()
@@ -111,6 +142,9 @@ class Executor:
     def on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
         try:
             self.fired = Fired(channel, lane, detect_ns, written_ns)
+            # the balance before the order: the only proof, later, that it did not execute
+            self.holdings_before = self._holdings() if self._holdings is not None else None
+            self.fired_size = self.order.size
             if channel != CHANNEL_SCHEDULED:
                 self._mark_open(channel, detect_ns)
             future = None
@@ -173,9 +207,15 @@ class Executor:
                 )
             if outcome in (Outcome.DUPLICATE, None):
                 # None = unknown: written, then no answer. 43118: an earlier copy landed.
-                why = "duplicate clientOid (43118)" if env is not None else "no answer"
+                why = f"duplicate clientOid ({env.code})" if env is not None else "no answer"
                 log.warning("order outcome unknown (%s): looking it up by clientOid", why)
-                state = await self.lookup_until_known(require_found=env is not None)
+                deadline = time.monotonic() + self._unknown_window_s()
+                state = await self.lookup_until_known(
+                    require_found=env is not None, deadline=deadline
+                )
+                if state is None:
+                    # consistently not found: resend only if the balance proves it did not run
+                    state = await self._clear_for_resend(deadline)
                 if state is not None:
                     log.info("order found by lookup: orderId %s (%s)", state.order_id, state.status)
                     return Execution(
@@ -188,8 +228,10 @@ class Executor:
                         self.codes,
                     )
                 log.warning(
-                    "order not found over %.1fs: resending (same clientOid)",
+                    "order not found over %.1fs and the %s balance did not fall: resending "
+                    "(same clientOid)",
                     self.config.lookup_window_s,
+                    self.config.base_coin,
                 )
                 attempt = Attempt(attempt.number, 0, None)
                 continue
@@ -323,12 +365,20 @@ class Executor:
             log.debug("order lookup answered %s", self.venue.explain(env))
             return False, None
 
-    async def lookup_until_known(self, *, require_found: bool) -> OrderState | None:
+    def _unknown_window_s(self) -> float:
+        """How long an unknown outcome may stay unknown before the run stops (s)."""
+        return max(self.config.order_retry_window_s, 2 * self.config.lookup_window_s)
+
+    async def lookup_until_known(
+        self, *, require_found: bool, deadline: float | None = None
+    ) -> OrderState | None:
         """Look the order up until it is found, or (unless ``require_found``) until it is
-        consistently not found for ``lookup_window_s`` (then None)."""
+        consistently not found for ``lookup_window_s`` (then None). Past ``deadline``
+        (monotonic s) → :class:`OrderUnconfirmed`."""
         first_not_found: float | None = None
         not_found = 0
-        deadline = time.monotonic() + max(self.config.order_retry_window_s, 5.0)
+        if deadline is None:
+            deadline = time.monotonic() + self._unknown_window_s()
         while True:
             answered, state = await self.lookup()
             if state is not None:
@@ -344,13 +394,82 @@ class Executor:
                 ):
                     return None
             if now > deadline:
-                raise OrderRejected(
-                    None,
-                    None,
-                    "order state unknown",
-                    hint=f"could not confirm clientOid {self.order.client_oid} after "
-                    f"{max(self.config.order_retry_window_s, 5.0):g}s — check the account's "
-                    "orders before running again",
+                raise OrderUnconfirmed(
+                    f"clientOid {self.order.client_oid} could not be confirmed after "
+                    f"{self._unknown_window_s():g}s of lookups — the order may have executed: "
+                    "check your orders before running again"
+                )
+            await asyncio.sleep(LOOKUP_INTERVAL_S)
+
+    async def holdings_drop(self) -> Decimal | None:
+        """How much the base coin's holdings fell since the pre-fire snapshot (negative: rose);
+        None when that cannot be told (no snapshot, or the balance read failed)."""
+        if self.holdings_before is None:
+            return None
+        try:
+            env = await self.rest.request(self.venue.assets_call(), signed=True, time_limit_s=2.0)
+        except ExchangeUnavailable as exc:
+            log.debug("balance read failed: %s", exc)
+            return None
+        if not env.ok:
+            log.debug("balance read answered %s", self.venue.explain(env))
+            return None
+        try:
+            now = self.venue.parse_holdings(env.data)
+        except (ValueError, TypeError, InvalidOperation):
+            return None
+        return self.holdings_before - now
+
+    async def _clear_for_resend(self, deadline: float) -> OrderState | None:
+        """The order was consistently not found. Returns None when a resend is safe (the
+        holdings did not drop by half the order size), the order if a lookup finds it
+        meanwhile; raises :class:`OrderUnconfirmed` at ``deadline`` (see the resend rule)."""
+        coin = self.config.base_coin
+        try:
+            size = Decimal(self.fired_size or self.order.size or "0")
+        except InvalidOperation:
+            size = Decimal(0)
+        fell: Decimal | None = None
+        next_read = 0.0
+        unreadable_logged = False
+        while True:
+            now = time.monotonic()
+            if fell is None and now >= next_read:
+                drop = await self.holdings_drop() if size > 0 else None
+                if drop is None:
+                    next_read = time.monotonic() + BALANCE_RECHECK_S
+                    if not unreadable_logged:
+                        unreadable_logged = True
+                        log.warning(
+                            "order not found, and the %s balance cannot be read to prove it did "
+                            "not execute: NOT resending; still looking it up",
+                            coin,
+                        )
+                elif drop * 2 < size:
+                    return None  # the holdings did not drop: it never executed
+                else:
+                    fell = drop
+                    log.error(
+                        "order not found, but the %s balance fell by %s since the fire: it "
+                        "probably executed — NOT resending; still looking it up",
+                        coin,
+                        format(drop.normalize(), "f"),
+                    )
+            _, state = await self.lookup()
+            if state is not None:
+                return state
+            if time.monotonic() > deadline:
+                oid = self.order.client_oid
+                if fell is not None:
+                    raise OrderUnconfirmed(
+                        f"the order probably executed (balance fell by "
+                        f"{format(fell.normalize(), 'f')} {coin}) but clientOid {oid} could not "
+                        "be confirmed — check your orders before running again"
+                    )
+                raise OrderUnconfirmed(
+                    f"clientOid {oid} could not be confirmed and the {coin} balance could not be "
+                    "read to prove it did not execute, so it was not resent — check your orders "
+                    "before running again"
                 )
             await asyncio.sleep(LOOKUP_INTERVAL_S)
 

@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from sniper._fast import OrderTemplate
 from sniper.config import Config
+from sniper.errors import ConfigError
 from sniper.live.clock import ServerClock
 from sniper.live.venue import Venue
 from sniper.secrets import mask
@@ -37,11 +38,13 @@ def format_decimal(value: Decimal) -> str:
 def order_size(
     coin_amount: str, available: Decimal | None, precision: int | None
 ) -> tuple[str | None, str | None]:
-    """(size to send or None if nothing can be sold yet, a warning or None).
+    """(size to send or None if nothing can be sold yet, a warning or None). Decimal only.
 
     An explicit amount is sent as given unless it has more decimals than the pair allows; then it
-    is truncated *down* (never sells more than asked) and a warning says so. ``all`` sells the
-    available balance, truncated down to the pair's precision.
+    is floored to ``precision`` decimals (never sells more than asked) and a warning says so; an
+    explicit amount smaller than one step (``10**-precision``) raises :class:`ConfigError`.
+    ``all`` sells the available balance, floored the same way (a balance below one step is
+    "nothing to sell yet", not an error: dust, or the deposit has not landed).
     """
     warning = None
     if coin_amount == "all":
@@ -61,6 +64,13 @@ def order_size(
                 )
             amount = truncated
     if amount <= 0:
+        if coin_amount != "all" and precision is not None:
+            step = format_decimal(Decimal(1).scaleb(-precision))
+            raise ConfigError(
+                "COIN_AMOUNT",
+                f"at least one step of the pair's quantityPrecision ({precision} decimals: {step})",
+                f"{coin_amount}, which floors to 0",
+            )
         return None, warning
     if coin_amount != "all" and warning is None:
         return coin_amount, None

@@ -1,14 +1,15 @@
 """What an exchange answer means for the sniper: retry classification and plain-words hints.
 
-Pure logic, no I/O. The venue (``venue.py``) owns the code tables of one API generation; this
-module holds the v2 (classic) tables and the generic machinery, so a UTA venue can bring its own
-25xxx tables without touching the executor.
+Pure logic, no I/O. Each API generation has a :class:`CodeTable` (``V2_TABLE`` for the classic
+account, ``V3_TABLE`` for UTA with its 25xxx codes, bitget-api.md §5.10); the venue
+(``venue.py``) picks its table, so the executor never spells a code.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 
 class Outcome(enum.Enum):
@@ -48,12 +49,11 @@ V2_HINTS: Mapping[str, tuple[str, str]] = {
     "40038": ("IP not whitelisted", "add this machine's public IP to the API key's IP whitelist"),
     "40014": ("key lacks permission", "enable spot trading (read + trade) on the API key"),
     "40085": (
-        "UTA account: classic API not supported",
-        "this account is a Unified Trading Account; the v3 (UTA) API is not supported by "
-        "`sniper run` yet — use a classic-account API key",
+        "this key belongs to a Unified Trading Account (UTA), not a classic one",
+        "set BITGET_ACCOUNT=uta (or leave it at auto)",
     ),
     "40084": (
-        "classic account on the UTA API",
+        "this key belongs to a classic account, not a Unified Trading Account",
         "set BITGET_ACCOUNT=classic (or leave it at auto)",
     ),
     "40099": ("wrong environment for this key", "demo keys need BITGET_DEMO=1, live keys 0"),
@@ -118,15 +118,77 @@ AUTH_CODES = frozenset(
 )
 
 
-def classify_order_reply(http_status: int | None, code: str | None) -> Outcome:
-    """Classify one place-order answer (v2). ``code`` is the envelope's string code, if any."""
-    if code == V2_SUCCESS and (http_status is None or 200 <= http_status < 300):
+# --- v3 UTA tables (bitget-api.md §5.10) -------------------------------------------------------
+# The 25xxx codes are seen in SDKs and probes; for everything else (not open yet, precision,
+# minimum value, auth, transient) no v3-specific code is documented, and UTA keys meet the same
+# 400xx/43xxx/45xxx codes, so the v2 sets are kept alongside.
+V3_DUPLICATE = V2_DUPLICATE | {"25212"}
+V3_ORDER_NOT_FOUND = V2_ORDER_NOT_FOUND | {"25204"}
+V3_SYMBOL_ABSENT = V2_SYMBOL_ABSENT | {"25100"}
+V3_HINTS: Mapping[str, tuple[str, str]] = {
+    **V2_HINTS,
+    "25100": ("symbol does not exist", "check TARGET_TOKEN"),
+    "25202": (
+        "insufficient balance",
+        "deposit the coins or lower COIN_AMOUNT (balance is read again while waiting)",
+    ),
+    "25204": ("order does not exist", "looked up again"),
+    "25212": ("duplicate clientOid", "an earlier copy landed; looked up"),
+    "25013": ("this pair cannot be traded through the API", "check the pair on bitget.com"),
+    "22004": ("this pair cannot be traded through the API", "check the pair on bitget.com"),
+}
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    """The codes of one API generation, by what the sniper does with them."""
+
+    name: str
+    success: str
+    retryable: frozenset[str]
+    not_open: frozenset[str]
+    duplicate: frozenset[str]
+    order_not_found: frozenset[str]
+    symbol_absent: frozenset[str]
+    auth: frozenset[str]
+    hints: Mapping[str, tuple[str, str]]
+
+
+V2_TABLE = CodeTable(
+    "v2",
+    V2_SUCCESS,
+    V2_RETRYABLE,
+    V2_NOT_OPEN,
+    V2_DUPLICATE,
+    V2_ORDER_NOT_FOUND,
+    V2_SYMBOL_ABSENT,
+    AUTH_CODES,
+    V2_HINTS,
+)
+V3_TABLE = CodeTable(
+    "v3",
+    V2_SUCCESS,
+    V2_RETRYABLE,
+    V2_NOT_OPEN,
+    V3_DUPLICATE,
+    V3_ORDER_NOT_FOUND,
+    V3_SYMBOL_ABSENT,
+    AUTH_CODES,
+    V3_HINTS,
+)
+
+
+def classify_order_reply(
+    http_status: int | None, code: str | None, table: CodeTable = V2_TABLE
+) -> Outcome:
+    """Classify one place-order answer. ``code`` is the envelope's string code, if any."""
+    if code == table.success and (http_status is None or 200 <= http_status < 300):
         return Outcome.ACCEPTED
-    if code in V2_DUPLICATE:
+    if code in table.duplicate:
         return Outcome.DUPLICATE
-    if code in V2_NOT_OPEN:
+    if code in table.not_open:
         return Outcome.NOT_OPEN_YET
-    if http_status == 429 or code in V2_RETRYABLE:
+    if http_status == 429 or code in table.retryable:
         return Outcome.RETRY
     if http_status is not None and http_status >= 500:
         return Outcome.RETRY
@@ -136,9 +198,9 @@ def classify_order_reply(http_status: int | None, code: str | None) -> Outcome:
     return Outcome.REJECTED
 
 
-def is_transient(http_status: int | None, code: str | None) -> bool:
+def is_transient(http_status: int | None, code: str | None, table: CodeTable = V2_TABLE) -> bool:
     """For any REST call: may the same request succeed if simply repeated later?"""
-    if http_status == 429 or code in V2_RETRYABLE:
+    if http_status == 429 or code in table.retryable:
         return True
     return http_status is not None and http_status >= 500
 

@@ -76,6 +76,8 @@ class RestClient:
         headers = {"locale": self.config.locale}
         if call.body:
             headers["Content-Type"] = "application/json"
+        if self.config.demo:  # demo trading: on every REST call, public ones too (§2, §9)
+            headers["paptrading"] = "1"
         if signed:
             headers = auth_headers(self.config, call, self.clock.now_ms())
         url = URL(self.config.rest_url + call.path_with_query, encoded=True)

@@ -2,9 +2,13 @@
 
 Start-up (each step logged; each failure one :class:`~sniper.errors.StartupError` line, exit 2):
 
-1. config (done by the caller) · 2. exchange clock · 3. credentials (signed call) ·
-4. balance · 5. the symbol's state · 6. DNS once, two warm order lanes, the pre-signed sell ·
-7. the WebSocket feed, subscribed → armed.
+1. config (done by the caller) · 2. exchange clock · 3. account mode (``BITGET_ACCOUNT``, or
+detected: ``/api/v3/account/settings`` answers a UTA key, 40084 a classic one) → the venue
+(v2 or v3) and, unless ``BITGET_WS_URL`` is set, the WS URL · 4. credentials (signed call) and
+balance · 5. the symbol's state (and the order value against the pair's minimum) · 6. DNS once,
+two warm order lanes, the pre-signed sell · 7. the WebSocket feed, subscribed → armed.
+
+Steps 2-5 are :meth:`Sniper.prepare`, also used step by step by ``sniper check``.
 
 Then every channel runs at once and fires the same ``OrderTrigger`` (exactly once):
 ``ws`` (hot path, in the frame callback), ``poll`` (symbols every ``poll_interval_ms``),
@@ -32,7 +36,7 @@ from urllib.parse import urlsplit
 
 from sniper import _fast
 from sniper.config import Config
-from sniper.errors import ExchangeUnavailable, StartupError
+from sniper.errors import ConfigError, CredentialsRejected, ExchangeUnavailable, StartupError
 from sniper.live.clock import ServerClock
 from sniper.live.executor import Execution, Executor
 from sniper.live.fastpath import (
@@ -46,11 +50,19 @@ from sniper.live.fastpath import (
 from sniper.live.feed import Feed
 from sniper.live.lanes import OrderLane, OrderLanes
 from sniper.live.order import PreparedOrder, format_decimal, masked_request, order_size
-from sniper.live.outcomes import is_transient
 from sniper.live.pacing import Backoff, PollPacer
 from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.status import StatusLine
-from sniper.live.venue import Call, ClassicVenue, Envelope, OrderState, SymbolState, Venue
+from sniper.live.venue import (
+    Call,
+    ClassicVenue,
+    Envelope,
+    OrderState,
+    SymbolState,
+    Venue,
+    account_settings_call,
+    make_venue,
+)
 
 log = logging.getLogger("sniper.run")
 
@@ -119,6 +131,15 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
+@dataclass(frozen=True)
+class ValueCheck:
+    """The order's value against the pair's minimum (45110): ``ok`` | ``below`` | ``unknown``."""
+
+    verdict: str
+    text: str  # the whole sentence (the run's log line)
+    short: str = ""  # the value alone (a `sniper check` cell)
+
+
 class Sniper:
     """One run: ``result = await Sniper(config).run()``. Raises :class:`SniperError` subclasses
     (``exit_code`` says how the CLI exits) and never prints a credential."""
@@ -140,7 +161,10 @@ class Sniper:
         self.out = out if out is not None else sys.stdout
         self.dry_run = dry_run
         self.json_output = json_output
+        # the venue: given (tests), or chosen by the account mode in resolve_account()
         self.venue: Venue = venue or ClassicVenue(config.target, config.base_coin)
+        self._venue_given = venue is not None
+        self.account_source = ""  # how the account mode was decided (for the log and check)
         self.clock = ServerClock()
         self._status_stream = status_stream if status_stream is not None else sys.stderr
         self._status_enabled = (
@@ -150,6 +174,8 @@ class Sniper:
         self.symbol = SymbolState("unknown")
         self.open_time_ms: int | None = config.open_time_ms  # server clock, ms
         self.available: Decimal | None = None
+        # available + frozen + locked of the base coin, last read (the resend rule's baseline)
+        self.holdings: Decimal | None = None
         self.polls = 0
         self._last_symbol_call = 0.0  # loop time of the last symbols request (the poll pacing)
         self.poll_throttles = 0  # 429 answers to polls
@@ -173,28 +199,18 @@ class Sniper:
             await self._shutdown()
 
     async def _run(self) -> RunResult:
-        cfg = self.config
-        if cfg.account == "uta":
-            raise StartupError(
-                "BITGET_ACCOUNT=uta: the UTA (v3) API is not supported by `sniper run` yet — "
-                "use a classic-account API key with BITGET_ACCOUNT=classic or auto"
-            )
         log.info(
             "sniper run: sell %s %s on %s%s (hot path: %s)",
-            cfg.coin_amount,
-            cfg.base_coin,
-            cfg.target,
+            self.config.coin_amount,
+            self.config.base_coin,
+            self.config.target,
             " — DRY RUN, no order will be sent" if self.dry_run else "",
             IMPLEMENTATION,
         )
-        log.info("exchange: %s · feed: %s", cfg.rest_url, cfg.ws_url)
-        self.rest = rest = RestClient(cfg, self.clock, self.venue)
-        await rest.__aenter__()
-
-        await self._sync_clock_startup()
-        env = await self._check_credentials()
-        self._set_balance(self.venue.parse_available(env.data), startup=True)
-        await self._read_symbol_startup()
+        await self.prepare()
+        cfg = self.config  # resolved for the account mode
+        rest = self.rest
+        assert rest is not None
 
         # 6. order lanes + pre-signed order
         host, port, addr = await self._resolve()
@@ -203,7 +219,9 @@ class Sniper:
         rest_ssl = client_ssl_context(cfg) if cfg.rest_url.startswith("https") else None
         keepalive = (
             f"GET {self.venue.time_call().path_with_query} HTTP/1.1\r\nHost: {host}\r\n"
-            f"Connection: keep-alive\r\nlocale: {cfg.locale}\r\n\r\n"
+            f"Connection: keep-alive\r\nlocale: {cfg.locale}\r\n"
+            + ("paptrading: 1\r\n" if cfg.demo else "")
+            + "\r\n"
         ).encode()
 
         def lane_changed(lane: OrderLane) -> None:
@@ -235,7 +253,14 @@ class Sniper:
         self.order = order = PreparedOrder(
             cfg, self.venue, self.clock, host, trigger.set_request, client_oid=self._client_oid
         )
-        self.executor = Executor(config=cfg, venue=self.venue, rest=rest, lanes=lanes, order=order)
+        self.executor = Executor(
+            config=cfg,
+            venue=self.venue,
+            rest=rest,
+            lanes=lanes,
+            order=order,
+            holdings=lambda: self.holdings,
+        )
         self._rebuild_order(startup=True)
         self._spawn(self._resigner(), "resign")
         self._spawn(self._clock_resync(), "clock")
@@ -287,7 +312,31 @@ class Sniper:
         return await self._finish(execution)
 
     # =============================================================================================
-    # start-up steps
+    # start-up steps (public: `sniper check` runs them one by one)
+    async def prepare(self) -> None:
+        """Steps 2-5: REST session, exchange clock, account mode, credentials and balance, the
+        symbol and the order's value. Each failure is one :class:`StartupError`."""
+        await self.open_rest()
+        await self.sync_clock()
+        await self.resolve_account()
+        log.info("exchange: %s · feed: %s", self.config.rest_url, self.config.ws_url)
+        await self.check_credentials()
+        await self.read_symbol()
+        self.planned_size()  # a COIN_AMOUNT below one quantity step stops here (exit 2)
+        if self.symbol.status == "online":
+            return  # fire at once: no extra round trip (a 45110 would say it all the same)
+        check = await self.order_value_check()
+        if check.verdict == "below":
+            log.warning("order value: %s", check.text)
+        else:
+            log.info("order value: %s", check.text)
+
+    async def open_rest(self) -> RestClient:
+        if self.rest is None:
+            self.rest = RestClient(self.config, self.clock, self.venue)
+            await self.rest.__aenter__()
+        return self.rest
+
     async def _startup_request(self, call: Call, *, signed: bool) -> Envelope:
         """One start-up call, retried a few times (~3 s) while the answer is transient (no
         connection, 429, 5xx); the last answer or error is returned or raised."""
@@ -302,7 +351,7 @@ class Sniper:
                     raise
                 log.debug("start-up call %s failed (%s); retrying", call.path, exc.msg)
             else:
-                if last or not is_transient(env.http_status, env.code):
+                if last or not self.venue.is_transient(env):
                     return env
                 log.info("start-up call %s: %s; retrying", call.path, self.venue.explain(env))
             await asyncio.sleep(backoff.next())
@@ -314,7 +363,7 @@ class Sniper:
             raise ExchangeUnavailable(env.http_status, env.code, self.venue.explain(env))
         return self.venue.parse_server_time(env.data)
 
-    async def _sync_clock_startup(self) -> None:
+    async def sync_clock(self) -> None:
         assert self.rest is not None
         try:
             await self.clock.sync(self._server_time_startup, samples=5)
@@ -339,7 +388,52 @@ class Sniper:
                 abs(self.clock.offset_ms) / 1000,
             )
 
-    async def _check_credentials(self) -> Envelope:
+    async def resolve_account(self) -> str:
+        """Step 3: ``classic`` or ``uta``, from BITGET_ACCOUNT or detected with one signed call;
+        then the venue and (unless BITGET_WS_URL is explicit) the WS URL follow the mode."""
+        cfg = self.config
+        if self._venue_given:
+            mode, self.account_source = self.venue.mode, "given"
+        elif cfg.account in ("classic", "uta"):
+            mode, self.account_source = cfg.account, "BITGET_ACCOUNT"
+        else:
+            mode, self.account_source = await self._detect_account(), "detected"
+        self.config = cfg.with_account(mode)
+        if not self._venue_given:
+            self.venue = make_venue(mode, cfg.target, cfg.base_coin)
+        if self.rest is not None:
+            self.rest.venue = self.venue
+            self.rest.config = self.config
+        log.info(
+            "account: %s (%s) — %s API%s",
+            "UTA" if mode == "uta" else "classic",
+            self.account_source,
+            "v3" if mode == "uta" else "v2",
+            ", demo trading" if cfg.demo else "",
+        )
+        return mode
+
+    async def _detect_account(self) -> str:
+        try:
+            env = await self._startup_request(account_settings_call(), signed=True)
+        except ExchangeUnavailable as exc:
+            raise StartupError(
+                f"cannot reach the exchange to detect the account mode ({exc.msg}) — check the "
+                "network"
+            ) from None
+        if env.ok:
+            return "uta"
+        if env.code == "40084":  # a classic key on the v3 API (bitget-api.md §1)
+            return "classic"
+        if self.venue.is_auth_error(env):
+            raise CredentialsRejected(f"credentials rejected: {self.venue.explain(env)}")
+        raise StartupError(
+            f"cannot tell whether the account is classic or UTA: {self.venue.explain(env)} — "
+            "set BITGET_ACCOUNT=classic or BITGET_ACCOUNT=uta"
+        )
+
+    async def check_credentials(self) -> Envelope:
+        """Step 4: a signed balance read (the credentials' proof), kept as the balance."""
         assert self.rest is not None
         try:
             env = await self._startup_request(self.venue.assets_call(), signed=True)
@@ -349,14 +443,16 @@ class Sniper:
             ) from None
         if not env.ok:
             if self.venue.is_auth_error(env):
-                raise StartupError(f"credentials rejected: {self.venue.explain(env)}")
+                raise CredentialsRejected(f"credentials rejected: {self.venue.explain(env)}")
             raise StartupError(
                 f"credential check failed: {self.venue.explain(env)} — try again in a moment"
             )
         log.info("credentials: accepted (signed call to %s)", self.venue.assets_call().path)
+        self._on_assets(env.data, startup=True)
         return env
 
-    async def _read_symbol_startup(self) -> None:
+    async def read_symbol(self) -> SymbolState:
+        """Step 5: the symbol's row (status, openTime, quantityPrecision, minimum value)."""
         assert self.rest is not None
         try:
             self._last_symbol_call = asyncio.get_running_loop().time()
@@ -373,13 +469,85 @@ class Sniper:
         self._on_symbol(state, startup=True)
         t = self.config.target
         if state.status == "absent":
-            log.info("symbol: %s is not listed yet (40034): watching for it", t)
+            log.info("symbol: %s is not listed yet: watching for it", t)
         elif state.status == "gray":
             log.info("symbol: %s is gray (pre-open)%s", t, self._open_time_text())
         elif state.status == "online":
             log.info("symbol: %s is already online", t)
         else:
             log.warning("symbol: %s is %s: watching for it to turn online", t, state.status)
+        if state.open_time_ms is None and self.config.open_time_ms is not None:
+            log.info(
+                "openTime: the exchange shows none; using OPEN_TIME / --open-time %s",
+                _iso(self.config.open_time_ms),
+            )
+        return state
+
+    def planned_size(self) -> str | None:
+        """The size the order would have now (floored to the pair's quantityPrecision); None
+        when there is nothing to sell yet. A fixed COIN_AMOUNT smaller than one quantity step
+        raises :class:`ConfigError`."""
+        size, _ = order_size(
+            self.config.coin_amount, self.available, self.symbol.quantity_precision
+        )
+        return size
+
+    async def order_value_check(self) -> ValueCheck:
+        """The order's value (size x last price) against the pair's minimum order value (v2
+        ``minTradeUSDT``, v3 ``minOrderAmount``; below it the exchange answers 45110)."""
+        minimum = self.symbol.min_order_value
+        quote = self.config.quote_coin
+        try:
+            size = self.planned_size()
+        except ConfigError as exc:
+            return ValueCheck("below", str(exc))
+        if self.symbol.status == "absent" or minimum is None:
+            return ValueCheck(
+                "unknown",
+                "cannot be checked yet: the pair's minimum order value is not known",
+                "not checkable yet",
+            )
+        if size is None:
+            return ValueCheck(
+                "unknown",
+                f"cannot be checked yet: nothing to sell (minimum {minimum} {quote})",
+                "not checkable yet",
+            )
+        if self.venue.mode == "classic" and quote != "USDT":
+            # v2 states the minimum in USDT (minTradeUSDT); a BTC/ETH value is not comparable
+            return ValueCheck(
+                "unknown",
+                f"cannot be checked: the minimum is {format_decimal(minimum)} USDT and the "
+                f"order is valued in {quote}",
+                "not checkable (minimum in USDT)",
+            )
+        price = None
+        if self.rest is not None:
+            try:
+                env = await self.rest.request(self.venue.ticker_call(), signed=False)
+                price = self.venue.parse_last_price(env)
+            except ExchangeUnavailable:
+                price = None
+        if price is None:
+            return ValueCheck(
+                "unknown",
+                f"cannot be checked yet: no price before the pair trades (the minimum is "
+                f"{format_decimal(minimum)} {quote}; the exchange checks it at the open, 45110)",
+                f"not checkable yet (minimum {format_decimal(minimum)} {quote}, no price yet)",
+            )
+        value = Decimal(size) * price
+        text = (
+            f"≈ {format_decimal(value.quantize(Decimal('0.0001')))} {quote} ({size} x last price "
+            f"{format_decimal(price)}), minimum {format_decimal(minimum)} {quote}"
+        )
+        if value < minimum:
+            return ValueCheck(
+                "below",
+                text + " — under the minimum: the exchange would reject it (45110); raise "
+                "COIN_AMOUNT",
+                text,
+            )
+        return ValueCheck("ok", text, text)
 
     async def _resolve(self) -> tuple[str, int, str]:
         """(Host header, port, IP address) — resolved once for the whole run."""
@@ -425,9 +593,16 @@ class Sniper:
             ):
                 self._rebuild_order()
 
+    def _on_assets(self, data: Any, *, startup: bool = False) -> None:
+        """A successful balance read: the holdings snapshot, then the available balance."""
+        self.holdings = self.venue.parse_holdings(data)
+        self._set_balance(self.venue.parse_available(data), startup=startup)
+
     def _set_balance(self, available: Decimal, *, startup: bool = False) -> None:
         prev = self.available
         self.available = available
+        if self.trigger is not None and self.trigger.fired:
+            return  # the order is out (and frozen): a falling balance is the sell itself
         amount = self.config.coin_amount
         coin = self.config.base_coin
         if amount == "all":
@@ -467,11 +642,19 @@ class Sniper:
                 log.info("balance: now %s %s available — enough", format_decimal(available), coin)
 
     def _rebuild_order(self, *, startup: bool = False) -> None:
-        if self.order is None:
+        """Re-template the order (off the hot path) for the current balance and precision.
+        Once the order has fired it is frozen: every resend is the same order."""
+        if self.order is None or (self.trigger is not None and self.trigger.fired):
             return
-        size, warning = order_size(
-            self.config.coin_amount, self.available, self.symbol.quantity_precision
-        )
+        try:
+            size, warning = order_size(
+                self.config.coin_amount, self.available, self.symbol.quantity_precision
+            )
+        except ConfigError as exc:
+            if startup:
+                raise
+            log.error("order: %s — keeping the %s order", exc, self.order.size or "unbuilt")
+            return
         if warning:
             log.warning("%s", warning)
         if size is None:
@@ -544,7 +727,7 @@ class Sniper:
             except ExchangeUnavailable:
                 continue
             if env.ok:
-                self._set_balance(self.venue.parse_available(env.data))
+                self._on_assets(env.data)
 
     async def _poller(self) -> None:
         """``poll`` channel: the symbol row every poll_interval_ms (never faster), backing off
@@ -613,8 +796,17 @@ class Sniper:
                 await asyncio.sleep(0.001 if remaining > SPIN_S else 0)
                 if self.trigger.fired:
                     return
-            if remaining > -5.0:  # a schedule long past (e.g. a stale OPEN_TIME) does not fire
-                self.trigger.fire(CHANNEL_SCHEDULED, now_ns())
+            if remaining <= -5.0:  # a schedule long past (e.g. a stale OPEN_TIME) does not fire
+                return
+            if self.symbol.status == "absent":
+                # an order for a pair that does not exist is rejected for good (40034/25100)
+                log.warning(
+                    "scheduled open time reached but %s is not listed: not firing on the "
+                    "schedule (the WebSocket and the poller keep watching)",
+                    self.config.target,
+                )
+                return
+            self.trigger.fire(CHANNEL_SCHEDULED, now_ns())
             return
 
     # =============================================================================================
@@ -741,6 +933,10 @@ class Sniper:
         to_open = self._seconds_to_open()
         parts.append(f"open in {to_open:.1f} s" if to_open is not None else "openTime ?")
         return " · ".join(parts)
+
+    async def close(self) -> None:
+        """Stop every task and close every connection (``run`` does it itself)."""
+        await self._shutdown()
 
     async def _shutdown(self) -> None:
         for t in self._tasks:

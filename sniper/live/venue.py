@@ -1,9 +1,14 @@
 """Venue calls behind one small interface, so the executor never spells a path or a code.
 
-:class:`ClassicVenue` speaks the v2 classic-account API (bitget-api.md §5-§7). A ``UtaVenue``
-(v3: ``/api/v3/...``, ``category``/``qty``, 25xxx codes, v3 WS ``{"instType":"spot",
-"topic":"ticker","symbol":T}``) can be added by implementing :class:`Venue`; the executor, the
-poller and the feed only use this interface.
+:class:`ClassicVenue` speaks the v2 classic-account API (bitget-api.md §5-§7);
+:class:`UtaVenue` the v3 Unified Trading Account API (§5.10: ``/api/v3/...``, ``category`` /
+``qty``, 25xxx codes, the v3 WS arg ``{"instType":"spot","topic":"ticker","symbol":T}``). The
+executor, the poller, the feed and ``sniper check`` only use :class:`Venue`;
+:func:`make_venue` picks one for an account mode, :func:`account_settings_call` is the signed
+call that tells the modes apart (success: UTA; 40084: classic).
+
+Both read the exchange clock from ``/api/v2/public/time``: a public endpoint, open to either
+account generation (only private v2 calls answer 40085 to a UTA key).
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ class SymbolState:
     status: str  # "absent" | "gray" | "online" | "offline" | "halt" | anything else the API says
     open_time_ms: int | None = None  # scheduled open (server clock, ms) when known
     quantity_precision: int | None = None  # decimals allowed in the base quantity
-    min_trade_usdt: str | None = None
+    # minimum order value in the quote coin (v2 ``minTradeUSDT``, v3 ``minOrderAmount``)
+    min_order_value: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -104,40 +110,86 @@ def _int(value: object) -> int | None:
         return None
 
 
+def _dec(value: object) -> Decimal | None:
+    """A finite decimal from a JSON string/number; None for ``""``, junk or a bool."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def _holdings(row: Mapping[str, Any]) -> Decimal:
+    """available + frozen + locked, whichever of them the row carries (missing = 0)."""
+    total = Decimal(0)
+    for name in ("available", "frozen", "locked"):
+        value = _dec(row.get(name))
+        if value is not None:
+            total += value
+    return total
+
+
+def _envelope_rows(env: Envelope) -> list[Any]:
+    data = env.data
+    return data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+
+
+def account_settings_call() -> Call:
+    """Signed v3 call that tells the account generations apart (bitget-api.md §1): a UTA key
+    gets ``00000``, a classic key ``40084``."""
+    return Call("GET", "/api/v3/account/settings")
+
+
 class Venue(Protocol):
     """What the sniper needs from one API generation."""
 
     name: str
-    hints: Mapping[str, tuple[str, str]]
+    mode: str  # "classic" | "uta"
+    table: outcomes.CodeTable
+
+    @property
+    def hints(self) -> Mapping[str, tuple[str, str]]: ...
 
     def time_call(self) -> Call: ...
     def parse_server_time(self, data: Any) -> int: ...
     def symbol_call(self) -> Call: ...
     def parse_symbol(self, env: Envelope) -> SymbolState: ...
+    def ticker_call(self) -> Call: ...
+    def parse_last_price(self, env: Envelope) -> Decimal | None: ...
     def assets_call(self) -> Call: ...
     def parse_available(self, data: Any) -> Decimal: ...
+    def parse_holdings(self, data: Any) -> Decimal: ...
     def order_call(self, size: str, client_oid: str) -> Call: ...
+    def permission_probe_call(self) -> Call: ...
     def parse_order_ack(self, data: Any) -> str: ...
     def order_info_call(self, client_oid: str) -> Call: ...
     def parse_order_info(self, env: Envelope) -> OrderState | None: ...
     def classify(self, env: Envelope) -> Outcome: ...
     def explain(self, env: Envelope) -> str: ...
     def is_auth_error(self, env: Envelope) -> bool: ...
+    def is_transient(self, env: Envelope) -> bool: ...
     def ws_subscribe(self) -> bytes: ...
     def ws_event(self, event: Mapping[str, Any]) -> str: ...
 
 
-class ClassicVenue:
-    """Bitget v2, classic account."""
+class _VenueBase:
+    """What both generations share: the clock, the envelope verdicts, the order ack."""
 
-    name = "classic-v2"
-    hints = outcomes.V2_HINTS
+    name = ""
+    mode = ""
+    table = outcomes.V2_TABLE
+    order_path = ""
 
     def __init__(self, target: str, base_coin: str) -> None:
         self.target = target
         self.base_coin = base_coin
 
-    # --- public -------------------------------------------------------------------------------
+    @property
+    def hints(self) -> Mapping[str, tuple[str, str]]:
+        return self.table.hints
+
     def time_call(self) -> Call:
         return Call("GET", "/api/v2/public/time")
 
@@ -149,11 +201,48 @@ class ClassicVenue:
             raise ValueError(f"no serverTime in {data!r:.80}")
         return ms
 
+    def permission_probe_call(self) -> Call:
+        """A place-order with an empty body (``{}``): never an order. The exchange checks the
+        key's trade permission before the parameters, so 40014 means no trade permission and a
+        parameter error (40019/40020) means the permission is there (``sniper check``)."""
+        return Call("POST", self.order_path, "", b"{}")
+
+    def parse_order_ack(self, data: Any) -> str:
+        if isinstance(data, dict) and data.get("orderId"):
+            return str(data["orderId"])
+        return ""
+
+    def classify(self, env: Envelope) -> Outcome:
+        return outcomes.classify_order_reply(env.http_status, env.code, self.table)
+
+    def explain(self, env: Envelope) -> str:
+        if env.http_status == 429 and env.code in (None, "429"):
+            return f"rate limited by the exchange (HTTP 429: {env.msg or 'Too Many Requests'})"
+        if env.code is None:
+            return f"unexpected HTTP {env.http_status} reply ({env.msg or 'empty body'})"
+        return outcomes.explain(env.code, env.msg, self.table.hints)
+
+    def is_auth_error(self, env: Envelope) -> bool:
+        return env.code in self.table.auth
+
+    def is_transient(self, env: Envelope) -> bool:
+        return outcomes.is_transient(env.http_status, env.code, self.table)
+
+
+class ClassicVenue(_VenueBase):
+    """Bitget v2, classic account."""
+
+    name = "classic-v2"
+    mode = "classic"
+    table = outcomes.V2_TABLE
+    order_path = "/api/v2/spot/trade/place-order"
+
+    # --- public -------------------------------------------------------------------------------
     def symbol_call(self) -> Call:
         return Call("GET", "/api/v2/spot/public/symbols", urlencode({"symbol": self.target}))
 
     def parse_symbol(self, env: Envelope) -> SymbolState:
-        if env.code in outcomes.V2_SYMBOL_ABSENT:
+        if env.code in self.table.symbol_absent:
             return SymbolState("absent")
         if not env.ok:
             raise ValueError(f"symbols: {env.code} {env.msg}")
@@ -164,23 +253,43 @@ class ClassicVenue:
                     status=str(row.get("status", "")).lower(),
                     open_time_ms=_ms(row.get("openTime")),
                     quantity_precision=_int(row.get("quantityPrecision")),
-                    min_trade_usdt=row.get("minTradeUSDT"),
+                    min_order_value=_dec(row.get("minTradeUSDT")),
                 )
         return SymbolState("absent")
+
+    def ticker_call(self) -> Call:
+        return Call("GET", "/api/v2/spot/market/tickers", urlencode({"symbol": self.target}))
+
+    def parse_last_price(self, env: Envelope) -> Decimal | None:
+        """``lastPr`` of our row; None when there is none (a gray pair has no ticker yet)."""
+        if not env.ok:
+            return None
+        for row in _envelope_rows(env):
+            if isinstance(row, dict) and row.get("symbol") == self.target:
+                price = _dec(row.get("lastPr"))
+                return price if price is not None and price > 0 else None
+        return None
 
     # --- private ------------------------------------------------------------------------------
     def assets_call(self) -> Call:
         return Call("GET", "/api/v2/spot/account/assets", urlencode({"coin": self.base_coin}))
 
-    def parse_available(self, data: Any) -> Decimal:
+    def _row(self, data: Any) -> Mapping[str, Any] | None:
         rows = data if isinstance(data, list) else []
         for row in rows:
             if isinstance(row, dict) and str(row.get("coin", "")).upper() == self.base_coin:
-                try:
-                    return Decimal(str(row.get("available", "0")))
-                except InvalidOperation:
-                    return Decimal(0)
-        return Decimal(0)  # hold_only: a zero balance is simply absent
+                return row
+        return None  # hold_only: a zero balance is simply absent
+
+    def parse_available(self, data: Any) -> Decimal:
+        row = self._row(data)
+        value = _dec(row.get("available")) if row is not None else None
+        return value if value is not None else Decimal(0)
+
+    def parse_holdings(self, data: Any) -> Decimal:
+        """available + frozen + locked: everything the account holds of the base coin."""
+        row = self._row(data)
+        return _holdings(row) if row is not None else Decimal(0)
 
     def order_call(self, size: str, client_oid: str) -> Call:
         body = json.dumps(
@@ -194,19 +303,14 @@ class ClassicVenue:
             },
             separators=(",", ":"),
         ).encode()
-        return Call("POST", "/api/v2/spot/trade/place-order", "", body)
-
-    def parse_order_ack(self, data: Any) -> str:
-        if isinstance(data, dict) and data.get("orderId"):
-            return str(data["orderId"])
-        return ""
+        return Call("POST", self.order_path, "", body)
 
     def order_info_call(self, client_oid: str) -> Call:
         return Call("GET", "/api/v2/spot/trade/orderInfo", urlencode({"clientOid": client_oid}))
 
     def parse_order_info(self, env: Envelope) -> OrderState | None:
         """``None`` = the exchange says the order does not exist (43001 or an empty list)."""
-        if env.code in outcomes.V2_ORDER_NOT_FOUND:
+        if env.code in self.table.order_not_found:
             return None
         if not env.ok:
             raise ValueError(f"orderInfo: {env.code} {env.msg}")
@@ -223,19 +327,6 @@ class ClassicVenue:
                     price_avg=str(row.get("priceAvg", "")),
                 )
         return None
-
-    def classify(self, env: Envelope) -> Outcome:
-        return outcomes.classify_order_reply(env.http_status, env.code)
-
-    def explain(self, env: Envelope) -> str:
-        if env.http_status == 429 and env.code in (None, "429"):
-            return f"rate limited by the exchange (HTTP 429: {env.msg or 'Too Many Requests'})"
-        if env.code is None:
-            return f"unexpected HTTP {env.http_status} reply ({env.msg or 'empty body'})"
-        return outcomes.explain(env.code, env.msg, self.hints)
-
-    def is_auth_error(self, env: Envelope) -> bool:
-        return env.code in outcomes.AUTH_CODES
 
     # --- WebSocket ----------------------------------------------------------------------------
     def ws_subscribe(self) -> bytes:
@@ -254,3 +345,148 @@ class ClassicVenue:
                 return "unknown-symbol"
             return "error"
         return "other"
+
+
+# v3 instrument status -> the sniper's words (bitget-api.md §5.10; UTA statuses are listed,
+# online, limit_open, limit_close, offline, restrictedAPI). "listed" is the pre-open state the
+# v2 API calls gray [UNCERTAIN]; anything not mapped is kept as the API says it (and is not
+# "online", so only a ticker or the schedule fires for it).
+V3_STATUS: Mapping[str, str] = {
+    "listed": "gray",
+    "online": "online",
+    "limit_close": "halt",
+    "offline": "offline",
+}
+
+
+class UtaVenue(_VenueBase):
+    """Bitget v3, Unified Trading Account (bitget-api.md §5.10)."""
+
+    name = "uta-v3"
+    mode = "uta"
+    table = outcomes.V3_TABLE
+    order_path = "/api/v3/trade/place-order"
+
+    # --- public -------------------------------------------------------------------------------
+    def symbol_call(self) -> Call:
+        return Call(
+            "GET",
+            "/api/v3/market/instruments",
+            urlencode({"category": "SPOT", "symbol": self.target}),
+        )
+
+    def parse_symbol(self, env: Envelope) -> SymbolState:
+        if env.code in self.table.symbol_absent:
+            return SymbolState("absent")
+        if not env.ok:
+            raise ValueError(f"instruments: {env.code} {env.msg}")
+        for row in _envelope_rows(env):
+            if isinstance(row, dict) and row.get("symbol") == self.target:
+                raw = str(row.get("status", "")).lower()
+                # openTime when the venue gives one; limitOpenTime otherwise [UNCERTAIN]
+                open_ms = _ms(row.get("openTime")) or _ms(row.get("limitOpenTime"))
+                return SymbolState(
+                    status=V3_STATUS.get(raw, raw),
+                    open_time_ms=open_ms,
+                    quantity_precision=_int(row.get("quantityPrecision")),
+                    min_order_value=_dec(row.get("minOrderAmount")),
+                )
+        return SymbolState("absent")
+
+    def ticker_call(self) -> Call:
+        return Call(
+            "GET", "/api/v3/market/tickers", urlencode({"category": "SPOT", "symbol": self.target})
+        )
+
+    def parse_last_price(self, env: Envelope) -> Decimal | None:
+        if not env.ok:
+            return None
+        for row in _envelope_rows(env):
+            if isinstance(row, dict) and row.get("symbol") == self.target:
+                price = _dec(row.get("lastPrice"))
+                return price if price is not None and price > 0 else None
+        return None
+
+    # --- private ------------------------------------------------------------------------------
+    def assets_call(self) -> Call:
+        return Call("GET", "/api/v3/account/assets")
+
+    def _row(self, data: Any) -> Mapping[str, Any] | None:
+        assets = data.get("assets") if isinstance(data, dict) else None
+        for row in assets if isinstance(assets, list) else []:
+            if isinstance(row, dict) and str(row.get("coin", "")).upper() == self.base_coin:
+                return row
+        return None
+
+    def parse_available(self, data: Any) -> Decimal:
+        row = self._row(data)
+        value = _dec(row.get("available")) if row is not None else None
+        return value if value is not None else Decimal(0)
+
+    def parse_holdings(self, data: Any) -> Decimal:
+        """available + frozen + locked of the base coin (v3 rows carry available and locked)."""
+        row = self._row(data)
+        return _holdings(row) if row is not None else Decimal(0)
+
+    def order_call(self, size: str, client_oid: str) -> Call:
+        body = json.dumps(
+            {
+                "category": "SPOT",
+                "symbol": self.target,
+                "side": "sell",
+                "orderType": "market",
+                "qty": size,
+                "clientOid": client_oid,
+            },
+            separators=(",", ":"),
+        ).encode()
+        return Call("POST", self.order_path, "", body)
+
+    def order_info_call(self, client_oid: str) -> Call:
+        return Call("GET", "/api/v3/trade/order-info", urlencode({"clientOid": client_oid}))
+
+    def parse_order_info(self, env: Envelope) -> OrderState | None:
+        """``None`` = the exchange says the order does not exist (25204/43001 or no row)."""
+        if env.code in self.table.order_not_found:
+            return None
+        if not env.ok:
+            raise ValueError(f"order-info: {env.code} {env.msg}")
+        for row in _envelope_rows(env):
+            if isinstance(row, dict) and row.get("orderId"):
+                return OrderState(
+                    order_id=str(row.get("orderId")),
+                    client_oid=str(row.get("clientOid", "")),
+                    status=str(row.get("orderStatus", row.get("status", ""))),
+                    size=str(row.get("qty", "")),
+                    base_volume=str(row.get("cumExecQty", "")),
+                    quote_volume=str(row.get("cumExecValue", "")),
+                    price_avg=str(row.get("avgPrice", "")),
+                )
+        return None
+
+    # --- WebSocket ----------------------------------------------------------------------------
+    def ws_subscribe(self) -> bytes:
+        arg = {"instType": "spot", "topic": "ticker", "symbol": self.target}
+        return json.dumps({"op": "subscribe", "args": [arg]}, separators=(",", ":")).encode()
+
+    def ws_event(self, event: Mapping[str, Any]) -> str:
+        """``subscribed`` | ``unknown-symbol`` (30001 for our pair) | ``error`` | ``other``."""
+        kind = event.get("event")
+        arg = event.get("arg")
+        ours = isinstance(arg, dict) and arg.get("symbol") == self.target
+        if kind == "subscribe" and ours:
+            return "subscribed"
+        if kind == "error":
+            if str(event.get("code")) == "30001" and (ours or arg is None):
+                return "unknown-symbol"
+            return "error"
+        return "other"
+
+
+def make_venue(mode: str, target: str, base_coin: str) -> Venue:
+    """The venue of an account mode: ``classic`` (v2) or ``uta`` (v3)."""
+    if mode == "uta":
+        return UtaVenue(target, base_coin)
+    if mode == "classic":
+        return ClassicVenue(target, base_coin)
+    raise ValueError(f"account mode must be classic or uta, got {mode!r}")

@@ -24,12 +24,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-async def ex(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[EmbeddedExchange]:
+def mode() -> str:
+    """The account mode of the test account; a test runs on both with ``@both_modes``
+    (``pytest.mark.parametrize("mode", ["classic", "uta"])`` overrides this fixture)."""
+    return "classic"
+
+
+@pytest.fixture
+def demo() -> bool:
+    """Demo trading on the exchange (``paptrading: 1`` required); parametrize to turn it on."""
+    return False
+
+
+@pytest.fixture
+async def ex(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str, demo: bool
+) -> AsyncIterator[EmbeddedExchange]:
     monkeypatch.chdir(tmp_path)  # no stray ./.env
-    settings = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1))
+    settings = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1), demo=demo)
     async with EmbeddedExchange(settings) as exchange:
         exchange.add_account(
-            Account(API_KEY, SECRET, PASSPHRASE, balances={"PAWS": "1000", "USDT": "0"})
+            Account(
+                API_KEY,
+                SECRET,
+                PASSPHRASE,
+                mode="uta" if mode == "uta" else "classic",
+                balances={"PAWS": "1000", "USDT": "0"},
+            )
         )
         exchange.add_symbol("BTCUSDT", status="online", price="43000", quantity_precision=6)
         yield exchange

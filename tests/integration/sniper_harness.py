@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 import sniper
 from sniper.config import Config, load_config
 from sniper.exchange import EmbeddedExchange
@@ -39,8 +41,30 @@ FAST_TUNABLES: dict[str, str] = {
 
 SRC_ROOT = str(Path(sniper.__file__).resolve().parent.parent)
 
+# Behaviour that must hold on both account generations: classic (v2 API) and UTA (v3 API).
+both_modes = pytest.mark.parametrize("mode", ["classic", "uta"])
+
+# v2 code -> the code the exchange answers a UTA (v3) order with (ExchangeSettings defaults)
+V3_CODES = {"43012": "25202", "43118": "25212", "40034": "25100", "43001": "25204"}
+
+
+def code_for(ex: EmbeddedExchange, v2_code: str) -> str:
+    """The exchange code the test account meets for a v2 code (25xxx on UTA)."""
+    return V3_CODES.get(v2_code, v2_code) if account_mode(ex) == "uta" else v2_code
+
+
+def account_mode(ex: EmbeddedExchange) -> str:
+    return ex.account(API_KEY).mode
+
+
+def ws_url_for(ex: EmbeddedExchange) -> str:
+    """The public WS URL of the test account's generation (v3 for UTA)."""
+    return ex.ws_url_v3 if account_mode(ex) == "uta" else ex.ws_url
+
 
 def sniper_env(ex: EmbeddedExchange, **overrides: str) -> dict[str, str]:
+    """The environment of a run against ``ex``. BITGET_ACCOUNT stays ``auto`` (detected);
+    the WS URL is explicit (a test never reaches a real host), for the account's generation."""
     env = {
         "BITGET_API_KEY": API_KEY,
         "BITGET_SECRET_KEY": SECRET,
@@ -48,9 +72,11 @@ def sniper_env(ex: EmbeddedExchange, **overrides: str) -> dict[str, str]:
         "TARGET_TOKEN": TARGET,
         "COIN_AMOUNT": "1000",
         "BITGET_REST_URL": ex.rest_url,
-        "BITGET_WS_URL": ex.ws_url,
+        "BITGET_WS_URL": ws_url_for(ex),
         **FAST_TUNABLES,
     }
+    if ex.settings.demo:
+        env["BITGET_DEMO"] = "1"
     env.update(overrides)
     return env
 
@@ -123,6 +149,22 @@ def assert_no_secret(*texts: str) -> None:
             assert secret[:12] not in text, "a credential prefix leaked into the output"
 
 
+def ticker_v3(symbol: str = TARGET) -> str:
+    """A v3 (UTA) public ticker push (bitget-api.md §5.10 / the exchange's v3 shape)."""
+    return json.dumps(
+        {
+            "action": "snapshot",
+            "arg": {"instType": "spot", "topic": "ticker", "symbol": symbol},
+            "data": [{"symbol": symbol, "lastPrice": "0.0123"}],
+            "ts": 1700000000000,
+        }
+    )
+
+
+def ticker_for(ex: EmbeddedExchange, symbol: str = TARGET) -> str:
+    return ticker_v3(symbol) if account_mode(ex) == "uta" else ticker(symbol)
+
+
 def ticker(symbol: str = TARGET, *, channel: str = "ticker", data: object = None) -> str:
     if data is None:
         data = [
@@ -149,6 +191,8 @@ def assert_one_accepted(ex: EmbeddedExchange, client_oid: str) -> None:
     assert len(accepted) == 1, ex.records.orders
     assert all(o.client_oid == client_oid for o in ex.records.orders)
     assert accepted[0].side == "sell" and accepted[0].symbol == TARGET
+    # on the account's own API generation (v3 for UTA)
+    assert all(o.api == ("v3" if account_mode(ex) == "uta" else "v2") for o in ex.records.orders)
 
 
 async def wait_until(predicate: Callable[[], object], within: float = 3.0) -> None:

@@ -8,9 +8,11 @@ import json
 from sniper_harness import (
     TARGET,
     assert_one_accepted,
+    both_modes,
     sniper_config,
     start_sniper,
     ticker,
+    ticker_for,
     wait_until,
 )
 
@@ -18,7 +20,8 @@ from sniper.exchange import EmbeddedExchange
 from sniper.live.fastpath import now_ns
 
 
-async def test_fires_by_websocket(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_fires_by_websocket(ex: EmbeddedExchange, mode: str) -> None:
     await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", quantity_precision=2)
     run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="3000"))
     await run.armed()
@@ -37,7 +40,8 @@ async def test_fires_by_websocket(ex: EmbeddedExchange) -> None:
     assert result.order_id in text and result.client_oid in text and "fired by ws" in text
 
 
-async def test_fires_by_polling_when_feed_is_silent(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_fires_by_polling_when_feed_is_silent(ex: EmbeddedExchange, mode: str) -> None:
     ex.faults.mute_ws_pushes = True
     await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)
     run = start_sniper(sniper_config(ex))
@@ -48,7 +52,8 @@ async def test_fires_by_polling_when_feed_is_silent(ex: EmbeddedExchange) -> Non
     assert_one_accepted(ex, result.client_oid)
 
 
-async def test_fires_by_schedule(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_fires_by_schedule(ex: EmbeddedExchange, mode: str) -> None:
     ex.faults.mute_ws_pushes = True
     open_at = ex.server_time_ms() + 1200
     await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
@@ -63,7 +68,8 @@ async def test_fires_by_schedule(ex: EmbeddedExchange) -> None:
     assert accepted.first_byte_ns / 1e6 - ex.faults.clock_skew_ms - open_at < 150
 
 
-async def test_already_online_fires_at_once(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_already_online_fires_at_once(ex: EmbeddedExchange, mode: str) -> None:
     ex.add_symbol(TARGET, status="online", price="0.0123", quantity_precision=2)
     run = start_sniper(sniper_config(ex))
     result = await run.result()
@@ -126,14 +132,15 @@ async def test_decoys_never_fire(ex: EmbeddedExchange) -> None:
     assert_one_accepted(ex, result.client_oid)
 
 
-async def test_many_hits_at_once_give_one_order(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_many_hits_at_once_give_one_order(ex: EmbeddedExchange, mode: str) -> None:
     await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)
     run = start_sniper(sniper_config(ex))
     await run.armed()
     trigger = run.sniper.trigger
     assert trigger is not None
     ex.open_symbol(TARGET)  # the listing ticker
-    await ex.faults.send_ws_frames([ticker(TARGET), ticker(TARGET)])  # twice more
+    await ex.faults.send_ws_frames([ticker_for(ex), ticker_for(ex)])  # twice more
     trigger.fire("poll", now_ns())  # and a poll hit in the same instant
     result = await run.result()
     await asyncio.sleep(0.3)  # anything late would show up now

@@ -14,13 +14,15 @@ from sniper_harness import (
     TARGET,
     assert_no_secret,
     assert_one_accepted,
+    both_modes,
+    code_for,
     sniper_config,
     start_sniper,
     ticker,
     wait_until,
 )
 
-from sniper.errors import OrderRejected, SniperError, StartupError
+from sniper.errors import OrderRejected, OrderUnconfirmed, SniperError, StartupError
 from sniper.exchange import EmbeddedExchange
 
 
@@ -33,7 +35,10 @@ async def listed_and_armed(ex: EmbeddedExchange, **env: str):  # type: ignore[no
     return run
 
 
-async def test_first_order_40015_is_retried_with_the_same_client_oid(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_first_order_40015_is_retried_with_the_same_client_oid(
+    ex: EmbeddedExchange, mode: str
+) -> None:
     ex.faults.queue_order_replies(["40015"])
     run = await listed_and_armed(ex)
     ex.open_symbol(TARGET)
@@ -52,7 +57,10 @@ async def test_retryable_http_errors(ex: EmbeddedExchange) -> None:
     assert_one_accepted(ex, result.client_oid)
 
 
-async def test_withheld_reply_is_found_by_lookup_not_resent(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_withheld_reply_is_found_by_lookup_not_resent(
+    ex: EmbeddedExchange, mode: str
+) -> None:
     ex.faults.withhold_next_order_reply()
     run = await listed_and_armed(ex)
     ex.open_symbol(TARGET)
@@ -63,7 +71,10 @@ async def test_withheld_reply_is_found_by_lookup_not_resent(ex: EmbeddedExchange
     assert result.order_id == ex.records.orders[0].order_id
 
 
-async def test_43115_then_open_scheduled_fire_slightly_early(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_43115_then_open_scheduled_fire_slightly_early(
+    ex: EmbeddedExchange, mode: str
+) -> None:
     ex.faults.mute_ws_pushes = True
     open_at = ex.server_time_ms() + 1200
     await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
@@ -109,8 +120,9 @@ async def test_429_on_polls_backs_off_then_fires(ex: EmbeddedExchange) -> None:
     assert min(gaps) >= 40e6, "never polls faster than the 50 ms (20 req/s) limit"
 
 
+@both_modes
 async def test_insufficient_balance_warns_waits_and_sells_after_deposit(
-    ex: EmbeddedExchange, log_records: list[logging.LogRecord]
+    ex: EmbeddedExchange, mode: str, log_records: list[logging.LogRecord]
 ) -> None:
     ex.set_balance(API_KEY, "PAWS", "100")
     run = await listed_and_armed(ex)
@@ -125,14 +137,17 @@ async def test_insufficient_balance_warns_waits_and_sells_after_deposit(
     assert_one_accepted(ex, result.client_oid)
 
 
-async def test_insufficient_balance_at_the_open_is_a_final_rejection(ex: EmbeddedExchange) -> None:
+@both_modes
+async def test_insufficient_balance_at_the_open_is_a_final_rejection(
+    ex: EmbeddedExchange, mode: str
+) -> None:
     ex.set_balance(API_KEY, "PAWS", "100")
     run = await listed_and_armed(ex)
     ex.open_symbol(TARGET)
     with pytest.raises(OrderRejected) as info:
         await run.result()
     assert info.value.exit_code == 3 and "insufficient balance" in str(info.value)
-    assert [o.code for o in ex.records.orders] == ["43012"]
+    assert [o.code for o in ex.records.orders] == [code_for(ex, "43012")]
 
 
 async def test_clock_skew_20s_still_signs_accepted_requests(ex: EmbeddedExchange) -> None:
@@ -152,8 +167,9 @@ async def test_clock_skew_20s_still_signs_accepted_requests(ex: EmbeddedExchange
         ({"BITGET_PASSPHRASE": "wrongpass000000"}, "wrong passphrase"),
     ],
 )
+@both_modes
 async def test_bad_credentials_stop_at_start_in_plain_words(
-    ex: EmbeddedExchange, override: dict[str, str], words: str
+    ex: EmbeddedExchange, mode: str, override: dict[str, str], words: str
 ) -> None:
     run = start_sniper(sniper_config(ex, **override))
     with pytest.raises(StartupError) as info:
@@ -215,3 +231,72 @@ async def test_gray_pair_pushing_tickers_does_not_hammer_the_venue(ex: EmbeddedE
     result = await run.result()
     assert result.channel == "ws" and "43115" in result.codes
     assert_one_accepted(ex, result.client_oid)
+
+
+# --- the resend rule: never sell twice -----------------------------------------------------------
+# Short windows: no answer after 0.3 s, not found for 0.3 s, give up 0.8 s after the first lookup.
+RESEND_TIMINGS = {"ORDER_TIMEOUT_S": "0.3", "LOOKUP_WINDOW_S": "0.3", "ORDER_RETRY_WINDOW_S": "0.8"}
+
+
+@both_modes
+async def test_filled_order_hidden_from_lookup_is_never_resent(
+    ex: EmbeddedExchange, mode: str, log_records: list[logging.LogRecord]
+) -> None:
+    """The order executes but its reply is withheld AND orderInfo says "not found" (an index
+    that lags): the balance fell, so the same clientOid must not be sent again."""
+    ex.faults.withhold_next_order_reply()
+    ex.faults.hide_orders_from_lookup = True
+    run = await listed_and_armed(ex, **RESEND_TIMINGS)
+    ex.open_symbol(TARGET)
+    with pytest.raises(OrderUnconfirmed) as info:
+        await run.result()
+    text = str(info.value)
+    client_oid = run.sniper.order.client_oid  # type: ignore[union-attr]
+    assert (
+        f"the order probably executed (balance fell by 1000 PAWS) but clientOid {client_oid} "
+        "could not be confirmed — check your orders" in text
+    )
+    assert info.value.exit_code == 4
+    assert len(ex.records.orders) == 1, "resent after it executed"
+    assert_one_accepted(ex, client_oid)
+    assert ex.balance(API_KEY, "PAWS") == 0  # sold once, not twice
+    assert any("NOT resending" in r.getMessage() for r in log_records)
+    assert not any("resending (same clientOid)" in r.getMessage() for r in log_records)
+
+
+@both_modes
+async def test_order_lost_before_the_exchange_is_resent_and_accepted_once(
+    ex: EmbeddedExchange, mode: str
+) -> None:
+    """The request never reached the matching engine: not found, balance unchanged → one resend
+    with the same clientOid, accepted; exactly one order executed."""
+    ex.faults.drop_next_order_request()
+    run = await listed_and_armed(ex, **RESEND_TIMINGS)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.attempts == 2 and result.accepted_via == "reply"
+    assert len(ex.records.orders) == 2
+    assert not ex.records.orders[0].accepted and ex.records.orders[1].accepted
+    assert_one_accepted(ex, result.client_oid)
+    assert ex.balance(API_KEY, "PAWS") == 0
+
+
+async def test_unreadable_balance_means_no_resend(ex: EmbeddedExchange) -> None:
+    """Not found, and the balance cannot be read: no proof it did not execute → not resent."""
+    ex.faults.drop_next_order_request()
+    run = await listed_and_armed(ex, **RESEND_TIMINGS)
+    executor = run.sniper.executor
+    assert executor is not None
+    reads = 0
+
+    async def unreadable() -> None:
+        nonlocal reads
+        reads += 1
+
+    executor.holdings_drop = unreadable  # type: ignore[assignment,method-assign]
+    ex.open_symbol(TARGET)
+    with pytest.raises(OrderUnconfirmed) as info:
+        await run.result()
+    assert "balance could not be read" in str(info.value) and info.value.exit_code == 4
+    assert len(ex.records.orders) == 1 and not ex.records.orders[0].accepted
+    assert reads >= 1  # re-read while looking up (a readable balance may still allow it)

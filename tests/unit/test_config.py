@@ -8,6 +8,8 @@ from sniper.config import (
     DEFAULT_REST_URL,
     DEFAULT_WS_URL_V2,
     DEFAULT_WS_URL_V3,
+    DEMO_WS_URL_V2,
+    DEMO_WS_URL_V3,
     load_config,
     normalise_symbol,
     parse_amount,
@@ -81,6 +83,38 @@ def test_defaults(tmp_path: Path) -> None:
 
 def test_uta_default_ws(tmp_path: Path) -> None:
     assert cfg(tmp_path, BITGET_ACCOUNT="uta").ws_url == DEFAULT_WS_URL_V3
+
+
+@pytest.mark.parametrize(
+    ("demo", "mode", "expected"),
+    [
+        ("0", "classic", DEFAULT_WS_URL_V2),
+        ("0", "uta", DEFAULT_WS_URL_V3),
+        ("1", "classic", DEMO_WS_URL_V2),
+        ("1", "uta", DEMO_WS_URL_V3),
+    ],
+)
+def test_ws_url_follows_the_detected_account_mode(
+    tmp_path: Path, demo: str, mode: str, expected: str
+) -> None:
+    c = cfg(tmp_path, BITGET_DEMO=demo)  # BITGET_ACCOUNT=auto: resolved at start
+    resolved = c.with_account(mode)
+    assert resolved.account == mode and resolved.ws_url == expected
+    assert not resolved.ws_url_explicit
+    assert "wspap.bitget.com" in expected if demo == "1" else "ws.bitget.com" in expected
+
+
+def test_explicit_ws_url_is_kept_whatever_the_account_mode(tmp_path: Path) -> None:
+    url = "ws://127.0.0.1:8600/v2/ws/public"
+    c = cfg(tmp_path, BITGET_WS_URL=url, BITGET_DEMO="1")
+    for mode in ("classic", "uta"):
+        assert c.with_account(mode).ws_url == url  # the user knows
+    with pytest.raises(ValueError):
+        c.with_account("auto")
+
+
+def test_lookup_window_default_is_5s(tmp_path: Path) -> None:
+    assert cfg(tmp_path).lookup_window_s == 5.0
 
 
 def test_loopback_urls_used_as_given(tmp_path: Path) -> None:

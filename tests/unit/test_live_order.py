@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from sniper.errors import ConfigError
 from sniper.live.order import format_decimal, masked_request, new_client_oid, order_size
 from sniper.live.venue import ClassicVenue, parse_envelope
 
@@ -26,7 +27,14 @@ def test_client_oid_shape_and_uniqueness() -> None:
         ("100.129", None, 2, "100.12", True),
         ("100.12", None, 2, "100.12", False),
         ("5", None, 0, "5", False),
-        ("0.001", None, 2, None, True),  # nothing left after truncation
+        ("0.129", None, 2, "0.12", True),  # floored, never rounded up
+        ("5.7", None, 0, "5", True),  # precision 0: whole coins
+        ("7", None, 0, "7", False),
+        ("123456789.123456789", None, 8, "123456789.12345678", True),  # a float would not
+        ("0.3", None, 1, "0.3", False),  # a float would say 0.29999...
+        ("all", Decimal("0.129"), 2, "0.12", False),
+        ("all", Decimal("5.999"), 0, "5", False),
+        ("all", Decimal("0.009"), 2, None, False),  # dust: nothing to sell yet, not an error
         ("all", Decimal("1234.5678"), 2, "1234.56", False),
         ("all", Decimal("1234.5678"), None, "1234.5678", False),
         ("all", Decimal("0"), 2, None, False),
@@ -40,6 +48,26 @@ def test_order_size(
     got, warning = order_size(amount, available, precision)
     assert got == size
     assert (warning is not None) is warns
+
+
+@pytest.mark.parametrize(("amount", "precision"), [("0.001", 2), ("0.5", 0), ("0.00000009", 7)])
+def test_order_size_smaller_than_one_step_is_a_clear_config_error(
+    amount: str, precision: int
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        order_size(amount, Decimal(1000), precision)
+    text = str(info.value)
+    assert info.value.variable == "COIN_AMOUNT" and info.value.exit_code == 2
+    assert "one step" in text and "quantityPrecision" in text and amount in text
+
+
+def test_order_size_never_uses_floats() -> None:
+    # every size is an exact decimal string of the input: no binary float rounding anywhere
+    for i in range(1, 2000):
+        amount = f"{i}.{i:04d}"
+        size, _ = order_size(amount, None, 3)
+        assert isinstance(size, str)
+        assert Decimal(size) == Decimal(amount[:-1])  # the 4th decimal dropped, exactly
 
 
 def test_format_decimal() -> None:

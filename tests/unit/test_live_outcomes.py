@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from sniper.live.outcomes import V2_HINTS, Outcome, classify_order_reply, explain, is_transient
+from sniper.live.outcomes import (
+    V2_HINTS,
+    V2_TABLE,
+    V3_HINTS,
+    V3_TABLE,
+    Outcome,
+    classify_order_reply,
+    explain,
+    is_transient,
+)
 from sniper.live.venue import ClassicVenue, parse_envelope
 
 
@@ -60,14 +69,17 @@ def test_is_transient() -> None:
         ("40018", "IP not whitelisted"),
         ("40038", "IP not whitelisted"),
         ("40014", "key lacks permission"),
-        ("40085", "UTA account: classic API not supported"),
+        ("40085", "Unified Trading Account (UTA), not a classic one — set BITGET_ACCOUNT=uta"),
+        ("40084", "a classic account, not a Unified Trading Account — set BITGET_ACCOUNT=classic"),
+        ("25202", "insufficient balance"),
+        ("25100", "symbol does not exist"),
         ("43012", "insufficient balance"),
         ("45110", "below the pair's minimum"),
         ("40808", "precision"),
     ],
 )
 def test_explain_in_plain_words(code: str, words: str) -> None:
-    text = explain(code, "whatever the exchange said")
+    text = explain(code, "whatever the exchange said", V3_HINTS)  # v3 = v2 + the 25xxx codes
     assert words in text
     assert f"exchange code {code}: whatever the exchange said" in text
 
@@ -78,8 +90,33 @@ def test_explain_unknown_code_and_no_code() -> None:
 
 
 def test_every_hint_has_a_fix() -> None:
-    for code, (meaning, fix) in V2_HINTS.items():
+    for code, (meaning, fix) in V3_HINTS.items():
         assert code.isdigit() and meaning and fix
+    assert set(V2_HINTS) < set(V3_HINTS)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "outcome"),
+    [
+        (200, "00000", Outcome.ACCEPTED),
+        (400, "25212", Outcome.DUPLICATE),
+        (400, "43118", Outcome.DUPLICATE),
+        (400, "43115", Outcome.NOT_OPEN_YET),
+        (400, "40015", Outcome.RETRY),
+        (429, "429", Outcome.RETRY),
+        (400, "25202", Outcome.REJECTED),
+        (400, "25100", Outcome.REJECTED),
+        (400, "25013", Outcome.REJECTED),
+        (400, "40808", Outcome.REJECTED),
+    ],
+)
+def test_classify_order_reply_v3(status: int, code: str, outcome: Outcome) -> None:
+    assert classify_order_reply(status, code, V3_TABLE) is outcome
+
+
+def test_v2_table_does_not_know_the_25xxx_codes() -> None:
+    assert classify_order_reply(400, "25212", V2_TABLE) is Outcome.REJECTED
+    assert classify_order_reply(400, "25212") is Outcome.REJECTED
 
 
 def test_venue_explain_http_only() -> None:

@@ -1,0 +1,532 @@
+"""``sniper check``: validate everything ``sniper run`` needs, without trading.
+
+It runs the start-up steps of ``sniper run`` one by one (the same :class:`~sniper.live.runner.
+Sniper` methods: exchange clock, account mode, credentials and balance, the symbol, the order's
+size and value) and adds the probes ``run`` does not need to make:
+
+* the key's trade permission: a place-order with an empty body (``{}``), which can never be an
+  order — refused for its parameters (40019/40020) = the key may trade; 40014 = it may not;
+* the REST round trip (5 public time calls) and the WebSocket: connect, subscribe (ack, or 30001
+  while the pair is not on the WebSocket yet), one text ``ping`` → ``pong``.
+
+It prints a readiness table (item · value · OK/WARN/FAIL · hint; SKIP = not checked because an
+earlier item failed) and exits 0 only when no item FAILs. Policy:
+
+* a pair that is absent (not listed yet) is WARN, gray (pre-open) is OK: that is the normal
+  state before a listing; an already online pair is WARN (``run`` would sell at once);
+* an insufficient balance is FAIL: ``run`` would still arm and fire at the open (a deposit may
+  land meanwhile) but, as things stand, the sell would be rejected (43012 / 25202);
+* the order value under the pair's minimum is FAIL; not checkable yet (no price before the pair
+  trades) is WARN.
+
+Exit codes: 0 ready · 1 not ready (a FAIL) · 2 the configuration itself is unusable.
+Never prints a credential (only masked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from sniper.live.cli import add_config_arguments, config_environ
+
+if TYPE_CHECKING:
+    from sniper.config import Config
+    from sniper.live.runner import Sniper
+    from sniper.live.venue import Venue
+
+OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
+WS_STEP_TIMEOUT_S = 5.0  # s for each of: connect, the subscribe answer, the pong
+REST_SAMPLES = 5
+SLOW_REST_MS = 300.0  # a median round trip above this is worth a warning
+CLOCK_WARN_MS = 1000.0  # |local - exchange| above this is worth a warning
+# answers to the empty probe order that mean "refused for its parameters" (§6)
+PARAMETER_ERRORS = frozenset({"40017", "40019", "40020", "40808"})
+
+log = logging.getLogger("sniper.check")
+
+
+@dataclass
+class Item:
+    item: str
+    value: str
+    status: str  # OK | WARN | FAIL | SKIP
+    hint: str = ""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env-file", metavar="PATH", help="read variables from PATH instead of ./.env"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON document on stdout: {"ready": bool, "items": [{item, value, status, hint}]}',
+    )
+    add_config_arguments(parser)
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every step (stderr)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from sniper.errors import ConfigError
+    from sniper.log import register_secret, setup_logging
+
+    logger = setup_logging(json_lines=args.json, verbose=args.verbose)
+    if not args.verbose:
+        logger.setLevel(logging.ERROR)  # the table says it all; step logs only with -v
+    for name in ("picows", "aiohttp", "asyncio"):
+        lib = logging.getLogger(name)
+        lib.handlers = list(logger.handlers)
+        lib.setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
+        lib.propagate = False
+    try:
+        from sniper.config import load_config
+
+        config = load_config(args.env_file, config_environ(args))
+    except ConfigError as exc:
+        items = [
+            Item(
+                "configuration", " ".join(str(exc).split()), FAIL, "fix it in .env (or --env-file)"
+            )
+        ]
+        _print(items, args.json, sys.stdout)
+        return 2
+    for secret in (config.api_key, config.secret_key, config.passphrase):
+        register_secret(secret.reveal())
+    items = asyncio.run(run_checks(config))
+    _print(items, args.json, sys.stdout)
+    return 0 if ready(items) else 1
+
+
+def ready(items: list[Item]) -> bool:
+    return not any(i.status in (FAIL,) for i in items)
+
+
+# =================================================================================================
+async def run_checks(config: Config) -> list[Item]:
+    """Every check, in order; never raises for an exchange problem (it becomes a FAIL row)."""
+    from sniper.errors import ExtensionsMissing
+    from sniper.secrets import mask
+
+    items: list[Item] = []
+    amount = config.coin_amount
+    items.append(
+        Item(
+            "configuration",
+            f"{config.target} · sell {amount} {config.base_coin} · key "
+            f"{mask(config.api_key.reveal())}" + (" · demo trading" if config.demo else ""),
+            OK,
+        )
+    )
+    try:
+        from sniper.live.runner import Sniper
+    except ExtensionsMissing as exc:
+        items.append(Item("hot path", "not built", FAIL, " ".join(str(exc).split())))
+        return items
+    from sniper.live.fastpath import IMPLEMENTATION
+
+    if IMPLEMENTATION == "compiled":
+        items.append(Item("hot path", "compiled (Cython)", OK))
+    else:
+        items.append(
+            Item(
+                "hot path",
+                IMPLEMENTATION,
+                WARN,
+                "SNIPER_PURE_PYTHON=1 runs the slow twins; unset it for a real listing",
+            )
+        )
+    sniper = Sniper(config, out=sys.stderr, status=False)
+    try:
+        await _check_exchange(sniper, items)
+    finally:
+        await sniper.close()
+    return items
+
+
+async def _check_exchange(sniper: Sniper, items: list[Item]) -> None:
+    from sniper.errors import ConfigError, CredentialsRejected, StartupError
+
+    cfg = sniper.config
+    await sniper.open_rest()
+    # --- exchange clock ---------------------------------------------------------------------
+    try:
+        await sniper.sync_clock()
+    except StartupError as exc:
+        items.append(Item("exchange", cfg.rest_url, FAIL, _text(exc)))
+        for name in ("account mode", "credentials", "balance", "symbol", "WebSocket"):
+            items.append(Item(name, "not checked", SKIP, "needs the exchange"))
+        return
+    offset = sniper.clock.offset_ms
+    items.append(
+        Item(
+            "exchange clock",
+            f"offset {offset:+.1f} ms (best round trip {sniper.clock.rtt_ms or 0.0:.1f} ms)",
+            WARN if abs(offset) > CLOCK_WARN_MS else OK,
+            "this machine's clock is off; sniper signs with exchange time, but sync it (NTP)"
+            if abs(offset) > CLOCK_WARN_MS
+            else "",
+        )
+    )
+    items.append(await _rest_round_trip(sniper))
+    # --- account mode, credentials, permission, balance --------------------------------------
+    signed_ok = False
+    try:
+        mode = await sniper.resolve_account()
+    except CredentialsRejected as exc:  # the detection call is signed: the key is the problem
+        items.append(Item("account mode", "not detected", SKIP, "needs accepted credentials"))
+        items.append(Item("credentials", "rejected", FAIL, _text(exc)))
+    except StartupError as exc:
+        items.append(Item("account mode", cfg.account, FAIL, _text(exc)))
+    else:
+        items.append(
+            Item(
+                "account mode",
+                f"{'UTA' if mode == 'uta' else 'classic'} ({sniper.account_source}) — "
+                f"{'v3' if mode == 'uta' else 'v2'} API",
+                OK,
+            )
+        )
+        try:
+            await sniper.check_credentials()
+        except CredentialsRejected as exc:
+            items.append(Item("credentials", "rejected", FAIL, _text(exc)))
+        except StartupError as exc:
+            items.append(Item("credentials", "not checked", FAIL, _text(exc)))
+        else:
+            signed_ok = True
+            path = sniper.venue.assets_call().path
+            items.append(Item("credentials", f"accepted (signed GET {path})", OK))
+    if signed_ok:
+        items.append(await _trade_permission(sniper))
+        items.append(_balance(sniper))
+    else:
+        for name in ("trade permission", "balance"):
+            items.append(Item(name, "not checked", SKIP, "needs accepted credentials"))
+    cfg = sniper.config  # resolved for the account mode (WS URL)
+    # --- the symbol, its open time, the order ------------------------------------------------
+    try:
+        state = await sniper.read_symbol()
+    except StartupError as exc:
+        items.append(Item("symbol", cfg.target, FAIL, _text(exc)))
+    else:
+        items.append(_symbol(sniper, state.status))
+        items.append(_open_time(sniper))
+        if signed_ok:
+            items.append(_order_size(sniper))
+            try:
+                sniper.planned_size()
+            except ConfigError:
+                pass
+            else:
+                items.append(await _order_value(sniper))
+    items.append(await _websocket(sniper, resolved=sniper.account_source != ""))
+
+
+def _text(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+async def _rest_round_trip(sniper: Sniper) -> Item:
+    from sniper.errors import ExchangeUnavailable
+
+    assert sniper.rest is not None
+    rtts: list[float] = []
+    for _ in range(REST_SAMPLES):
+        t0 = time.perf_counter()
+        try:
+            env = await sniper.rest.request(sniper.venue.time_call(), signed=False)
+        except ExchangeUnavailable:
+            continue
+        if env.ok:
+            rtts.append((time.perf_counter() - t0) * 1000)
+    url = sniper.config.rest_url
+    if not rtts:
+        return Item("REST", url, FAIL, "the exchange stopped answering /public/time")
+    median = statistics.median(rtts)
+    return Item(
+        "REST",
+        f"{url} · round trip median {median:.1f} ms, best {min(rtts):.1f} ms ({len(rtts)} calls)",
+        WARN if median > SLOW_REST_MS else OK,
+        "slow: run closer to the exchange (AWS Tokyo is the best guess)"
+        if median > SLOW_REST_MS
+        else "",
+    )
+
+
+async def _trade_permission(sniper: Sniper) -> Item:
+    from sniper.errors import ExchangeUnavailable
+
+    assert sniper.rest is not None
+    venue = sniper.venue
+    call = venue.permission_probe_call()
+    try:
+        env = await sniper.rest.request(call, signed=True)
+    except ExchangeUnavailable as exc:
+        return Item("trade permission", "not confirmed", WARN, f"the probe failed: {exc.msg}")
+    if env.code == "40014":
+        return Item("trade permission", "missing", FAIL, venue.explain(env))
+    if venue.is_auth_error(env):
+        return Item("trade permission", "refused", FAIL, venue.explain(env))
+    if env.code in PARAMETER_ERRORS:
+        return Item(
+            "trade permission",
+            "spot trade allowed",
+            OK,
+            f"probe: an empty order (never a valid one) was refused for its parameters "
+            f"({env.code}), not for permission",
+        )
+    return Item(
+        "trade permission",
+        "not confirmed",
+        WARN,
+        f"the empty probe order got {venue.explain(env)}; check the key has spot trade permission",
+    )
+
+
+def _balance(sniper: Sniper) -> Item:
+    from decimal import Decimal
+
+    from sniper.live.order import format_decimal
+
+    cfg = sniper.config
+    available = sniper.available if sniper.available is not None else Decimal(0)
+    have = f"{format_decimal(available)} {cfg.base_coin} available"
+    code = "25202" if sniper.venue.mode == "uta" else "43012"
+    if cfg.coin_amount == "all":
+        if available > 0:
+            return Item("balance", f"{have}, selling all", OK)
+        return Item(
+            "balance",
+            f"{have}, selling all: nothing to sell",
+            FAIL,
+            "deposit the coins first (`run` would wait for them, but sells nothing now)",
+        )
+    if available >= Decimal(cfg.coin_amount):
+        return Item("balance", f"{have}, selling {cfg.coin_amount}", OK)
+    return Item(
+        "balance",
+        f"{have}, {cfg.coin_amount} requested",
+        FAIL,
+        f"insufficient: deposit or lower COIN_AMOUNT (`run` would still fire at the open, "
+        f"and the exchange would reject the sell with {code} if still short)",
+    )
+
+
+def _symbol(sniper: Sniper, status: str) -> Item:
+    t = sniper.config.target
+    if status == "gray":
+        return Item("symbol", f"{t} is gray (pre-open)", OK, "the normal state before the open")
+    if status == "absent":
+        return Item(
+            "symbol",
+            f"{t} is not listed yet",
+            WARN,
+            "normal before the listing (`run` watches for it); if it should exist by now, check "
+            "TARGET_TOKEN",
+        )
+    if status == "online":
+        return Item(
+            "symbol",
+            f"{t} is already online",
+            WARN,
+            "`sniper run` would sell at once, at the market price",
+        )
+    return Item(
+        "symbol",
+        f"{t} is {status}",
+        WARN,
+        "not trading: `run` waits for it to turn online",
+    )
+
+
+def _open_time(sniper: Sniper) -> Item:
+    from sniper.live.runner import _iso
+
+    ms = sniper.open_time_ms
+    if ms is None:
+        return Item(
+            "open time",
+            "not announced",
+            OK,
+            "WebSocket + polling watch; OPEN_TIME / --open-time arms the scheduled channel",
+        )
+    source = "exchange" if sniper.symbol.open_time_ms is not None else "OPEN_TIME / --open-time"
+    seconds = sniper.clock.seconds_until(ms)
+    when = f"{_iso(ms)} (in {seconds:.1f} s, from the {source})"
+    if seconds < -5 and sniper.symbol.status != "online":
+        return Item(
+            "open time", when, WARN, "already past: the scheduled channel will not fire on it"
+        )
+    return Item("open time", when, OK)
+
+
+def _order_size(sniper: Sniper) -> Item:
+    from sniper.errors import ConfigError
+    from sniper.live.order import order_size
+
+    cfg = sniper.config
+    precision = sniper.symbol.quantity_precision
+    try:
+        size, warning = order_size(cfg.coin_amount, sniper.available, precision)
+    except ConfigError as exc:
+        return Item("order size", cfg.coin_amount, FAIL, _text(exc))
+    if size is None:
+        return Item("order size", "nothing to sell yet", FAIL, "no available balance")
+    scale = (
+        f"quantityPrecision {precision}"
+        if precision is not None
+        else "the pair's quantityPrecision is not known yet; floored to it once it is"
+    )
+    text = f"market sell {size} {cfg.base_coin} ({scale})"
+    if warning:
+        return Item("order size", text, WARN, warning)
+    return Item("order size", text, OK)
+
+
+async def _order_value(sniper: Sniper) -> Item:
+    check = await sniper.order_value_check()
+    if check.verdict == "ok":
+        return Item("order value", check.short, OK)
+    if check.verdict == "below":
+        return Item(
+            "order value",
+            check.short,
+            FAIL,
+            "under the pair's minimum: the exchange would reject it (45110); raise COIN_AMOUNT",
+        )
+    return Item("order value", check.short, WARN, check.text)
+
+
+async def _websocket(sniper: Sniper, *, resolved: bool) -> Item:
+    from sniper.live.venue import make_venue
+
+    cfg = sniper.config
+    url = cfg.ws_url
+    venue = sniper.venue
+    if not resolved:  # account mode unknown (the key was refused): speak the URL's generation
+        mode = "uta" if "/v3/" in url else "classic"
+        venue = make_venue(mode, cfg.target, cfg.base_coin)
+    try:
+        connect_ms, answer, pong_ms = await ws_probe(sniper, venue)
+    except TimeoutError as exc:
+        return Item("WebSocket", url, FAIL, f"{exc} — check BITGET_WS_URL and the network")
+    except Exception as exc:  # refused, TLS, handshake: all mean "cannot connect"
+        return Item(
+            "WebSocket",
+            url,
+            FAIL,
+            f"cannot connect ({type(exc).__name__}: {_text(exc)[:160]}) — check BITGET_WS_URL",
+        )
+    parts = [url, f"connect {connect_ms:.1f} ms"]
+    status, hint = OK, ""
+    if answer == "subscribed":
+        parts.append("ticker subscribed (ack)")
+    elif answer == "unknown-symbol":
+        parts.append("pair not on the WebSocket yet (30001)")
+        hint = "normal before the listing: `run` re-subscribes until it appears"
+    else:
+        parts.append(f"subscribe answered: {answer}")
+        status, hint = WARN, "unexpected answer to the ticker subscription"
+    parts.append(f"ping→pong {pong_ms:.1f} ms")
+    return Item("WebSocket", " · ".join(parts), status, hint)
+
+
+async def ws_probe(sniper: Sniper, venue: Venue) -> tuple[float, str, float]:
+    """(connect ms, the subscribe answer, ping→pong ms) on the configured public WS."""
+    import picows
+
+    from sniper.live.rest import client_ssl_context
+
+    cfg = sniper.config
+    frames: asyncio.Queue[bytes] = asyncio.Queue()
+
+    class Listener(picows.WSListener):
+        def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
+            if frame.msg_type == picows.WSMsgType.TEXT:
+                frames.put_nowait(frame.get_payload_as_bytes())
+
+    ssl_ctx = client_ssl_context(cfg) if cfg.ws_url.startswith("wss") else None
+    t0 = time.perf_counter()
+    transport, _ = await asyncio.wait_for(
+        picows.ws_connect(Listener, cfg.ws_url, ssl_context=ssl_ctx, websocket_handshake_timeout=5),
+        WS_STEP_TIMEOUT_S,
+    )
+    connect_ms = (time.perf_counter() - t0) * 1000
+    try:
+        transport.send(picows.WSMsgType.TEXT, venue.ws_subscribe())
+        answer = await _first(frames, lambda doc: _subscribe_answer(venue, doc), "subscribe")
+        t1 = time.perf_counter()
+        transport.send(picows.WSMsgType.TEXT, b"ping")
+        await _first(frames, lambda doc: "pong" if doc == "pong" else None, "pong")
+        pong_ms = (time.perf_counter() - t1) * 1000
+    finally:
+        transport.disconnect()
+    return connect_ms, answer, pong_ms
+
+
+def _subscribe_answer(venue: Any, doc: Any) -> str | None:
+    if not isinstance(doc, dict) or "event" not in doc:
+        return None  # a ticker push, a pong: not the answer
+    kind: str = venue.ws_event(doc)
+    if kind == "error":
+        return f"error {doc.get('code')}: {str(doc.get('msg', ''))[:80]}"
+    return kind if kind != "other" else None
+
+
+async def _first(frames: asyncio.Queue[bytes], pick: Any, what: str) -> str:
+    deadline = time.monotonic() + WS_STEP_TIMEOUT_S
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no {what} answer within {WS_STEP_TIMEOUT_S:g}s")
+        try:
+            payload = await asyncio.wait_for(frames.get(), remaining)
+        except TimeoutError:
+            raise TimeoutError(f"no {what} answer within {WS_STEP_TIMEOUT_S:g}s") from None
+        if payload == b"pong":
+            doc: Any = "pong"
+        else:
+            try:
+                doc = json.loads(payload)
+            except ValueError:
+                continue
+        got = pick(doc)
+        if got is not None:
+            return str(got)
+
+
+# =================================================================================================
+def render(items: list[Item]) -> str:
+    """The readiness table, plain text, columns aligned."""
+    header = Item("ITEM", "VALUE", "STATUS", "HINT")
+    rows = [header, *items]
+    w_item = max(len(r.item) for r in rows)
+    w_value = max(len(r.value) for r in rows)
+    w_status = max(len(r.status) for r in rows)
+    lines = []
+    for r in rows:
+        line = f"{r.item:<{w_item}}  {r.value:<{w_value}}  {r.status:<{w_status}}  {r.hint}"
+        lines.append(line.rstrip())
+    verdict = "READY" if ready(items) else "NOT READY"
+    fails = sum(1 for i in items if i.status == FAIL)
+    warns = sum(1 for i in items if i.status == WARN)
+    lines.append("")
+    lines.append(f"{verdict}: {fails} FAIL, {warns} WARN")
+    return "\n".join(lines)
+
+
+def _print(items: list[Item], as_json: bool, out: IO[str]) -> None:
+    if as_json:
+        doc = {"ready": ready(items), "items": [asdict(i) for i in items]}
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    else:
+        out.write(render(items) + "\n")
+    out.flush()
