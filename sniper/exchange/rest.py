@@ -609,7 +609,8 @@ class RestApi:
         ex.records.add_order(order_rec)
         return resp
 
-    async def v2_order_info(self, request: web.Request) -> web.Response:
+    def _lookup_order(self, request: web.Request, v3: bool) -> Order:
+        """The order named by ``orderId`` or ``clientOid``; the generation's not-found error."""
         account = request[ACCOUNT_KEY]
         order_id = request.query.get("orderId")
         client_oid = request.query.get("clientOid")
@@ -617,16 +618,13 @@ class RestApi:
             raise ApiError("40019", "Parameter orderId cannot be empty")
         order = self.ex.state.find_order(account, order_id, client_oid)
         if order is None or self.ex.faults.hide_orders_from_lookup:
+            if v3:
+                raise ApiError(self.ex.settings.v3_order_not_found_code, "Order does not exist")
             raise ApiError("43001", "The order does not exist")
-        return self.ok([order.v2_info()])
+        return order
+
+    async def v2_order_info(self, request: web.Request) -> web.Response:
+        return self.ok([self._lookup_order(request, v3=False).v2_info()])
 
     async def v3_order_info(self, request: web.Request) -> web.Response:
-        account = request[ACCOUNT_KEY]
-        order_id = request.query.get("orderId")
-        client_oid = request.query.get("clientOid")
-        if not order_id and not client_oid:
-            raise ApiError("40019", "Parameter orderId cannot be empty")
-        order = self.ex.state.find_order(account, order_id, client_oid)
-        if order is None or self.ex.faults.hide_orders_from_lookup:
-            raise ApiError(self.ex.settings.v3_order_not_found_code, "Order does not exist")
-        return self.ok(order.v3_info())
+        return self.ok(self._lookup_order(request, v3=True).v3_info())

@@ -35,7 +35,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from sniper.live.cli import add_config_arguments, config_environ
+from sniper.live.cli import add_config_arguments, load_command_config, setup_command_logging
 
 if TYPE_CHECKING:
     from sniper.config import Config
@@ -76,20 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from sniper.errors import ConfigError
-    from sniper.log import register_secret, setup_logging
 
-    logger = setup_logging(json_lines=args.json, verbose=args.verbose)
+    logger = setup_command_logging(args, library_level=logging.CRITICAL)
     if not args.verbose:
         logger.setLevel(logging.ERROR)  # the table says it all; step logs only with -v
-    for name in ("picows", "aiohttp", "asyncio"):
-        lib = logging.getLogger(name)
-        lib.handlers = list(logger.handlers)
-        lib.setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
-        lib.propagate = False
     try:
-        from sniper.config import load_config
-
-        config = load_config(args.env_file, config_environ(args))
+        config = load_command_config(args)
     except ConfigError as exc:
         items = [
             Item(
@@ -98,8 +90,6 @@ def main(args: argparse.Namespace) -> int:
         ]
         _print(items, args.json, sys.stdout)
         return 2
-    for secret in (config.api_key, config.secret_key, config.passphrase):
-        register_secret(secret.reveal())
     items = asyncio.run(run_checks(config))
     _print(items, args.json, sys.stdout)
     return 0 if ready(items) else 1

@@ -12,6 +12,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sniper.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,25 +67,40 @@ def config_environ(args: argparse.Namespace) -> dict[str, str]:
     return environ
 
 
-def main(args: argparse.Namespace) -> int:
-    from sniper.errors import SniperError
-    from sniper.log import register_secret, setup_logging
+def setup_command_logging(args: argparse.Namespace, *, library_level: int) -> logging.Logger:
+    """The sniper logger (``--json``, ``--verbose``); picows/aiohttp/asyncio log through their own
+    loggers, so route them through ours (redacted, formatted): all with ``--verbose``, else from
+    ``library_level`` up."""
+    from sniper.log import setup_logging
 
     logger = setup_logging(json_lines=args.json, verbose=args.verbose)
-    log = logging.getLogger("sniper.run")
-    # picows/aiohttp log through their own loggers; route them through ours (redacted, formatted)
     for name in ("picows", "aiohttp", "asyncio"):
         lib = logging.getLogger(name)
         lib.handlers = list(logger.handlers)
-        lib.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+        lib.setLevel(logging.DEBUG if args.verbose else library_level)
         lib.propagate = False
+    return logger
 
+
+def load_command_config(args: argparse.Namespace) -> Config:
+    """The configuration from ``--env-file`` (or ./.env) and :func:`config_environ`, its secrets
+    registered so that no log line can print them. Raises ``ConfigError``."""
+    from sniper.config import load_config
+    from sniper.log import register_secret
+
+    config = load_config(args.env_file, config_environ(args))
+    for secret in (config.api_key, config.secret_key, config.passphrase):
+        register_secret(secret.reveal())
+    return config
+
+
+def main(args: argparse.Namespace) -> int:
+    from sniper.errors import SniperError
+
+    setup_command_logging(args, library_level=logging.WARNING)
+    log = logging.getLogger("sniper.run")
     try:
-        from sniper.config import load_config
-
-        config = load_config(args.env_file, config_environ(args))
-        for secret in (config.api_key, config.secret_key, config.passphrase):
-            register_secret(secret.reveal())
+        config = load_command_config(args)
 
         import asyncio
 

@@ -3,7 +3,8 @@
 :class:`ClassicVenue` speaks the v2 classic-account API (bitget-api.md §5-§7);
 :class:`UtaVenue` the v3 Unified Trading Account API (§5.10: ``/api/v3/...``, ``category`` /
 ``qty``, 25xxx codes, the v3 WS arg ``{"instType":"spot","topic":"ticker","symbol":T}``). The
-executor, the poller, the feed and ``sniper check`` only use :class:`Venue`;
+executor, the poller, the feed and ``sniper check`` only use :class:`Venue`. Both run the same
+code and differ only in data: a code table and an :class:`ApiGeneration` (paths, field names).
 :func:`make_venue` picks one for an account mode, :func:`account_settings_call` is the signed
 call that tells the modes apart (success: UTA; 40084: classic).
 
@@ -174,13 +175,125 @@ class Venue(Protocol):
     def ws_event(self, event: Mapping[str, Any]) -> str: ...
 
 
-class _VenueBase:
-    """What both generations share: the clock, the envelope verdicts, the order ack."""
+@dataclass(frozen=True)
+class ApiGeneration:
+    """Everything one API generation spells differently: paths, request and reply field names,
+    the WebSocket arg. The logic that reads them is :class:`_VenueBase`, shared by both."""
 
-    name = ""
-    mode = ""
-    table = outcomes.V2_TABLE
-    order_path = ""
+    # REST paths
+    symbols_path: str
+    tickers_path: str
+    assets_path: str
+    order_path: str
+    order_info_path: str
+    # requests
+    category: Mapping[str, str]  # leads the symbol/ticker queries and the order body ({} in v2)
+    assets_by_coin: bool  # the assets call asks for the base coin only (``?coin=``)
+    order_extra: Mapping[str, str]  # order body fields after ``orderType``
+    size_field: str  # order body field of the base quantity
+    # replies
+    symbol_rows_list_only: bool  # symbol rows come only from a list (a lone object is no row)
+    status_map: Mapping[str, str]  # the API's symbol status -> the sniper's; unmapped kept as is
+    open_time_fields: tuple[str, ...]  # scheduled open (ms), the first one given wins
+    min_order_value_field: str
+    last_price_field: str
+    assets_key: str | None  # the asset rows are ``data[assets_key]`` (None: ``data`` itself)
+    order_info_fields: Mapping[str, tuple[str, ...]]  # OrderState field -> reply fields, first wins
+    # WebSocket ticker arg: {"instType": ws_inst_type, ws_channel_key: "ticker", ws_symbol_key: T}
+    ws_inst_type: str
+    ws_channel_key: str
+    ws_symbol_key: str
+
+
+CLASSIC_V2 = ApiGeneration(
+    symbols_path="/api/v2/spot/public/symbols",
+    tickers_path="/api/v2/spot/market/tickers",
+    assets_path="/api/v2/spot/account/assets",
+    order_path="/api/v2/spot/trade/place-order",
+    order_info_path="/api/v2/spot/trade/orderInfo",
+    category={},
+    assets_by_coin=True,
+    order_extra={"force": "gtc"},
+    size_field="size",
+    symbol_rows_list_only=True,
+    status_map={},
+    open_time_fields=("openTime",),
+    min_order_value_field="minTradeUSDT",
+    last_price_field="lastPr",
+    assets_key=None,  # hold_only: a zero balance is simply absent
+    order_info_fields={
+        "status": ("status",),
+        "size": ("size",),
+        "base_volume": ("baseVolume",),
+        "quote_volume": ("quoteVolume",),
+        "price_avg": ("priceAvg",),
+    },
+    ws_inst_type="SPOT",
+    ws_channel_key="channel",
+    ws_symbol_key="instId",
+)
+
+# v3 instrument status -> the sniper's words (bitget-api.md §5.10; UTA statuses are listed,
+# online, limit_open, limit_close, offline, restrictedAPI). "listed" is the pre-open state the
+# v2 API calls gray [UNCERTAIN]; anything not mapped is kept as the API says it (and is not
+# "online", so only a ticker or the schedule fires for it).
+V3_STATUS: Mapping[str, str] = {
+    "listed": "gray",
+    "online": "online",
+    "limit_close": "halt",
+    "offline": "offline",
+}
+
+UTA_V3 = ApiGeneration(
+    symbols_path="/api/v3/market/instruments",
+    tickers_path="/api/v3/market/tickers",
+    assets_path="/api/v3/account/assets",
+    order_path="/api/v3/trade/place-order",
+    order_info_path="/api/v3/trade/order-info",
+    category={"category": "SPOT"},
+    assets_by_coin=False,
+    order_extra={},
+    size_field="qty",
+    symbol_rows_list_only=False,
+    status_map=V3_STATUS,
+    # openTime when the venue gives one; limitOpenTime otherwise [UNCERTAIN]
+    open_time_fields=("openTime", "limitOpenTime"),
+    min_order_value_field="minOrderAmount",
+    last_price_field="lastPrice",
+    assets_key="assets",  # v3 rows carry available and locked
+    order_info_fields={
+        "status": ("orderStatus", "status"),
+        "size": ("qty",),
+        "base_volume": ("cumExecQty",),
+        "quote_volume": ("cumExecValue",),
+        "price_avg": ("avgPrice",),
+    },
+    ws_inst_type="spot",
+    ws_channel_key="topic",
+    ws_symbol_key="symbol",
+)
+
+
+def _first(row: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    """The value of the first of ``names`` the row carries (even a null), else ``""``."""
+    for name in names:
+        if name in row:
+            return row[name]
+    return ""
+
+
+def _endpoint(path: str) -> str:
+    """The last path segment, to name a call in an error: ``symbols``, ``order-info``."""
+    return path.rsplit("/", 1)[-1]
+
+
+class _VenueBase:
+    """The one implementation of :class:`Venue`; each venue supplies these four."""
+
+    name: str
+    mode: str
+    table: outcomes.CodeTable
+    api: ApiGeneration
 
     def __init__(self, target: str, base_coin: str) -> None:
         self.target = target
@@ -190,6 +303,7 @@ class _VenueBase:
     def hints(self) -> Mapping[str, tuple[str, str]]:
         return self.table.hints
 
+    # --- public -------------------------------------------------------------------------------
     def time_call(self) -> Call:
         return Call("GET", "/api/v2/public/time")
 
@@ -201,17 +315,121 @@ class _VenueBase:
             raise ValueError(f"no serverTime in {data!r:.80}")
         return ms
 
+    def symbol_call(self) -> Call:
+        query = urlencode({**self.api.category, "symbol": self.target})
+        return Call("GET", self.api.symbols_path, query)
+
+    def parse_symbol(self, env: Envelope) -> SymbolState:
+        api = self.api
+        if env.code in self.table.symbol_absent:
+            return SymbolState("absent")
+        if not env.ok:
+            raise ValueError(f"{_endpoint(api.symbols_path)}: {env.code} {env.msg}")
+        if api.symbol_rows_list_only:
+            rows = env.data if isinstance(env.data, list) else []
+        else:
+            rows = _envelope_rows(env)
+        for row in rows:
+            if isinstance(row, dict) and row.get("symbol") == self.target:
+                raw = str(row.get("status", "")).lower()
+                open_ms = None
+                for name in api.open_time_fields:
+                    open_ms = _ms(row.get(name))
+                    if open_ms is not None:
+                        break
+                return SymbolState(
+                    status=api.status_map.get(raw, raw),
+                    open_time_ms=open_ms,
+                    quantity_precision=_int(row.get("quantityPrecision")),
+                    min_order_value=_dec(row.get(api.min_order_value_field)),
+                )
+        return SymbolState("absent")
+
+    def ticker_call(self) -> Call:
+        query = urlencode({**self.api.category, "symbol": self.target})
+        return Call("GET", self.api.tickers_path, query)
+
+    def parse_last_price(self, env: Envelope) -> Decimal | None:
+        """The last price of our row; None when there is none (a gray pair has no ticker yet)."""
+        if not env.ok:
+            return None
+        for row in _envelope_rows(env):
+            if isinstance(row, dict) and row.get("symbol") == self.target:
+                price = _dec(row.get(self.api.last_price_field))
+                return price if price is not None and price > 0 else None
+        return None
+
+    # --- private ------------------------------------------------------------------------------
+    def assets_call(self) -> Call:
+        query = urlencode({"coin": self.base_coin}) if self.api.assets_by_coin else ""
+        return Call("GET", self.api.assets_path, query)
+
+    def _row(self, data: Any) -> Mapping[str, Any] | None:
+        key = self.api.assets_key
+        if key is not None:
+            data = data.get(key) if isinstance(data, dict) else None
+        for row in data if isinstance(data, list) else []:
+            if isinstance(row, dict) and str(row.get("coin", "")).upper() == self.base_coin:
+                return row
+        return None
+
+    def parse_available(self, data: Any) -> Decimal:
+        row = self._row(data)
+        value = _dec(row.get("available")) if row is not None else None
+        return value if value is not None else Decimal(0)
+
+    def parse_holdings(self, data: Any) -> Decimal:
+        """available + frozen + locked: everything the account holds of the base coin."""
+        row = self._row(data)
+        return _holdings(row) if row is not None else Decimal(0)
+
+    def order_call(self, size: str, client_oid: str) -> Call:
+        api = self.api
+        fields = {
+            **api.category,
+            "symbol": self.target,
+            "side": "sell",
+            "orderType": "market",
+            **api.order_extra,
+            api.size_field: size,
+            "clientOid": client_oid,
+        }
+        body = json.dumps(fields, separators=(",", ":")).encode()
+        return Call("POST", api.order_path, "", body)
+
     def permission_probe_call(self) -> Call:
         """A place-order with an empty body (``{}``): never an order. The exchange checks the
         key's trade permission before the parameters, so 40014 means no trade permission and a
         parameter error (40019/40020) means the permission is there (``sniper check``)."""
-        return Call("POST", self.order_path, "", b"{}")
+        return Call("POST", self.api.order_path, "", b"{}")
 
     def parse_order_ack(self, data: Any) -> str:
         if isinstance(data, dict) and data.get("orderId"):
             return str(data["orderId"])
         return ""
 
+    def order_info_call(self, client_oid: str) -> Call:
+        return Call("GET", self.api.order_info_path, urlencode({"clientOid": client_oid}))
+
+    def parse_order_info(self, env: Envelope) -> OrderState | None:
+        """``None`` = the exchange says the order does not exist (a not-found code, or no row)."""
+        if env.code in self.table.order_not_found:
+            return None
+        if not env.ok:
+            raise ValueError(f"{_endpoint(self.api.order_info_path)}: {env.code} {env.msg}")
+        for row in _envelope_rows(env):
+            if isinstance(row, dict) and row.get("orderId"):
+                return OrderState(
+                    order_id=str(row.get("orderId")),
+                    client_oid=str(row.get("clientOid", "")),
+                    **{
+                        field: str(_first(row, names))
+                        for field, names in self.api.order_info_fields.items()
+                    },
+                )
+        return None
+
+    # --- verdicts -----------------------------------------------------------------------------
     def classify(self, env: Envelope) -> Outcome:
         return outcomes.classify_order_reply(env.http_status, env.code, self.table)
 
@@ -228,116 +446,21 @@ class _VenueBase:
     def is_transient(self, env: Envelope) -> bool:
         return outcomes.is_transient(env.http_status, env.code, self.table)
 
-
-class ClassicVenue(_VenueBase):
-    """Bitget v2, classic account."""
-
-    name = "classic-v2"
-    mode = "classic"
-    table = outcomes.V2_TABLE
-    order_path = "/api/v2/spot/trade/place-order"
-
-    # --- public -------------------------------------------------------------------------------
-    def symbol_call(self) -> Call:
-        return Call("GET", "/api/v2/spot/public/symbols", urlencode({"symbol": self.target}))
-
-    def parse_symbol(self, env: Envelope) -> SymbolState:
-        if env.code in self.table.symbol_absent:
-            return SymbolState("absent")
-        if not env.ok:
-            raise ValueError(f"symbols: {env.code} {env.msg}")
-        rows = env.data if isinstance(env.data, list) else []
-        for row in rows:
-            if isinstance(row, dict) and row.get("symbol") == self.target:
-                return SymbolState(
-                    status=str(row.get("status", "")).lower(),
-                    open_time_ms=_ms(row.get("openTime")),
-                    quantity_precision=_int(row.get("quantityPrecision")),
-                    min_order_value=_dec(row.get("minTradeUSDT")),
-                )
-        return SymbolState("absent")
-
-    def ticker_call(self) -> Call:
-        return Call("GET", "/api/v2/spot/market/tickers", urlencode({"symbol": self.target}))
-
-    def parse_last_price(self, env: Envelope) -> Decimal | None:
-        """``lastPr`` of our row; None when there is none (a gray pair has no ticker yet)."""
-        if not env.ok:
-            return None
-        for row in _envelope_rows(env):
-            if isinstance(row, dict) and row.get("symbol") == self.target:
-                price = _dec(row.get("lastPr"))
-                return price if price is not None and price > 0 else None
-        return None
-
-    # --- private ------------------------------------------------------------------------------
-    def assets_call(self) -> Call:
-        return Call("GET", "/api/v2/spot/account/assets", urlencode({"coin": self.base_coin}))
-
-    def _row(self, data: Any) -> Mapping[str, Any] | None:
-        rows = data if isinstance(data, list) else []
-        for row in rows:
-            if isinstance(row, dict) and str(row.get("coin", "")).upper() == self.base_coin:
-                return row
-        return None  # hold_only: a zero balance is simply absent
-
-    def parse_available(self, data: Any) -> Decimal:
-        row = self._row(data)
-        value = _dec(row.get("available")) if row is not None else None
-        return value if value is not None else Decimal(0)
-
-    def parse_holdings(self, data: Any) -> Decimal:
-        """available + frozen + locked: everything the account holds of the base coin."""
-        row = self._row(data)
-        return _holdings(row) if row is not None else Decimal(0)
-
-    def order_call(self, size: str, client_oid: str) -> Call:
-        body = json.dumps(
-            {
-                "symbol": self.target,
-                "side": "sell",
-                "orderType": "market",
-                "force": "gtc",
-                "size": size,
-                "clientOid": client_oid,
-            },
-            separators=(",", ":"),
-        ).encode()
-        return Call("POST", self.order_path, "", body)
-
-    def order_info_call(self, client_oid: str) -> Call:
-        return Call("GET", "/api/v2/spot/trade/orderInfo", urlencode({"clientOid": client_oid}))
-
-    def parse_order_info(self, env: Envelope) -> OrderState | None:
-        """``None`` = the exchange says the order does not exist (43001 or an empty list)."""
-        if env.code in self.table.order_not_found:
-            return None
-        if not env.ok:
-            raise ValueError(f"orderInfo: {env.code} {env.msg}")
-        rows = env.data if isinstance(env.data, list) else [env.data] if env.data else []
-        for row in rows:
-            if isinstance(row, dict) and row.get("orderId"):
-                return OrderState(
-                    order_id=str(row.get("orderId")),
-                    client_oid=str(row.get("clientOid", "")),
-                    status=str(row.get("status", "")),
-                    size=str(row.get("size", "")),
-                    base_volume=str(row.get("baseVolume", "")),
-                    quote_volume=str(row.get("quoteVolume", "")),
-                    price_avg=str(row.get("priceAvg", "")),
-                )
-        return None
-
     # --- WebSocket ----------------------------------------------------------------------------
     def ws_subscribe(self) -> bytes:
-        arg = {"instType": "SPOT", "channel": "ticker", "instId": self.target}
+        api = self.api
+        arg = {
+            "instType": api.ws_inst_type,
+            api.ws_channel_key: "ticker",
+            api.ws_symbol_key: self.target,
+        }
         return json.dumps({"op": "subscribe", "args": [arg]}, separators=(",", ":")).encode()
 
     def ws_event(self, event: Mapping[str, Any]) -> str:
         """``subscribed`` | ``unknown-symbol`` (30001 for our pair) | ``error`` | ``other``."""
         kind = event.get("event")
         arg = event.get("arg")
-        ours = isinstance(arg, dict) and arg.get("instId") == self.target
+        ours = isinstance(arg, dict) and arg.get(self.api.ws_symbol_key) == self.target
         if kind == "subscribe" and ours:
             return "subscribed"
         if kind == "error":
@@ -347,16 +470,13 @@ class ClassicVenue(_VenueBase):
         return "other"
 
 
-# v3 instrument status -> the sniper's words (bitget-api.md §5.10; UTA statuses are listed,
-# online, limit_open, limit_close, offline, restrictedAPI). "listed" is the pre-open state the
-# v2 API calls gray [UNCERTAIN]; anything not mapped is kept as the API says it (and is not
-# "online", so only a ticker or the schedule fires for it).
-V3_STATUS: Mapping[str, str] = {
-    "listed": "gray",
-    "online": "online",
-    "limit_close": "halt",
-    "offline": "offline",
-}
+class ClassicVenue(_VenueBase):
+    """Bitget v2, classic account."""
+
+    name = "classic-v2"
+    mode = "classic"
+    table = outcomes.V2_TABLE
+    api = CLASSIC_V2
 
 
 class UtaVenue(_VenueBase):
@@ -365,122 +485,7 @@ class UtaVenue(_VenueBase):
     name = "uta-v3"
     mode = "uta"
     table = outcomes.V3_TABLE
-    order_path = "/api/v3/trade/place-order"
-
-    # --- public -------------------------------------------------------------------------------
-    def symbol_call(self) -> Call:
-        return Call(
-            "GET",
-            "/api/v3/market/instruments",
-            urlencode({"category": "SPOT", "symbol": self.target}),
-        )
-
-    def parse_symbol(self, env: Envelope) -> SymbolState:
-        if env.code in self.table.symbol_absent:
-            return SymbolState("absent")
-        if not env.ok:
-            raise ValueError(f"instruments: {env.code} {env.msg}")
-        for row in _envelope_rows(env):
-            if isinstance(row, dict) and row.get("symbol") == self.target:
-                raw = str(row.get("status", "")).lower()
-                # openTime when the venue gives one; limitOpenTime otherwise [UNCERTAIN]
-                open_ms = _ms(row.get("openTime")) or _ms(row.get("limitOpenTime"))
-                return SymbolState(
-                    status=V3_STATUS.get(raw, raw),
-                    open_time_ms=open_ms,
-                    quantity_precision=_int(row.get("quantityPrecision")),
-                    min_order_value=_dec(row.get("minOrderAmount")),
-                )
-        return SymbolState("absent")
-
-    def ticker_call(self) -> Call:
-        return Call(
-            "GET", "/api/v3/market/tickers", urlencode({"category": "SPOT", "symbol": self.target})
-        )
-
-    def parse_last_price(self, env: Envelope) -> Decimal | None:
-        if not env.ok:
-            return None
-        for row in _envelope_rows(env):
-            if isinstance(row, dict) and row.get("symbol") == self.target:
-                price = _dec(row.get("lastPrice"))
-                return price if price is not None and price > 0 else None
-        return None
-
-    # --- private ------------------------------------------------------------------------------
-    def assets_call(self) -> Call:
-        return Call("GET", "/api/v3/account/assets")
-
-    def _row(self, data: Any) -> Mapping[str, Any] | None:
-        assets = data.get("assets") if isinstance(data, dict) else None
-        for row in assets if isinstance(assets, list) else []:
-            if isinstance(row, dict) and str(row.get("coin", "")).upper() == self.base_coin:
-                return row
-        return None
-
-    def parse_available(self, data: Any) -> Decimal:
-        row = self._row(data)
-        value = _dec(row.get("available")) if row is not None else None
-        return value if value is not None else Decimal(0)
-
-    def parse_holdings(self, data: Any) -> Decimal:
-        """available + frozen + locked of the base coin (v3 rows carry available and locked)."""
-        row = self._row(data)
-        return _holdings(row) if row is not None else Decimal(0)
-
-    def order_call(self, size: str, client_oid: str) -> Call:
-        body = json.dumps(
-            {
-                "category": "SPOT",
-                "symbol": self.target,
-                "side": "sell",
-                "orderType": "market",
-                "qty": size,
-                "clientOid": client_oid,
-            },
-            separators=(",", ":"),
-        ).encode()
-        return Call("POST", self.order_path, "", body)
-
-    def order_info_call(self, client_oid: str) -> Call:
-        return Call("GET", "/api/v3/trade/order-info", urlencode({"clientOid": client_oid}))
-
-    def parse_order_info(self, env: Envelope) -> OrderState | None:
-        """``None`` = the exchange says the order does not exist (25204/43001 or no row)."""
-        if env.code in self.table.order_not_found:
-            return None
-        if not env.ok:
-            raise ValueError(f"order-info: {env.code} {env.msg}")
-        for row in _envelope_rows(env):
-            if isinstance(row, dict) and row.get("orderId"):
-                return OrderState(
-                    order_id=str(row.get("orderId")),
-                    client_oid=str(row.get("clientOid", "")),
-                    status=str(row.get("orderStatus", row.get("status", ""))),
-                    size=str(row.get("qty", "")),
-                    base_volume=str(row.get("cumExecQty", "")),
-                    quote_volume=str(row.get("cumExecValue", "")),
-                    price_avg=str(row.get("avgPrice", "")),
-                )
-        return None
-
-    # --- WebSocket ----------------------------------------------------------------------------
-    def ws_subscribe(self) -> bytes:
-        arg = {"instType": "spot", "topic": "ticker", "symbol": self.target}
-        return json.dumps({"op": "subscribe", "args": [arg]}, separators=(",", ":")).encode()
-
-    def ws_event(self, event: Mapping[str, Any]) -> str:
-        """``subscribed`` | ``unknown-symbol`` (30001 for our pair) | ``error`` | ``other``."""
-        kind = event.get("event")
-        arg = event.get("arg")
-        ours = isinstance(arg, dict) and arg.get("symbol") == self.target
-        if kind == "subscribe" and ours:
-            return "subscribed"
-        if kind == "error":
-            if str(event.get("code")) == "30001" and (ours or arg is None):
-                return "unknown-symbol"
-            return "error"
-        return "other"
+    api = UTA_V3
 
 
 def make_venue(mode: str, target: str, base_coin: str) -> Venue:
