@@ -151,7 +151,9 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
     )
     try:
         if args.channel != "scheduled":
-            await asyncio.sleep(1.0)
+            # List only once the sniper is armed (it has asked the WebSocket for the pair),
+            # so a slow start on a busy machine cannot hand the open to another channel.
+            await _armed(ex, symbol, child, timeout_s=30.0)
             open_at = await list_gray(args.lead_s)
         try:
             code = await asyncio.wait_for(child.wait(), timeout=args.lead_s + 30)
@@ -178,6 +180,16 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
         + (f"; {start_label} → order first byte: {latency:.0f} µs" if latency is not None else "")
     )
     return DemoRun(symbol, code, latency, args.channel)
+
+
+async def _armed(ex, symbol: str, child: asyncio.subprocess.Process, timeout_s: float) -> None:
+    """Until the child has tried to subscribe to ``symbol`` (acked or 30001), or has exited."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline and child.returncode is None:
+        if any(symbol in rec.arg.values() for rec in ex.records.ws_subscriptions):
+            await asyncio.sleep(0.2)  # let the poller and the order lanes settle too
+            return
+        await asyncio.sleep(0.02)
 
 
 def _ws_url(ex, account: str) -> str:
