@@ -222,4 +222,6 @@ def _summary(runs: list[DemoRun], args: argparse.Namespace) -> int:
 
 
 def _say(text: str) -> None:
-    print(f"demo: {text}", flush=True)
+    # On a terminal the child's live status line may be on screen: clear it first.
+    clear = "\r\x1b[K" if sys.stdout.isatty() else ""
+    print(f"{clear}demo: {text}", flush=True)
