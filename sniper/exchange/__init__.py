@@ -36,16 +36,21 @@ What is modelled
 * Demo mode (``paptrading: 1`` required, code a setting).
 * Token buckets per endpoint (per IP public, per API key private), §5 numbers.
 * Symbol lifecycle absent -> gray (``openTime`` or "") -> online at ``open_at_ms`` -> halt /
-  offline; order validation in the order of §12.5 with real-looking messages; instant fills
+  offline; order validation in the order of §12.5 with real-looking messages (the duplicate
+  clientOid check before the balance check by default; its position, scope — any order or
+  unfilled ones only — and 6 h expiry are settings, §5.6); instant fills
   of market orders at the current price with a 0.1 % taker fee; limit orders fill if
   marketable, else rest ``live`` with frozen funds (no cancel endpoint).
 * Public WS v2 and v3: subscribe / unsubscribe acks, 30001 for unknown symbols (not
-  remembered), text ping/pong, idle kill, 24 h forced disconnect, 10 msg/s (30007 + close),
+  remembered), text ping/pong, idle kill, 24 h forced disconnect, 10 msg/s (30007, then a
+  graceful close frame 1008), optionally one zero-price snapshot after a gray pair's ack
+  (``ws_gray_snapshot``),
   240 subscriptions/h (30006), bad JSON 30002, unknown op 30003, bad args 30016; ticker
   snapshots every ``ticker_interval_s``; a snapshot right after a ticker ack for a trading
   pair; the *listing ticker* written the moment a pair goes online.
 * Faults (:class:`~.faults.Faults`): clock skew, WS drop, withheld order reply, dropped order
-  request (never executed nor answered), orders hidden from orderInfo / order-info, canned
+  request (never executed nor answered), orders hidden from orderInfo / order-info, balance
+  reads that lag behind fills (``freeze_balances``), canned
   order replies (codes / HTTP statuses, not executed), failing polls, raw WS frames, muted
   pushes.
 * Records (:class:`~.recorder.Records`): every request with its first-byte time, every order,
@@ -61,7 +66,9 @@ Clock and timestamps
 Every recorded time is CLOCK_REALTIME ns (``time.time_ns()`` / kernel ``SO_TIMESTAMPNS``).
 A request's ``first_byte_ns`` is the kernel receive time of its first segment (the accepted
 sockets read with ``recvmsg`` and ``SO_TIMESTAMPNS``; ``first_byte_source == "kernel"``), or
-``time.time_ns()`` in ``data_received`` when that is unavailable (uvloop; ``"user"``).
+``time.time_ns()`` in ``data_received`` when that is unavailable (uvloop; ``"user"``); a
+stray CRLF before a request-line does not start it. ``complete_ns`` is the same stamp for the
+request's last byte (end of head, or of body), which a client cannot move early.
 ``listing_ticker_ns`` is ``time.time_ns()`` right before ``transport.write`` of the
 pre-encoded first push (measured ~0.1-0.2 ms after ``open_at_ms``). ``ex.kernel_stamping``
 says whether ``start()`` saw the kernel stamp a loopback packet. See :mod:`.net` and

@@ -5,6 +5,12 @@ it uses only :mod:`hmac`, :mod:`hashlib` and :mod:`base64`.
 
 Prehash = ``ACCESS-TIMESTAMP + METHOD + path[?query] + body`` where ``path[?query]`` is the
 request target exactly as it arrived on the wire and ``body`` the exact body bytes.
+
+Header values are untrusted text: aiohttp decodes them as UTF-8 with ``surrogateescape``, so a
+value that is not UTF-8 holds lone surrogates. Every string is turned back into its wire bytes
+with :func:`wire` (``encode("utf-8", "surrogateescape")``) before it is hashed or compared, so a
+malformed ACCESS-SIGN / ACCESS-PASSPHRASE is an ordinary mismatch (40009 / 40012), never a
+server error.
 """
 
 from __future__ import annotations
@@ -21,21 +27,26 @@ if TYPE_CHECKING:
     from .state import Account
 
 
+def wire(text: str) -> bytes:
+    """The bytes a header value / request target had on the wire (see the module docstring)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def sign(secret: str | bytes, prehash: str | bytes) -> str:
     """Base64(HMAC-SHA256(secret, prehash)), the ACCESS-SIGN value."""
-    key = secret.encode() if isinstance(secret, str) else secret
-    msg = prehash.encode() if isinstance(prehash, str) else prehash
+    key = wire(secret) if isinstance(secret, str) else secret
+    msg = wire(prehash) if isinstance(prehash, str) else prehash
     return base64.b64encode(hmac.new(key, msg, hashlib.sha256).digest()).decode("ascii")
 
 
 def prehash(timestamp: str, method: str, target: str, body: bytes) -> bytes:
     """The signed string: timestamp + METHOD + path[?query] (as received) + body (as received)."""
-    return timestamp.encode() + method.upper().encode() + target.encode() + body
+    return wire(timestamp) + wire(method.upper()) + wire(target) + body
 
 
 def verify(secret: str | bytes, signature: str, prehash_bytes: bytes) -> bool:
     """Constant-time comparison of a received ACCESS-SIGN with the expected one."""
-    return hmac.compare_digest(sign(secret, prehash_bytes).encode(), signature.encode())
+    return hmac.compare_digest(sign(secret, prehash_bytes).encode("ascii"), wire(signature))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +93,7 @@ def authenticate(
         return None, AuthError("40006", "Invalid ACCESS_KEY")
     if abs(int(timestamp) - server_time_ms) > window_ms:
         return None, AuthError("40008", "Request timestamp expired")
-    if not hmac.compare_digest(passphrase.encode(), account.passphrase.encode()):
+    if not hmac.compare_digest(wire(passphrase), wire(account.passphrase)):
         return None, AuthError(*passphrase_error)
     if not verify(account.secret, signature, prehash(timestamp, method, target, body)):
         return None, AuthError("40009", "sign signature error")

@@ -12,7 +12,9 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything but loopback prints a warning)",
     )
     parser.add_argument(
         "--port", type=int, default=8600, help="port, REST and WS (default 8600; 0 = any)"
@@ -55,6 +57,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def host_warning(host: str) -> str | None:
+    """The stderr warning for a ``--host`` that is not a loopback address (None if it is)."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: cannot tell without resolving it, so say so
+        loopback = False
+    if loopback:
+        return None
+    return (
+        f"sniper exchange: WARNING: --host {host} is not a loopback address. This simulator "
+        "has no real security: its API key is printed below, it answers anyone who can reach "
+        "the port, and it is not a real exchange. Use 127.0.0.1 unless you really want other "
+        "machines to reach it."
+    )
+
+
 def _parse_balances(items: list[str], listed: str | None) -> dict[str, str]:
     from decimal import Decimal, InvalidOperation
 
@@ -87,6 +107,9 @@ def main(args: argparse.Namespace) -> int:
     from .settings import ExchangeSettings
     from .state import Account, random_credentials, split_symbol
 
+    warning = host_warning(args.host)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     listed = args.list.upper() if args.list else None
     balances = _parse_balances(args.balance, listed)
     interval = (0.1, 0.3)

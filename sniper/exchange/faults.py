@@ -9,6 +9,7 @@ HTTP status (429: the real 429 JSON reply; any other status, e.g. 502/503/504: a
 from __future__ import annotations
 
 from collections import deque
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ class Faults:
         # orderInfo / order-info answer "does not exist" (43001 / 25204) for every order, as
         # if the order index lagged behind the matching engine; the orders still execute
         self.hide_orders_from_lookup: bool = False
+        # api_key -> (available, frozen) the assets endpoints answer instead of the live
+        # balances (see freeze_balances)
+        self.stale_balances: dict[str, tuple[dict[str, Decimal], dict[str, Decimal]]] = {}
         self._withhold = 0
         self._drop = 0
         self._order_replies: deque[CannedReply] = deque()
@@ -80,10 +84,24 @@ class Faults:
         """The next ``count`` public symbols / instruments calls get ``reply``."""
         self._poll_failures.extend([reply] * count)
 
+    def freeze_balances(self) -> None:
+        """From now on the assets endpoints (v2 and v3) answer every account's balances as
+        they are at this call, as if the account index lagged behind the matching engine;
+        orders still move the real balances (and are checked against them). Undo with
+        :meth:`thaw_balances`."""
+        self.stale_balances = {
+            key: (dict(account.available), dict(account.frozen))
+            for key, account in self._exchange.state.accounts.items()
+        }
+
+    def thaw_balances(self) -> None:
+        self.stale_balances = {}
+
     def clear(self) -> None:
         self._withhold = 0
         self._drop = 0
         self.hide_orders_from_lookup = False
+        self.stale_balances = {}
         self._order_replies.clear()
         self._poll_failures.clear()
         self.mute_ws_pushes = False

@@ -18,11 +18,18 @@ storing the kernel time of the latest read in :data:`KERNEL_RX_NS` keyed by file
 asyncio calls synchronously right after that read — and falls back to ``time.time_ns()`` at
 the same point when there is no kernel time (uvloop does its own reads in C).
 
-A request's stamp is the stamp of the first chunk of bytes that belongs to it: the chunk that
-arrived while no request was in progress on the connection. Pipelined requests that arrive in
-one segment share that segment's stamp. A request whose first bytes arrive in the same
-segment as the end of the previous request's *body* gets the next chunk's stamp (later, never
-earlier, than the truth).
+A request's first-byte stamp is the stamp of the first chunk of bytes that belongs to it: the
+chunk that arrived while no request was in progress on the connection and holds a byte other
+than CR/LF (RFC 9112 §2.2 lets a client send empty lines before a request-line; a stray CRLF
+must not give the next request an early stamp). Pipelined requests that arrive in one segment
+share that segment's stamp. A request whose first bytes arrive in the same segment as the end
+of the previous request's *body* gets the next chunk's stamp (later, never earlier, than the
+truth).
+
+A request's complete stamp is the stamp of the chunk that completed it: the one in which the
+parser finished its head and, for a request with a body, the one that delivered the body's
+last byte. A client that writes one byte early gets an early first-byte stamp, never an early
+complete stamp.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import socket
 import struct
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web_protocol, web_server
@@ -151,20 +159,35 @@ async def wait_kernel_stamping(limit_s: float = 0.5) -> bool:
                     await asyncio.sleep(0.001)
 
 
-class StampingRequestHandler(web_protocol.RequestHandler):
-    """aiohttp's HTTP protocol, plus a first-byte stamp for every parsed request."""
+@dataclass(slots=True)
+class RxStamp:
+    """When one HTTP request arrived (ns, CLOCK_REALTIME; kernel stamps where available)."""
 
-    __slots__ = ("_fd", "_rx_last_payload", "_rx_start", "rx_stamps")
+    first_ns: int  # the first chunk that belongs to the request
+    source: str  # "kernel" or "user": how first_ns was taken
+    complete_ns: int = 0  # the chunk that completed head + body; 0 while the body is arriving
+
+
+def _only_crlf(data: bytes) -> bool:
+    """Empty lines only (checks the first byte before copying anything)."""
+    return data[0] in (13, 10) and not data.strip(b"\r\n")
+
+
+class StampingRequestHandler(web_protocol.RequestHandler):
+    """aiohttp's HTTP protocol, plus first-byte and complete stamps for every parsed request."""
+
+    __slots__ = ("_fd", "_rx_body", "_rx_start", "rx_stamps")
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         sock = transport.get_extra_info("socket")
         self._fd = sock.fileno() if sock is not None else -1
         self._rx_start: tuple[int, str] | None = None
-        self._rx_last_payload: Any = None
-        # (ns, source) per parsed request, in arrival order; aiohttp runs the requests of one
+        # the latest request whose body is still arriving, and its payload stream
+        self._rx_body: tuple[RxStamp, Any] | None = None
+        # one RxStamp per parsed request, in arrival order; aiohttp runs the requests of one
         # connection strictly in order, so the exchange's middleware pops from the left.
-        self.rx_stamps: deque[tuple[int, str]] = deque()
+        self.rx_stamps: deque[RxStamp] = deque()
 
     def data_received(self, data: bytes) -> None:
         if not data:
@@ -178,24 +201,31 @@ class StampingRequestHandler(web_protocol.RequestHandler):
             stamp = (kernel_ns, "kernel")
         else:
             stamp = (user_ns, "user")
-        last = self._rx_last_payload
-        body_in_flight = last is not None and not last.is_eof()
-        if self._rx_start is None and not body_in_flight:
+        body = self._rx_body
+        if self._rx_start is None and body is None and not _only_crlf(data):
             self._rx_start = stamp
         before = len(self._messages)
         super().data_received(data)
+        if body is not None and body[1].is_eof():
+            body[0].complete_ns = stamp[0]  # this chunk carried the body's last byte
+            self._rx_body = None
         new = list(self._messages)[before:] if len(self._messages) > before else []
         for i, (msg, payload) in enumerate(new):
             if not isinstance(msg, RawRequestMessage):
                 continue  # answered by aiohttp itself, never reaches the middleware
             first = self._rx_start if i == 0 and self._rx_start is not None else stamp
-            self.rx_stamps.append(first)
-            self._rx_last_payload = payload
+            rx = RxStamp(first[0], first[1])
+            if payload.is_eof():
+                rx.complete_ns = stamp[0]
+            else:
+                self._rx_body = (rx, payload)
+            self.rx_stamps.append(rx)
         if new:
             self._rx_start = None
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.rx_stamps.clear()
+        self._rx_body = None
         super().connection_lost(exc)
 
 

@@ -7,7 +7,14 @@ and with kernel timestamps taken by a client.
 * ``RequestRecord.first_byte_ns`` — when the first byte of the request reached the server's
   TCP stack (kernel receive timestamp, ``first_byte_source == "kernel"``), or, where the kernel
   timestamp is unavailable (uvloop, a platform without ``SO_TIMESTAMPNS``), ``time.time_ns()``
-  at the first ``data_received`` of the request (``"user"``). See ``sniper.exchange.server``.
+  at the first ``data_received`` of the request (``"user"``). Empty lines (CR/LF only) before a
+  request-line do not count as its first byte. See ``sniper.exchange.net``.
+* ``RequestRecord.complete_ns`` — when the request's LAST byte arrived (same clock and source):
+  the read that completed the head, or the body's last byte for a request with a body. A client
+  can make ``first_byte_ns`` early by writing one byte ahead of time; it cannot do that to
+  ``complete_ns``, so latency comparisons between clients should use ``complete_ns`` (or both:
+  ``complete_ns - first_byte_ns`` is how long the request took to arrive). Equal to
+  ``first_byte_ns`` for a request that arrived in one segment.
 * ``listing_ticker_ns`` — ``time.time_ns()`` taken immediately before the transport write of
   the first ticker push after a symbol went online (the frame is encoded before the stamp).
 
@@ -29,6 +36,7 @@ class RequestRecord:
     headers: dict[str, str]  # as received, secrets kept (test-only)
     body: bytes  # exact body bytes
     first_byte_ns: int  # ns, CLOCK_REALTIME; see module docstring
+    complete_ns: int  # ns, CLOCK_REALTIME: the request's last byte; see module docstring
     status: int = 0  # HTTP status answered (0 while pending / never answered)
     code: str | None = None  # envelope code answered ("00000", "40009", "429", ...)
     # "kernel" (SO_TIMESTAMPNS), "user" (time.time_ns() in data_received) or "middleware"
@@ -48,6 +56,7 @@ class OrderRecord:
     accepted: bool  # executed by the matching engine
     code: str | None  # envelope code of the answer (or of the answer that was withheld)
     first_byte_ns: int  # ns, CLOCK_REALTIME, of the HTTP request carrying the order
+    complete_ns: int  # ns, CLOCK_REALTIME: that request's last byte (see the module docstring)
     replied: bool  # False while withheld (withhold_next_order_reply)
     api: str = "v2"  # "v2" or "v3"
     reply_ns: int | None = None  # ns, CLOCK_REALTIME, just before the reply was handed to aiohttp

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from .auth import authenticate
 from .faults import KNOWN_MESSAGES, CannedReply
+from .net import RxStamp
 from .recorder import OrderRecord, RequestRecord
 from .state import Account, Order, OrderRequest, Rejection, fmt, fmt16, parse_decimal
 
@@ -57,6 +58,18 @@ class Endpoint:
     api: str  # "v2" / "v3"
     trade: bool = False  # needs the `trade` permission
     poll: bool = False  # subject to faults.fail_polls
+
+
+def _json_or_none(body: bytes) -> Any:
+    """The parsed JSON body, or None when empty or not JSON. Nesting deeper than the parser's
+    recursion limit (``[[[[...]]]]``) raises RecursionError, not ValueError: that too is a
+    malformed body (40020), never an HTTP 500."""
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
 
 
 class ApiError(Exception):
@@ -155,11 +168,14 @@ class RestApi:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         protocol: Any = request.protocol
-        stamps: deque[tuple[int, str]] | None = getattr(protocol, "rx_stamps", None)
+        stamps: deque[RxStamp] | None = getattr(protocol, "rx_stamps", None)
         stamp = stamps.popleft() if stamps else None
         if stamp is None:  # only without the stamping protocol (see net.STAMPING_SUPPORTED)
-            stamp = (time.time_ns(), "middleware")
+            stamp = RxStamp(time.time_ns(), "middleware")
         body = await request.read() if request.can_read_body else b""
+        # set by the protocol in the same callback that completed the body, so known by now;
+        # the fallback (no stamping protocol) is the time the body was read
+        complete_ns = stamp.complete_ns or time.time_ns()
         raw = request.raw_path
         path, _, query = raw.partition("?")
         record = RequestRecord(
@@ -168,8 +184,9 @@ class RestApi:
             query=query,
             headers=dict(request.headers),
             body=body,
-            first_byte_ns=stamp[0],
-            first_byte_source=stamp[1],
+            first_byte_ns=stamp.first_ns,
+            complete_ns=complete_ns,
+            first_byte_source=stamp.source,
         )
         requests = self.ex.records.requests
         requests.append(record)
@@ -421,32 +438,41 @@ class RestApi:
         return self.ok(rows)
 
     # --- private: account -----------------------------------------------------------------
-    def _coins(self, account: Account, coin: str | None, everything: bool) -> list[str]:
+    def _balances(self, account: Account) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        """(available, frozen) as the assets endpoints show them (faults.freeze_balances)."""
+        stale = self.ex.faults.stale_balances.get(account.api_key)
+        return stale if stale is not None else (account.available, account.frozen)
+
+    def _coins(
+        self,
+        available: dict[str, Decimal],
+        frozen: dict[str, Decimal],
+        coin: str | None,
+        everything: bool,
+    ) -> list[str]:
         if coin:
             return [coin.upper()]
-        coins = set(account.available) | set(account.frozen)
+        coins = set(available) | set(frozen)
         if not everything:
             coins = {
-                c
-                for c in coins
-                if account.available.get(c, Decimal(0)) != 0 or account.frozen.get(c, Decimal(0))
+                c for c in coins if available.get(c, Decimal(0)) != 0 or frozen.get(c, Decimal(0))
             }
         return sorted(coins)
 
     async def v2_assets(self, request: web.Request) -> web.Response:
-        account = request[ACCOUNT_KEY]
+        available, frozen = self._balances(request[ACCOUNT_KEY])
         everything = request.query.get("assetType") == "all"
         now = str(self.ex.server_time_ms())
         rows = [
             {
                 "coin": coin,
-                "available": fmt16(account.available.get(coin, Decimal(0))),
-                "frozen": fmt16(account.frozen.get(coin, Decimal(0))),
+                "available": fmt16(available.get(coin, Decimal(0))),
+                "frozen": fmt16(frozen.get(coin, Decimal(0))),
                 "locked": fmt16(Decimal(0)),
                 "limitAvailable": "0",
                 "uTime": now,
             }
-            for coin in self._coins(account, request.query.get("coin"), everything)
+            for coin in self._coins(available, frozen, request.query.get("coin"), everything)
         ]
         return self.ok(rows)
 
@@ -461,11 +487,11 @@ class RestApi:
         )
 
     async def v3_assets(self, request: web.Request) -> web.Response:
-        account = request[ACCOUNT_KEY]
+        available, frozen = self._balances(request[ACCOUNT_KEY])
         assets = []
         total = Decimal(0)
-        for coin in self._coins(account, None, everything=False):
-            balance = account.available.get(coin, Decimal(0)) + account.frozen.get(coin, Decimal(0))
+        for coin in self._coins(available, frozen, None, everything=False):
+            balance = available.get(coin, Decimal(0)) + frozen.get(coin, Decimal(0))
             usd = balance * self.ex.usdt_price(coin)
             total += usd
             assets.append(
@@ -474,9 +500,9 @@ class RestApi:
                     "equity": fmt(balance),
                     "usdValue": fmt(usd),
                     "balance": fmt(balance),
-                    "available": fmt(account.available.get(coin, Decimal(0))),
+                    "available": fmt(available.get(coin, Decimal(0))),
                     "debt": "0",
-                    "locked": fmt(account.frozen.get(coin, Decimal(0))),
+                    "locked": fmt(frozen.get(coin, Decimal(0))),
                 }
             )
         btc = self.ex.usdt_price("BTC")
@@ -498,10 +524,7 @@ class RestApi:
 
     # --- private: orders ------------------------------------------------------------------
     def _parse_order(self, body: bytes, v3: bool) -> OrderRequest:
-        try:
-            params = json.loads(body) if body else None
-        except ValueError:
-            params = None
+        params = _json_or_none(body)
         if not isinstance(params, dict):
             raise ApiError("40020", "Parameter body error")
 
@@ -554,13 +577,11 @@ class RestApi:
             accepted=False,
             code=None,
             first_byte_ns=record.first_byte_ns,
+            complete_ns=record.complete_ns,
             replied=True,
             api="v3" if v3 else "v2",
         )
-        try:
-            params = json.loads(request[BODY_KEY])
-        except ValueError:
-            params = None
+        params = _json_or_none(request[BODY_KEY])
         if isinstance(params, dict):
             order_rec.symbol = str(params.get("symbol", ""))
             order_rec.side = str(params.get("side", ""))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 # Requests per second, per endpoint (§5 table; v3 mirrors v2). Public endpoints are counted per
 # client IP, private ones per API key.
@@ -82,6 +83,17 @@ class ExchangeSettings:
     not_open_code: str = "43115"  # gray symbol
     halt_code: str = "41114"  # halt / offline symbol
     duplicate_code: str = "43118"
+    # clientOid idempotency (§5.6: "idempotency time is 6 hours, only valid when orders are
+    # unfilled"; §12.5). Each of the three is [UNCERTAIN]:
+    # * where the duplicate check sits. §12.5 suggests last (after the balance check), but then a
+    #   resend of a sell-all that FILLED answers 43012 "Insufficient balance" instead of 43118,
+    #   which hides from the client that an earlier copy landed. Default: just before balance.
+    duplicate_check: Literal["before_balance", "after_balance"] = "before_balance"
+    # * which orders hold their clientOid: "any" order (default), or only "unfilled" (resting)
+    #   ones, so that a resend of a FILLED order is executed as a NEW order (a second sale).
+    duplicate_scope: Literal["any", "unfilled"] = "any"
+    # * for how long after the order (exchange clock): then the clientOid is free again.
+    duplicate_expiry_s: float = 6 * 3600.0
     taker_fee_rate: str = "0.001"  # charged on the received coin of a fill
     # v3 (UTA) codes. 25202/25212/25204/25100 are seen in SDKs or probes; the not-open,
     # precision and min-value codes for UTA are not documented anywhere found, so the v2
@@ -106,7 +118,22 @@ class ExchangeSettings:
     ws_max_msgs_per_s: int = 10  # client->server messages incl. `ping`; exceed -> 30007 + close
     ws_max_subs_per_hour: int = 240  # subscribe args per connection; exceed -> 30006 per arg
     ws_gray_subscribable: bool = True  # [UNCERTAIN] gray pairs acked (no pushes) or 30001
+    # [UNCERTAIN] §7.3: a clone acked a gray pair and sent a (probably empty) snapshot. True:
+    # one snapshot right after the ack of a gray ticker, data[0] an object with every price "0"
+    # (a client that takes any ticker data as "open" fires early and meets 43115)
+    ws_gray_snapshot: bool = False
     ticker_interval_s: tuple[float, float] = (0.1, 0.3)  # push period range, random in range
+
+    def __post_init__(self) -> None:
+        if self.duplicate_check not in ("before_balance", "after_balance"):
+            raise ValueError(
+                "duplicate_check must be 'before_balance' or 'after_balance', "
+                f"got {self.duplicate_check!r}"
+            )
+        if self.duplicate_scope not in ("any", "unfilled"):
+            raise ValueError(
+                f"duplicate_scope must be 'any' or 'unfilled', got {self.duplicate_scope!r}"
+            )
 
     def rate_limit_table(self) -> dict[str, float]:
         """The effective path -> requests/s table (empty when limits are off)."""

@@ -63,14 +63,15 @@ class Account:
     uid: str = field(default_factory=lambda: str(random.randint(10**9, 10**10 - 1)))
     available: dict[str, Decimal] = field(init=False)
     frozen: dict[str, Decimal] = field(init=False)
-    client_oids: set[str] = field(init=False)  # every clientOid ever used (duplicate check)
+    # clientOid -> when (ms, exchange clock) an order last took it (the duplicate check)
+    client_oids: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("classic", "uta"):
             raise ValueError(f"Account.mode must be 'classic' or 'uta', got {self.mode!r}")
         self.available = {c.upper(): Decimal(str(v)) for c, v in self.balances.items()}
         self.frozen = {}
-        self.client_oids = set()
+        self.client_oids = {}
 
     def __repr__(self) -> str:  # never show the secret or passphrase
         return f"Account(api_key={self.api_key!r}, mode={self.mode!r}, uid={self.uid!r})"
@@ -256,9 +257,10 @@ class ExchangeState:
         """Validate in the order of §12.5 (after auth and parameter presence) and fill.
 
         Order: symbol exists -> status (gray 43115 / halt,offline 41114) -> precision (40808;
-        price 41103) -> minimum value (45110) -> balance (43012) -> duplicate clientOid ->
-        accept. Market orders fill at once at the symbol's current price; a limit order fills
-        at once if marketable, otherwise it rests as ``live`` with its funds frozen.
+        price 41103) -> minimum value (45110) -> duplicate clientOid (43118, by default here:
+        ``settings.duplicate_check``) -> balance (43012) -> accept. Market orders fill at once
+        at the symbol's current price; a limit order fills at once if marketable, otherwise it
+        rests as ``live`` with its funds frozen.
         """
         s = self.settings
         v3 = api == "v3"
@@ -304,6 +306,14 @@ class ExchangeState:
                 s.v3_min_value_code if v3 else "45110",
                 f"less than the minimum amount {sym.min_trade_usdt} {sym.quote_coin}",
             )
+        client_oid = req.client_oid or str(uuid.uuid4())
+        duplicate = Rejection(
+            s.v3_duplicate_code if v3 else s.duplicate_code,
+            "clientOrderId duplicate" if not v3 else "Duplicate clientOid",
+        )
+        check_duplicate_first = s.duplicate_check == "before_balance"
+        if check_duplicate_first and self._client_oid_taken(account, client_oid, now_ms):
+            return duplicate
         spend_coin = sym.quote_coin if req.side == "buy" else sym.base_coin
         spend = value if req.side == "buy" else size
         if account.balance(spend_coin) < spend:
@@ -311,17 +321,25 @@ class ExchangeState:
                 s.v3_balance_code if v3 else "43012",
                 "Insufficient balance",
             )
-        client_oid = req.client_oid or str(uuid.uuid4())
-        if client_oid in account.client_oids:
-            return Rejection(
-                s.v3_duplicate_code if v3 else s.duplicate_code,
-                "clientOrderId duplicate" if not v3 else "Duplicate clientOid",
-            )
-        account.client_oids.add(client_oid)
+        if not check_duplicate_first and self._client_oid_taken(account, client_oid, now_ms):
+            return duplicate
+        account.client_oids[client_oid] = now_ms
         order = self._execute(account, sym, req, client_oid, size, limit_price, now_ms, api)
         self.orders[order.order_id] = order
-        self._orders_by_oid[(account.api_key, client_oid)] = order
+        self._orders_by_oid[(account.api_key, client_oid)] = order  # the newest one
         return order
+
+    def _client_oid_taken(self, account: Account, client_oid: str, now_ms: int) -> bool:
+        """Is ``client_oid`` a duplicate now? Per ``duplicate_scope`` / ``duplicate_expiry_s``."""
+        s = self.settings
+        taken_ms = account.client_oids.get(client_oid)
+        if taken_ms is None or now_ms - taken_ms >= s.duplicate_expiry_s * 1000:
+            return False
+        if s.duplicate_scope == "any":
+            return True
+        # "unfilled": only an order that is still open holds its clientOid
+        order = self._orders_by_oid.get((account.api_key, client_oid))
+        return order is not None and order.status in ("live", "new", "init", "partially_filled")
 
     def _execute(
         self,

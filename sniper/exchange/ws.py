@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 OP_TEXT = 0x1
 OP_BINARY = 0x2
 
+# After 30007 the server closes the connection with a close frame. The real venue's close code
+# is not documented ([UNCERTAIN]); 1008 is RFC 6455's "policy violation".
+WS_OVER_LIMIT_CLOSE_CODE = 1008
+WS_CLOSE_TIMEOUT_S = 2.0  # then the socket is closed without the client's close frame
+
 V2_ARG_KEYS = ("instType", "channel", "instId")
 V3_ARG_KEYS = ("instType", "topic", "symbol")
 V2_CHANNELS = frozenset(
@@ -75,6 +80,7 @@ class WsConnection:
     others: set[str] = field(default_factory=set)  # other acked channels (never pushed)
     msg_times: deque[float] = field(default_factory=deque)
     sub_times: deque[float] = field(default_factory=deque)
+    over_limit: bool = False  # 30007 sent: the handler closes the connection next
 
     def write(self, frame: bytes) -> bool:
         if self.transport.is_closing():
@@ -155,8 +161,12 @@ class WsHub:
             await asyncio.sleep(random.uniform(low, high))
             self.push_ticker(symbol)
 
-    def _ticker_frames(self, sym: Symbol, now_ms: int) -> tuple[bytes, bytes]:
-        price = self._ex.format_price(sym)
+    def _ticker_frames(
+        self, sym: Symbol, now_ms: int, price: str | None = None
+    ) -> tuple[bytes, bytes]:
+        """The (v2, v3) snapshot frames; ``price`` defaults to the symbol's current price."""
+        if price is None:
+            price = self._ex.format_price(sym)
         v2 = {
             "action": "snapshot",
             "arg": {"instType": "SPOT", "channel": "ticker", "instId": sym.symbol},
@@ -239,9 +249,20 @@ class WsHub:
             sym.listing_pushed = True
         return written
 
+    def _push_gray_snapshot(self, conn: WsConnection, sym: Symbol) -> None:
+        """``settings.ws_gray_snapshot``: one zero-price snapshot of a gray (not yet open) pair.
+        Not the listing ticker (that is still the first push after the open)."""
+        if self._ex.faults.mute_ws_pushes:
+            return
+        v2_frame, v3_frame = self._ticker_frames(sym, self._ex.server_time_ms(), price="0")
+        conn.write(v2_frame if conn.version == "v2" else v3_frame)
+
     # --- connection handler ---------------------------------------------------------------
     async def handle(self, request: web.Request, version: str) -> web.StreamResponse:
-        ws = web.WebSocketResponse(autoping=True, compress=False, max_msg_size=1 << 20)
+        # timeout: how long a close we start (30007) waits for the client's close frame
+        ws = web.WebSocketResponse(
+            autoping=True, compress=False, max_msg_size=1 << 20, timeout=WS_CLOSE_TIMEOUT_S
+        )
         await ws.prepare(request)
         transport = request.transport
         assert transport is not None
@@ -258,6 +279,14 @@ class WsHub:
                         conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
                 elif msg.type == WSMsgType.ERROR:
                     break
+                if conn.over_limit:
+                    # Graceful: the 30007 frame is already queued; the close frame follows it,
+                    # then aiohttp reads (and drops) what the client still sends until its
+                    # close frame, and only then closes the socket. An abort here would reset
+                    # the connection while client data sits unread, and the client's kernel
+                    # would throw away the 30007 frame with it.
+                    await ws.close(code=WS_OVER_LIMIT_CLOSE_CODE, message=b"request over limit")
+                    break
         finally:
             self.conns.pop(conn.conn_id, None)
         return ws
@@ -270,11 +299,13 @@ class WsHub:
         while times and now - times[0] >= 1.0:
             times.popleft()
         times.append(now)
+        if conn.over_limit:
+            return False  # closing: nothing more is answered
         if limit and len(times) > limit:
             conn.send_json(
                 {"event": "error", "code": 30007, "msg": "request over limit,connection close"}
             )
-            conn.abort()
+            conn.over_limit = True  # the handler closes gracefully (see handle)
             return False
         return True
 
@@ -287,7 +318,7 @@ class WsHub:
             return
         try:
             req = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting raises RecursionError
             conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
             return
         if not isinstance(req, dict) or "op" not in req:
@@ -373,6 +404,8 @@ class WsHub:
             conn.tickers.add(symbol)
             # A snapshot right after the ack when the pair already trades (real venues do).
             self.push_ticker(symbol, only=conn)
+            if found is not None and found[1] == "gray" and s.ws_gray_snapshot:
+                self._push_gray_snapshot(conn, found[0])
         else:
             conn.others.add(f"{channel}:{symbol}")
 

@@ -13,7 +13,20 @@ then on this executor owns the order:
   blindly: look it up by clientOid until known (see *The resend rule* below);
 * 43118 / 25212 duplicate → an earlier copy landed: look it up;
 * anything else (43012/25202 balance, 45110 minimum, 40808 precision, 400xx auth, 40034/25100
-  symbol) is final: :class:`~sniper.errors.OrderRejected` (exit 3).
+  symbol) is final: :class:`~sniper.errors.OrderRejected` (exit 3) — unless an earlier copy went
+  unanswered (see *After an unanswered copy* below).
+
+After an unanswered copy
+------------------------
+Once any copy was written and never answered, no later answer is a verdict on the order: that
+copy may have executed. A resend of a sell-all that filled meets "Insufficient balance" (43012 /
+25202) on a venue that checks the balance before the clientOid, and a venue that frees the
+clientOid of a FILLED order (§5.6: idempotency "only valid when orders are unfilled") checks it
+as a new order. So after an unanswered copy, a final answer (or running out of retries) makes the
+executor look the order up by clientOid until the unknown-outcome deadline: found → accepted
+(via lookup); still not found → :class:`~sniper.errors.OrderUnconfirmed` (exit 4), never
+:class:`~sniper.errors.OrderRejected`. A duplicate answer is looked up the same way, and a
+lookup refused for authentication (40012, ...) is an :class:`~sniper.errors.OrderUnconfirmed` too.
 
 The resend rule
 ---------------
@@ -137,6 +150,8 @@ class Executor:
         self._order_rate = RateWindow(10, 1.0)
         self.attempts = 0
         self.codes: list[str] = []
+        # a copy was written and never answered: from then on no answer is final (see above)
+        self.unanswered = False
 
     # --- called synchronously by the OrderTrigger, right after the write ------------------------
     def on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
@@ -207,8 +222,16 @@ class Executor:
                 )
             if outcome in (Outcome.DUPLICATE, None):
                 # None = unknown: written, then no answer. 43118: an earlier copy landed.
+                if outcome is None:
+                    self.unanswered = True
                 why = f"duplicate clientOid ({env.code})" if env is not None else "no answer"
-                log.warning("order outcome unknown (%s): looking it up by clientOid", why)
+                log.warning(
+                    "order outcome unknown (%s): looking it up by clientOid%s",
+                    why,
+                    " (an earlier unanswered copy may have executed)"
+                    if env is not None and self.unanswered
+                    else "",
+                )
                 deadline = time.monotonic() + self._unknown_window_s()
                 state = await self.lookup_until_known(
                     require_found=env is not None, deadline=deadline
@@ -237,6 +260,8 @@ class Executor:
                 continue
             assert env is not None
             if outcome is Outcome.REJECTED:
+                if self.unanswered:
+                    return await self._confirm_after_unanswered(env, "answered")
                 raise OrderRejected(env.http_status, env.code, env.msg, hint=self._final_hint(env))
             if outcome is Outcome.NOT_OPEN_YET:
                 now = time.monotonic()
@@ -269,6 +294,8 @@ class Executor:
                 await self._wait_or_open(delay)
             else:  # Outcome.RETRY
                 if time.monotonic() > retry_deadline:
+                    if self.unanswered:
+                        return await self._confirm_after_unanswered(env, "still answers")
                     raise OrderRejected(
                         env.http_status,
                         env.code,
@@ -287,6 +314,37 @@ class Executor:
 
     def _final_hint(self, env: Envelope) -> str:
         return f"order rejected: {self.venue.explain(env)}"
+
+    async def _confirm_after_unanswered(self, env: Envelope, verb: str) -> Execution:
+        """A final-looking answer after an unanswered copy: the order is found by clientOid
+        (accepted via lookup), or :class:`OrderUnconfirmed` at the unknown-outcome deadline."""
+        what = self.venue.explain(env)
+        log.warning(
+            "the exchange %s %s, but an earlier copy of this order went unanswered and may have "
+            "executed: looking it up by clientOid before calling it rejected",
+            verb,
+            what,
+        )
+        deadline = time.monotonic() + self._unknown_window_s()
+        try:
+            state = await self.lookup_until_known(require_found=True, deadline=deadline)
+        except OrderUnconfirmed:
+            raise OrderUnconfirmed(
+                f"an earlier copy of the order went unanswered and may have executed; a resend "
+                f"got {what}; clientOid {self.order.client_oid} could not be confirmed — check "
+                "your orders before running again"
+            ) from None
+        assert state is not None
+        log.info("order found by lookup: orderId %s (%s)", state.order_id, state.status)
+        return Execution(
+            state.order_id,
+            self.order.client_oid,
+            "lookup",
+            time.monotonic_ns(),
+            0,
+            self.attempts,
+            self.codes,
+        )
 
     async def _wait_or_open(self, delay: float) -> None:
         if delay <= 0:
@@ -358,6 +416,14 @@ class Executor:
             log.debug("order lookup failed: %s", exc)
             return False, None
         if self.venue.is_auth_error(env):
+            if self.unanswered:
+                # the lookups cannot run, and an earlier copy may have executed: not "rejected"
+                raise OrderUnconfirmed(
+                    f"an earlier copy of the order went unanswered and may have executed, and "
+                    f"the order lookup is refused: {self.venue.explain(env)} — clientOid "
+                    f"{self.order.client_oid} could not be confirmed: check your orders before "
+                    "running again"
+                )
             raise OrderRejected(env.http_status, env.code, env.msg, hint=self.venue.explain(env))
         try:
             return True, self.venue.parse_order_info(env)

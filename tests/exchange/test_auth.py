@@ -200,3 +200,74 @@ async def test_demo_mode_requires_paptrading(
         async with session.ws_connect(ex.ws_url) as ws:
             await ws.send_str("ping")
             assert (await ws.receive(timeout=2)).data == "pong"
+
+
+async def _raw_request(ex: Any, head: list[bytes], body: bytes = b"") -> tuple[int, dict[str, Any]]:
+    """One HTTP/1.1 request written byte for byte (headers that no client library would send)."""
+    import asyncio
+    import json
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", ex.port)
+    try:
+        writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+        length = int(status_line.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        raw = await reader.readexactly(length)
+        try:
+            payload = json.loads(raw)
+        except ValueError:  # e.g. aiohttp's own text "500 Internal Server Error"
+            payload = {"code": None, "data": None, "raw": raw}
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return int(status_line.split()[1]), payload
+
+
+def _raw_signed_head(
+    api: Api, method: str, target: str, body: bytes, **replace: bytes
+) -> list[bytes]:
+    headers = {k: v.encode() for k, v in api.headers(method, target, body.decode()).items()}
+    headers.update(replace)
+    head = [f"{method} {target} HTTP/1.1".encode(), b"Host: x"]
+    head += [k.encode() + b": " + v for k, v in headers.items()]
+    if body:
+        head.append(b"Content-Length: " + str(len(body)).encode())
+    return head
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "code"),
+    [
+        ("ACCESS-SIGN", b"\xff\xfe" + b"A" * 42, "40009"),  # not UTF-8
+        ("ACCESS-SIGN", "é".encode() * 22, "40009"),  # UTF-8, not ASCII
+        ("ACCESS-PASSPHRASE", b"test-pass\xff", "40012"),
+        ("ACCESS-PASSPHRASE", "test-passé".encode(), "40012"),
+        ("ACCESS-KEY", b"test-key\xff", "40006"),
+        ("ACCESS-TIMESTAMP", b"17\xff", "40005"),
+    ],
+)
+async def test_non_ascii_auth_headers_are_auth_errors_not_500(
+    api: Api, header: str, value: bytes, code: str
+) -> None:
+    target = "/api/v2/spot/account/assets"
+    status, body = await _raw_request(
+        api.ex, _raw_signed_head(api, "GET", target, b"", **{header: value})
+    )
+    assert (status, body["code"]) == (400, code)
+    assert body["data"] is None
+    # the connection's neighbours are unaffected: a correct request still passes
+    status, body = await _raw_request(api.ex, _raw_signed_head(api, "GET", target, b""))
+    assert (status, body["code"]) == (200, "00000")
+
+
+async def test_non_ascii_signature_on_an_order_is_recorded(api: Api) -> None:
+    api.ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    body = b'{"symbol":"PAWSUSDT","side":"sell","orderType":"market","size":"1"}'
+    head = _raw_signed_head(
+        api, "POST", "/api/v2/spot/trade/place-order", body, **{"ACCESS-SIGN": b"\xff" * 44}
+    )
+    status, reply = await _raw_request(api.ex, head, body)
+    assert (status, reply["code"]) == (400, "40009")
+    (order,) = api.ex.records.orders
+    assert (order.code, order.accepted, order.symbol) == ("40009", False, "PAWSUSDT")

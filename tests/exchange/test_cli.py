@@ -12,8 +12,10 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 
 import sniper
 from sniper.exchange import cli as exchange_cli
@@ -102,3 +104,30 @@ def _signed(values: dict[str, str], target: str) -> dict[str, str]:
         "ACCESS-PASSPHRASE": values["BITGET_PASSPHRASE"],
         "ACCESS-TIMESTAMP": ts,
     }
+
+
+def test_host_warning_only_for_non_loopback() -> None:
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        assert exchange_cli.host_warning(host) is None, host
+    for host in ("0.0.0.0", "::", "192.168.1.10", "example.org"):
+        text = exchange_cli.host_warning(host)
+        assert text is not None and f"--host {host} is not a loopback address" in text
+
+
+def test_non_loopback_host_warns_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """main() says so before it binds anything (asyncio.run is stubbed: nothing listens)."""
+    served: list[object] = []
+
+    def fake_run(coro: Any) -> None:
+        coro.close()  # never started: no socket is bound
+        served.append(coro)
+
+    monkeypatch.setattr(asyncio, "run", fake_run)
+    parser = argparse.ArgumentParser()
+    exchange_cli.add_arguments(parser)
+    assert exchange_cli.main(parser.parse_args(["--host", "0.0.0.0", "--port", "0"])) == 0
+    assert served and "not a loopback address" in capsys.readouterr().err
+    assert exchange_cli.main(parser.parse_args(["--port", "0"])) == 0
+    assert capsys.readouterr().err == ""

@@ -176,3 +176,27 @@ async def test_drop_next_order_request(api: Api) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_freeze_balances_v2_and_v3(api: Api) -> None:
+    """The assets endpoints lag: they keep showing the balances of the freeze; orders still
+    execute against (and move) the real ones."""
+    ex = api.ex
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    ex.faults.freeze_balances()
+    assert (await api.sell("PAWSUSDT", "10"))[1]["code"] == "00000"
+    assert (await api.sell_v3("PAWSUSDT", "10"))[1]["code"] == "00000"
+    assert ex.balance(api.KEY, "PAWS") == Decimal("990")
+    _, b2 = await api.private("GET", "/api/v2/spot/account/assets?coin=PAWS")
+    assert Decimal(b2["data"][0]["available"]) == Decimal("1000")
+    _, b3 = await api.private("GET", "/api/v3/account/assets", key=api.UTA_KEY)
+    paws = next(a for a in b3["data"]["assets"] if a["coin"] == "PAWS")
+    assert Decimal(paws["available"]) == Decimal("1000")
+    # the real balance still decides: 995 more is more than the 990 left
+    assert (await api.sell("PAWSUSDT", "995"))[1]["code"] == "43012"
+    ex.faults.thaw_balances()
+    _, b2 = await api.private("GET", "/api/v2/spot/account/assets?coin=PAWS")
+    assert Decimal(b2["data"][0]["available"]) == Decimal("990")
+    ex.faults.freeze_balances()
+    ex.faults.clear()
+    assert ex.faults.stale_balances == {}

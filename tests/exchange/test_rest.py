@@ -343,3 +343,22 @@ async def test_request_records(api: Api, path: str) -> None:
     rec = api.ex.records.requests[-1]
     assert rec.method == "GET" and rec.path == path and rec.query == "category=SPOT"
     assert rec.status == 200 and rec.code == "00000"
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # json.loads raises RecursionError, not ValueError
+
+
+@pytest.mark.parametrize("v3", [False, True], ids=["v2", "v3"])
+async def test_deeply_nested_order_body_is_a_parameter_error(api: Api, v3: bool) -> None:
+    path = "/api/v3/trade/place-order" if v3 else "/api/v2/spot/trade/place-order"
+    key = {"key": api.UTA_KEY} if v3 else {}
+    status, reply = await api.private("POST", path, DEEP, **key)
+    assert (status, reply["code"]) == (400, "40020") and reply["data"] is None
+    # refused before the matching engine (bad signature): also an envelope, also recorded
+    status, reply = await api.private("POST", path, DEEP, secret="wrong", **key)
+    assert (status, reply["code"]) == (400, "40009")
+    assert [(o.code, o.accepted, o.symbol) for o in api.ex.records.orders] == [
+        ("40020", False, ""),
+        ("40009", False, ""),
+    ]
+    assert [r.code for r in api.ex.records.requests] == ["40020", "40009"]

@@ -163,3 +163,64 @@ async def test_no_tls_has_no_ca(ex: Any) -> None:
     assert ex.ca_pem is None
     with pytest.raises(RuntimeError):
         ex.client_ssl_context()
+
+
+async def test_stray_crlf_between_requests_does_not_start_a_stamp(ex: Any) -> None:
+    """RFC 9112 §2.2 lets a client send empty lines before a request-line: a CRLF alone must not
+    stamp the next request (it would look as if its first byte came early)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", ex.port)
+    try:
+        for lead in (b"\r\n", b"\r\n\r\n"):  # on a fresh connection, then between requests
+            writer.write(lead)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            between = time.time_ns()
+            writer.write(b"GET /api/v2/public/time HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            rec = ex.records.requests[-1]
+            assert rec.first_byte_ns >= between, "stamped by the stray CRLF"
+            assert rec.complete_ns >= rec.first_byte_ns
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert len(ex.records.requests) == 2
+
+
+async def test_complete_stamp_is_the_last_byte(ex: Any) -> None:
+    """A client that dribbles its first byte early gets an early first_byte_ns but not an early
+    complete_ns: the request is complete only when its last byte (end of body) arrived."""
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    reader, writer = await asyncio.open_connection("127.0.0.1", ex.port)
+    try:
+        before = time.time_ns()
+        writer.write(b"P")  # one byte, early
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        mid = time.time_ns()
+        writer.write(b"OST /api/v2/spot/trade/place-order HTTP/1.1\r\nHost: x\r\n")
+        writer.write(b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        late = time.time_ns()
+        writer.write(b"}")  # the last body byte
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+        assert head.startswith(b"HTTP/1.1 400")  # unsigned
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        # a GET complete in one segment: first and complete from the same read
+        writer.write(b"GET /api/v2/public/time HTTP/1.1\r\nHost: x\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    post, get = ex.records.requests
+    assert before <= post.first_byte_ns < mid
+    assert post.complete_ns >= late > post.first_byte_ns
+    (order,) = ex.records.orders
+    assert (order.first_byte_ns, order.complete_ns) == (post.first_byte_ns, post.complete_ns)
+    assert get.complete_ns == get.first_byte_ns

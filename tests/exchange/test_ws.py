@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -181,3 +182,124 @@ async def test_ticker_interval_setting(make_exchange: ExchangeFactory, api_for: 
             for _ in range(6):
                 await api.recv_json(ws)
             assert time.monotonic() - start < 0.5
+
+
+async def test_deeply_nested_message_is_30002_and_keeps_the_socket(api: Api) -> None:
+    async with api.session.ws_connect(api.ex.ws_url) as ws:
+        await ws.send_str("[" * 100_000 + "]" * 100_000)
+        assert (await api.recv_json(ws))["code"] == 30002
+        await ws.send_str("ping")
+        assert (await ws.receive(timeout=2)).data == "pong"
+
+
+@pytest.mark.parametrize("v3", [False, True], ids=["v2", "v3"])
+async def test_gray_snapshot_setting(
+    make_exchange: ExchangeFactory, api_for: Any, v3: bool
+) -> None:
+    """§7.3: a clone acknowledged a gray pair and sent one (probably empty) snapshot. With
+    ws_gray_snapshot the ack of a gray ticker is followed by one snapshot whose data[0] is an
+    object with zero prices; nothing more until the pair opens (then the listing push)."""
+    async with make_exchange(ws_gray_snapshot=True) as ex:
+        api = api_for(ex)
+        await ex.list_symbol("PAWSUSDT", open_at_ms=None, price="0.0123", quantity_precision=2)
+        url, sub = (ex.ws_url_v3, api.sub_v3) if v3 else (ex.ws_url, api.sub_v2)
+        async with api.session.ws_connect(url) as ws:
+            await ws.send_str(sub("PAWSUSDT"))
+            assert (await api.recv_json(ws))["event"] == "subscribe"
+            gray = await api.recv_json(ws)
+            assert gray["action"] == "snapshot" and isinstance(gray["ts"], int)
+            (data,) = gray["data"]
+            if v3:
+                assert gray["arg"] == {"instType": "spot", "topic": "ticker", "symbol": "PAWSUSDT"}
+                assert data["symbol"] == "PAWSUSDT" and data["lastPrice"] == "0"
+            else:
+                assert gray["arg"] == {
+                    "instType": "SPOT",
+                    "channel": "ticker",
+                    "instId": "PAWSUSDT",
+                }
+                assert data["instId"] == "PAWSUSDT" and data["lastPr"] == "0"
+            with pytest.raises(asyncio.TimeoutError):
+                await ws.receive(timeout=0.3)  # one only
+            assert ex.records.listing_pushes == []  # not the listing ticker
+            ex.open_symbol("PAWSUSDT")
+            push = await api.recv_json(ws)
+            assert push["data"][0]["lastPrice" if v3 else "lastPr"] == "0.0123"
+            assert len(ex.records.listing_pushes) == 1
+
+
+async def test_gray_snapshot_is_off_by_default(api: Api) -> None:
+    await api.ex.list_symbol("PAWSUSDT", open_at_ms=None)
+    async with api.session.ws_connect(api.ex.ws_url) as ws:
+        await ws.send_str(api.sub_v2("PAWSUSDT"))
+        assert (await api.recv_json(ws))["event"] == "subscribe"
+        with pytest.raises(asyncio.TimeoutError):
+            await ws.receive(timeout=0.3)
+
+
+def _client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A masked client->server frame (RFC 6455 §5.3)."""
+    import os
+    import struct
+
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def _read_server_frames(reader: asyncio.StreamReader) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of every server frame until the close frame or EOF."""
+    frames = []
+    while True:
+        try:
+            b0, b1 = await asyncio.wait_for(reader.readexactly(2), 3)
+        except asyncio.IncompleteReadError:
+            return frames
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(await reader.readexactly(2), "big")
+        elif n == 127:
+            n = int.from_bytes(await reader.readexactly(8), "big")
+        frames.append((b0 & 0x0F, await reader.readexactly(n)))
+        if b0 & 0x0F == 0x8:
+            return frames
+
+
+async def test_message_rate_limit_30007_survives_a_client_that_keeps_sending(api: Api) -> None:
+    """30007 then a graceful close: even with client data still unread at the server (which made
+    an abort send a TCP reset that wiped the 30007 frame at the client), the client reads every
+    pong, the 30007 frame and a close frame."""
+    import base64
+    import os
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", api.ex.port)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET /v2/ws/public HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        # 11 pings (one over the limit), then ~300 kB the server has not read yet
+        writer.write(_client_frame(b"ping") * 11 + _client_frame(b"x" * 60_000) * 5)
+        await writer.drain()
+        await asyncio.sleep(0.3)  # let the server act before we read anything
+        frames = await _read_server_frames(reader)
+        texts = [p for op, p in frames if op == 0x1]
+        assert texts[:10] == [b"pong"] * 10
+        assert json.loads(texts[10])["code"] == 30007
+        assert frames[-1][0] == 0x8 and int.from_bytes(frames[-1][1][:2], "big") == 1008
+        writer.write(_client_frame(frames[-1][1][:2], opcode=0x8))  # our close reply
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 3) == b""  # then a clean FIN
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()

@@ -189,3 +189,26 @@ async def test_feed_pings_with_text_ping_and_the_status_line_shows_it(ex: Embedd
     ex.open_symbol(TARGET)
     result = await run.result()
     assert_one_accepted(ex, result.client_oid)
+
+
+@both_modes
+async def test_gray_pair_snapshot_fires_early_then_sells_once_at_the_open(
+    ex: EmbeddedExchange, mode: str
+) -> None:
+    """§7.3 (a clone): a gray pair is acked and sends a snapshot (zero prices). The WS channel
+    takes it for the open and fires; the 43115 that follows makes the executor stop trusting
+    that channel and pace its retries; the pair then really opens and exactly one order sells."""
+    ex.settings.ws_gray_snapshot = True
+    await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", quantity_precision=2)
+    run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="200"))
+    await run.armed()
+    await wait_until(lambda: any(o.code == "43115" for o in ex.records.orders), within=3)
+    await asyncio.sleep(0.5)
+    early = [o for o in ex.records.orders if o.code == "43115"]
+    assert 2 <= len(early) <= 9, len(early)  # paced at ~100 ms, not hammered
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.channel == "ws" and "43115" in result.codes
+    assert_one_accepted(ex, result.client_oid)
+    assert ex.records.orders[-1].accepted
+    assert all(o.code == "43115" for o in ex.records.orders[:-1])
