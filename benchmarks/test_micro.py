@@ -24,8 +24,8 @@ IMPLS = {
 }
 
 
-def _ticker(symbol: str) -> bytes:
-    """A v2 spot ticker push (~430 bytes), the shape of bitget-api.md §7.2."""
+def _ticker(symbol: str, inst_type: str = "SPOT") -> bytes:
+    """A v2 ticker push (~430 bytes), the shape of bitget-api.md §7.2 (spot by default)."""
     data = {
         "instId": symbol,
         "lastPr": "43528.19",
@@ -45,7 +45,7 @@ def _ticker(symbol: str) -> bytes:
     }
     frame = {
         "action": "snapshot",
-        "arg": {"instType": "SPOT", "channel": "ticker", "instId": symbol},
+        "arg": {"instType": inst_type, "channel": "ticker", "instId": symbol},
         "data": [data],
         "ts": 1701842994341,
     }
@@ -87,12 +87,15 @@ def _measure(benchmark: Any, fn: Callable[..., Any], *args: Any) -> Any:
 
 HIT = _ticker(SYM)
 MISS_TICKER = _ticker("BTCUSDT")
+# the target's futures ticker: it has the target token, so it is fully parsed (a hit's cost)
+MISS_FUTURES = _ticker(SYM, "USDT-FUTURES")
 MISS_1K = _books("BTCUSDT", 20)
 MISS_64K = _books("BTCUSDT", 1380)
 SCAN_CASES = {
     "scan-miss-1k": MISS_1K,
     "scan-miss-other-ticker": MISS_TICKER,
     "scan-hit": HIT,
+    "scan-miss-futures-ticker": MISS_FUTURES,
     "scan-miss-64k": MISS_64K,
 }
 EXPECTED = {"scan-hit": 1}
@@ -143,5 +146,6 @@ def test_resign(benchmark, impl):
 
 def test_payload_sizes():
     assert 400 <= len(HIT) <= 460
+    assert 400 <= len(MISS_FUTURES) <= 480
     assert 900 <= len(MISS_1K) <= 1100
     assert 60_000 <= len(MISS_64K) <= 64 * 1024

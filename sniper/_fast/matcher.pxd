@@ -1,7 +1,7 @@
 # Exact target-symbol matching inside a JSON payload. Twin: matcher_py.py (the readable spec).
-from cpython.buffer cimport Py_buffer
 
-# Longest accepted symbol (characters); the needle adds the two quotes.
+# Longest accepted symbol (characters); the needle adds the two quotes. Same bound as the
+# twin's SYMBOL_RE (matcher_py.check_symbol validates; __cinit__ re-checks before the memcpy).
 cdef enum:
     MAX_SYMBOL_LEN = 40
 
@@ -26,8 +26,3 @@ cdef class TargetMatcher:
 # memchr on it; after a few false candidates the search falls back to memmem (linear worst case).
 cdef Py_ssize_t find_token(const char* p, Py_ssize_t n, const char* needle, Py_ssize_t k,
                            Py_ssize_t anchor) noexcept nogil
-
-
-# Fill *view* from a payload (bytes, bytearray, C-contiguous 1-byte-item buffer); the caller
-# releases it with PyBuffer_Release. TypeError for anything else.
-cdef int get_payload_buffer(object payload, Py_buffer* view) except -1

@@ -2,21 +2,20 @@
 """Exact target-symbol matching inside a JSON payload (compiled).
 
 Semantics are those of the twin ``sniper/_fast/matcher_py.py``: the target is found only as the
-whole string token ``"SYMBOL"`` whose opening quote is not escaped.
+whole string token ``"SYMBOL"`` whose opening quote is not escaped. Symbol validation is the
+twin's own ``check_symbol`` (one rule, one set of messages); the search is separate code.
 """
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.string cimport memchr, memcmp, memcpy
 
-import re
+from sniper._fast.payload cimport borrow_payload, release_payload
+
+from sniper._fast.matcher_py import check_symbol
 
 cdef extern from "<string.h>" nogil:
     # GNU extension (glibc, musl, BSDs, macOS); Cython's libc.string does not declare it.
     void* memmem(const void* haystack, size_t haystacklen,
                  const void* needle, size_t needlelen)
-
-_SYMBOL_RE = re.compile(r"[A-Z0-9_-]{1,40}")
 
 # Symbol bytes from rarest to most common in Bitget JSON frames (keys are camelCase, quotes are
 # mostly USDT/USDC, numbers are everywhere): the first one present becomes the memchr anchor.
@@ -64,21 +63,6 @@ cdef Py_ssize_t find_token(const char* p, Py_ssize_t n, const char* needle, Py_s
     return -1
 
 
-cdef int get_payload_buffer(object payload, Py_buffer* view) except -1:
-    try:
-        PyObject_GetBuffer(payload, view, PyBUF_SIMPLE)
-    except (TypeError, BufferError):
-        # str, int, non-contiguous memoryviews...: same TypeError as the twin
-        raise TypeError(
-            "payload must be bytes, bytearray or memoryview (C-contiguous, 1-byte items), "
-            f"got {type(payload).__name__}"
-        ) from None
-    if view.itemsize != 1:
-        PyBuffer_Release(view)
-        raise TypeError("payload buffer must be C-contiguous with 1-byte items")
-    return 0
-
-
 cdef class TargetMatcher:
     """TargetMatcher(symbol: str)
 
@@ -86,17 +70,13 @@ cdef class TargetMatcher:
     """
 
     def __cinit__(self, symbol):
-        if not isinstance(symbol, str):
-            raise TypeError(f"symbol must be a str, got {type(symbol).__name__}")
-        if _SYMBOL_RE.fullmatch(symbol) is None:
-            raise ValueError(
-                "symbol must be 1-40 characters of A-Z 0-9 _ - (normalised upper case, e.g. "
-                f"'PAWSUSDT'), got {symbol[:60]!r}"
-            )
+        check_symbol(symbol)  # the twin's rule and messages (TypeError/ValueError)
         cdef bytes raw = symbol.encode("ascii")
         cdef Py_ssize_t k = len(raw)
+        if k > MAX_SYMBOL_LEN:  # check_symbol allows 40; this guards the memcpy if it changes
+            raise ValueError(f"symbol must be at most {MAX_SYMBOL_LEN} characters, got {k}")
         self._needle[0] = b'"'
-        memcpy(&self._needle[1], <const char*>raw, k)  # k <= MAX_SYMBOL_LEN: checked above
+        memcpy(&self._needle[1], <const char*>raw, k)
         self._needle[k + 1] = b'"'
         self._needle_len = k + 2
         self._anchor = 1 + min(range(k), key=lambda i: _ANCHOR_PREFERENCE.find(raw[i:i + 1]))
@@ -110,12 +90,11 @@ cdef class TargetMatcher:
     def find(self, payload):
         """Offset of the opening quote of the first ``"SYMBOL"`` token, or -1."""
         cdef Py_buffer view
+        cdef int held
         cdef Py_ssize_t at
-        if type(payload) is bytes:
-            return self.find_ptr(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload))
-        get_payload_buffer(payload, &view)
+        held = borrow_payload(payload, &view)
         at = self.find_ptr(<const char*>view.buf, view.len)
-        PyBuffer_Release(&view)
+        release_payload(&view, held)
         return at
 
     cdef Py_ssize_t find_ptr(self, const char* p, Py_ssize_t n) noexcept nogil:

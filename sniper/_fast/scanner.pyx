@@ -4,12 +4,11 @@ The semantics are specified by the twin ``sniper/_fast/scanner_py.py`` (read its
 docstring); this module is a single-pass, allocation-free state machine with the same results.
 """
 
-from cpython.buffer cimport PyBuffer_Release
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.string cimport memcmp
 
 from sniper._fast.codes cimport FRAME_EVENT, FRAME_OTHER, FRAME_PONG, FRAME_TICKER_HIT
-from sniper._fast.matcher cimport TargetMatcher, find_token, get_payload_buffer
+from sniper._fast.matcher cimport TargetMatcher, find_token
+from sniper._fast.payload cimport borrow_payload, release_payload
 
 # Deepest accepted nesting of objects and arrays; the top-level object is depth 1.
 # Same value as scanner_py.MAX_DEPTH.
@@ -36,6 +35,16 @@ cdef enum KeyId:
     K_TOPIC = 6
     K_INSTID = 7
     K_SYMBOL = 8
+    K_INSTTYPE = 9
+
+# One bit per "arg" member (1 << KeyId), for the seen/bad masks of _classify.
+cdef enum ArgBit:
+    B_CHANNEL = 1 << K_CHANNEL
+    B_TOPIC = 1 << K_TOPIC
+    B_INSTID = 1 << K_INSTID
+    B_SYMBOL = 1 << K_SYMBOL
+    B_V2_PAIR = B_CHANNEL | B_INSTID    # channel + instId
+    B_V3_PAIR = B_TOPIC | B_SYMBOL      # topic + symbol
 
 # Byte classes, filled once at import. 1 where the fast string loop must stop: '"', '\\',
 # control characters (invalid raw in a JSON string) and bytes >= 0x80 (UTF-8 is validated).
@@ -187,6 +196,12 @@ cdef inline bint _raw_eq(const unsigned char* s, Py_ssize_t k, const char* word,
     return k == wk and memcmp(s, word, k) == 0
 
 
+cdef inline bint _is_spot(const unsigned char* s, Py_ssize_t k) noexcept nogil:
+    # "spot" in any ASCII case: | 0x20 folds only A-Z onto a-z for these four letters
+    return (k == 4 and (s[0] | 0x20) == 0x73 and (s[1] | 0x20) == 0x70
+            and (s[2] | 0x20) == 0x6F and (s[3] | 0x20) == 0x74)
+
+
 cdef inline int _top_key(const unsigned char* s, Py_ssize_t k) noexcept nogil:
     if _raw_eq(s, k, b"event", 5):
         return K_EVENT
@@ -208,6 +223,8 @@ cdef inline int _arg_key(const unsigned char* s, Py_ssize_t k) noexcept nogil:
         return K_INSTID
     if _raw_eq(s, k, b"symbol", 6):
         return K_SYMBOL
+    if _raw_eq(s, k, b"instType", 8):
+        return K_INSTTYPE
     return K_NONE
 
 
@@ -225,9 +242,10 @@ cdef int _classify(const unsigned char* p, Py_ssize_t n, const char* target,
     # what the frame said so far (last occurrence of a key wins)
     cdef bint has_event = False, top_escaped = False
     cdef bint action_ok = False, arg_ok = False, data_ok = False
-    # inside the "arg" object (depth 2), and its direct members so far
+    # inside the "arg" object (depth 2), and its direct members so far: one bit per key
+    # (ArgBit) in arg_seen when present, in arg_bad when its last value is not the wanted one
     cdef bint in_arg = False, arg_escaped = False
-    cdef bint channel_ok = False, topic_ok = False, instid_ok = False, symbol_ok = False
+    cdef unsigned int arg_seen = 0, arg_bad = 0, bit
     # inside the "data" array, before its first element
     cdef bint data_first = False
 
@@ -247,7 +265,8 @@ cdef int _classify(const unsigned char* p, Py_ssize_t n, const char* target,
                     arg_ok = False
                     if c == 0x7B:
                         in_arg = True
-                        arg_escaped = channel_ok = topic_ok = instid_ok = symbol_ok = False
+                        arg_escaped = False
+                        arg_seen = arg_bad = 0
                 elif top_key == K_DATA:
                     data_ok = False
                     data_first = c == 0x5B
@@ -265,16 +284,16 @@ cdef int _classify(const unsigned char* p, Py_ssize_t n, const char* target,
                         k = end - i - 2  # raw length between the quotes
                         if arg_key == K_CHANNEL or arg_key == K_TOPIC:
                             ok = _raw_eq(p + i + 1, k, b"ticker", 6)
+                        elif arg_key == K_INSTTYPE:
+                            ok = _is_spot(p + i + 1, k)
                         else:
                             ok = _raw_eq(p + i + 1, k, target, target_len)
-                    if arg_key == K_CHANNEL:
-                        channel_ok = ok
-                    elif arg_key == K_TOPIC:
-                        topic_ok = ok
-                    elif arg_key == K_INSTID:
-                        instid_ok = ok
+                    bit = 1u << arg_key
+                    arg_seen |= bit
+                    if ok:
+                        arg_bad &= ~bit
                     else:
-                        symbol_ok = ok
+                        arg_bad |= bit
                     if c == 0x22:
                         i = end
                         state = S_AFTER
@@ -355,8 +374,10 @@ cdef int _classify(const unsigned char* p, Py_ssize_t n, const char* target,
                 depth -= 1
                 if depth == 1:
                     if in_arg:
-                        arg_ok = (not arg_escaped and (channel_ok or topic_ok)
-                                  and (instid_ok or symbol_ok))
+                        # every named member holds the wanted value, and one complete pair
+                        arg_ok = (not arg_escaped and arg_bad == 0
+                                  and ((arg_seen & B_V2_PAIR) == B_V2_PAIR
+                                       or (arg_seen & B_V3_PAIR) == B_V3_PAIR))
                         in_arg = False
                     data_first = False
             else:
@@ -387,12 +408,11 @@ cdef class TickerScanner:
     def scan(self, payload):
         """Classify *payload* (bytes, bytearray or memoryview); returns a FrameKind value."""
         cdef Py_buffer view
+        cdef int held
         cdef int kind
-        if type(payload) is bytes:
-            return self.scan_ptr(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload))
-        get_payload_buffer(payload, &view)
+        held = borrow_payload(payload, &view)
         kind = self.scan_ptr(<const char*>view.buf, view.len)
-        PyBuffer_Release(&view)
+        release_payload(&view, held)
         return kind
 
     cdef int scan_ptr(self, const char* p, Py_ssize_t n) noexcept nogil:

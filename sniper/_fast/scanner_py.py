@@ -14,26 +14,33 @@ r"""Pure-Python twin of ``scanner.pyx``: the readable specification of frame cla
     The payload is a structurally valid JSON object, without a top-level ``"event"`` key, with:
 
     * ``"action"`` whose value is a string (any: ``snapshot``, ``update``...);
-    * ``"arg"`` whose value is an object in which ``"channel"`` (v2) or ``"topic"`` (v3/UTA) is
-      the string ``"ticker"``, and ``"instId"`` (v2) or ``"symbol"`` (v3/UTA) is exactly the
-      target (case-sensitive);
+    * ``"arg"`` whose value is an object naming the spot ticker of exactly the target with a
+      consistent key pair: ``"channel": "ticker"`` with ``"instId": <target>`` (v2), or
+      ``"topic": "ticker"`` with ``"symbol": <target>`` (v3/UTA), target case-sensitive.
+      Every one of ``channel``, ``topic``, ``instId``, ``symbol`` that is present must hold its
+      wanted value (``"ticker"``, the target), so a stray ``"channel": "books"`` next to
+      ``"topic": "ticker"``, or ``"instId": "BTCUSDT"`` next to ``"symbol": <target>``, is not a
+      hit, and neither is a mixed pair (``channel`` with ``symbol``). ``"instType"`` may be
+      absent; if present it must be the string ``spot`` in any ASCII case (``SPOT``, ``spot``),
+      so a ``USDT-FUTURES`` ticker of the same symbol is not a hit;
     * ``"data"`` whose value is a non-empty array whose first element is an object.
 
     Keys may come in any order. When a key is repeated, the last occurrence wins (as in
-    ``json.loads``); ``channel``/``topic`` and ``instId``/``symbol`` are alternatives, either
-    one of each pair matching is enough.
+    ``json.loads``).
 
 ``OTHER``
-    Everything else: other channels or symbols, near-miss symbols, empty or ``null`` data,
-    invalid, truncated or too deeply nested JSON, a top level that is not an object, binary junk.
+    Everything else: other channels, symbols or instTypes, near-miss symbols, empty or ``null``
+    data, invalid, truncated or too deeply nested JSON, a top level that is not an object, binary
+    junk.
 
 Escaped strings (conservative, identical in both implementations): names and values are compared
 as the *raw bytes between the quotes*. A key or value written with a backslash escape therefore
 never equals ``action``, ``arg``, ``data``, ``event``, ``channel``, ``topic``, ``instId``,
-``symbol``, ``ticker`` or the target, even when its unescaped meaning would; and a frame with an
-escaped key at its top level or directly inside ``arg`` is never a ``TICKER_HIT`` (its meaning
-is not checked, so the frame cannot be trusted to be a ticker push). Bitget never escapes these
-names; an exchange that did would only cost a missed frame, never a false fire.
+``symbol``, ``instType``, ``ticker``, ``spot`` or the target, even when its unescaped meaning
+would; and a frame with an escaped key at its top level or directly inside ``arg`` is never a
+``TICKER_HIT`` (its meaning is not checked, so the frame cannot be trusted to be a ticker push).
+Bitget never escapes these names; an exchange that did would only cost a missed frame, never a
+false fire.
 
 Validity: RFC 8259 JSON, as strict as ``json.loads`` without ``NaN``/``Infinity``: strings with
 valid escapes (``\uXXXX`` needs four hex digits; lone surrogate escapes are accepted, as Python
@@ -206,27 +213,33 @@ class _Parser:
 
     def arg_object(self, pos: int, depth: int, frame: _Frame) -> int:
         """Parse the ``"arg"`` object; set ``frame.arg_ok`` from its direct members."""
-        found = {b"channel": False, b"topic": False, b"instId": False, b"symbol": False}
-        wanted = {b"channel": b"ticker", b"topic": b"ticker"}
+        wanted: dict[bytes, Callable[[bytes], bool]] = {
+            b"channel": lambda raw: raw == b"ticker",
+            b"topic": lambda raw: raw == b"ticker",
+            b"instId": lambda raw: raw == self.target,
+            b"symbol": lambda raw: raw == self.target,
+            b"instType": lambda raw: raw.lower() == b"spot",  # bytes.lower(): ASCII only
+        }
+        good: dict[bytes, bool] = {}  # key present -> its last value is the wanted one
         escaped_key = False
 
         def arg_member(key: bytes, escaped: bool, pos: int, depth: int) -> int:
             nonlocal escaped_key
             if escaped:
                 escaped_key = True
-            elif key in found:
-                found[key] = False
+            elif key in wanted:
+                good[key] = False  # present; not a string is never the wanted value
                 if self.data[pos : pos + 1] == b'"':
                     raw, _, end = self.string(pos)
-                    found[key] = raw == wanted.get(key, self.target)
+                    good[key] = wanted[key](raw)
                     return end
             return self.value(pos, depth)
 
         end = self.object(pos, depth + 1, on_member=arg_member)
         frame.arg_ok = (
             not escaped_key
-            and (found[b"channel"] or found[b"topic"])
-            and (found[b"instId"] or found[b"symbol"])
+            and all(good.values())
+            and ({b"channel", b"instId"} <= good.keys() or {b"topic", b"symbol"} <= good.keys())
         )
         return end
 

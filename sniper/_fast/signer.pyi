@@ -1,5 +1,7 @@
 """Stub of the compiled ``sniper._fast.signer`` (twin: ``signer_py``)."""
 
+from sniper.secrets import Secret
+
 def sign(secret: bytes | bytearray, prehash: bytes | bytearray | memoryview) -> bytes: ...
 
 class OrderTemplate:
@@ -14,7 +16,7 @@ class OrderTemplate:
         query: str = "",
         body: bytes | str = b"",
         api_key: str,
-        secret: str | bytes,
+        secret: str | bytes | bytearray | Secret,
         passphrase: str,
         locale: str = "en-US",
         demo: bool = False,

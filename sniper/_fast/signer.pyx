@@ -1,10 +1,12 @@
 """The pre-signed order request and Bitget's REST signature (compiled).
 
 Semantics are those of the twin ``sniper/_fast/signer_py.py`` (layout in its module docstring).
-Argument validation is shared with the twin (``check_request_parts``, ``check_timestamp``) so
-that both raise the same errors; the request layout and the in-place re-signing are separate
-code. HMAC and base64 are CPython's own C implementations (``hmac.digest`` on ``_hashlib``,
-``binascii``); nothing else is linked.
+Argument validation is shared with the twin (``check_request_parts``, ``check_timestamp``,
+``signing_key``) so that both raise the same errors; the request layout and the in-place
+re-signing are separate code. The secret is checked last, boxed (``SecretBox``, masked repr), and
+never passed to the validators of the other arguments: no Python frame of a validation traceback
+holds it in a local (this module's own frames carry no locals). HMAC and base64 are CPython's
+own C implementations (``hmac.digest`` on ``_hashlib``, ``binascii``); nothing else is linked.
 """
 
 from cpython.bytearray cimport PyByteArray_AS_STRING
@@ -13,7 +15,12 @@ from libc.string cimport memcpy
 import binascii
 import hmac
 
-from sniper._fast.signer_py import check_request_parts, check_timestamp
+from sniper._fast.signer_py import (
+    SecretBox,
+    check_request_parts,
+    check_timestamp,
+    signing_key,
+)
 
 cdef enum:
     TIMESTAMP_DIGITS = 13   # ms since the epoch, 2001-09-09 .. 2286
@@ -52,19 +59,18 @@ cdef class OrderTemplate:
         cdef long long ts
         if self._buf is not None:
             raise RuntimeError("OrderTemplate is already initialised")
-        (method, host, path, query, body, api_key, secret, passphrase, locale, demo) = (
-            check_request_parts(
-                method, host, path, query, body, api_key, secret, passphrase, locale, demo
-            )
+        (method, host, path, query, body, api_key, passphrase, locale, demo) = (
+            check_request_parts(method, host, path, query, body, api_key, passphrase, locale, demo)
         )
         ts = check_timestamp(timestamp_ms)
+        self._secret = signing_key(SecretBox(secret))  # the secret is checked last
         _write_digits(digits, ts)
         cdef bytes ts_digits = digits[:TIMESTAMP_DIGITS]
         cdef str target = f"{path}?{query}" if query else path
         cdef bytes head
 
         prehash = bytearray(ts_digits + method.encode("ascii") + target.encode("ascii") + body)
-        signature = sign(secret, prehash)
+        signature = sign(self._secret, prehash)
         if len(signature) != SIGNATURE_LEN:
             raise RuntimeError("unexpected signature length")
 
@@ -72,7 +78,7 @@ cdef class OrderTemplate:
                 f"Host: {host}\r\n"
                 f"Connection: keep-alive\r\n"
                 f"Content-Type: application/json\r\n").encode("ascii")
-        if body:
+        if method == "POST":  # RFC 9110 §8.6: also when 0; a GET has no content, no header
             head += f"Content-Length: {len(body)}\r\n".encode("ascii")
         head += (f"locale: {locale}\r\n"
                  f"ACCESS-KEY: {api_key}\r\n"
@@ -88,7 +94,6 @@ cdef class OrderTemplate:
 
         self._buf = bytearray(head + body)
         self._prehash = prehash
-        self._secret = secret
         self._method = method
         self._target = target
         self._body = body

@@ -7,7 +7,7 @@
     Host: <host>\\r\\n
     Connection: keep-alive\\r\\n
     Content-Type: application/json\\r\\n
-    Content-Length: <n>\\r\\n            (omitted when the body is empty)
+    Content-Length: <n>\\r\\n            (POST only, also when 0; never on GET)
     locale: en-US\\r\\n
     ACCESS-KEY: <key>\\r\\n
     ACCESS-PASSPHRASE: <pass>\\r\\n
@@ -20,10 +20,16 @@
 and ``resign(timestamp_ms)`` rewrites only the 13 timestamp digits and the 44 signature bytes in
 place: the buffer never moves or changes size. The prehash ``timestamp + METHOD + path[?query] +
 body`` is kept in its own preallocated buffer whose first 13 bytes are rewritten the same way;
-the query string is signed exactly as it is sent on the request line.
+the query string is signed exactly as it is sent on the request line. ``Content-Length`` follows
+RFC 9110 §8.6: a POST always carries it, ``0`` for an empty body; a GET (no content) never does.
 
 Validation (``ValueError``/``TypeError`` in ``__init__``) never echoes the key, secret or
-passphrase; ``repr()`` never shows them nor the signature.
+passphrase; ``repr()`` never shows them nor the signature. The secret (``str``, ``bytes``,
+``bytearray`` or ``sniper.secrets.Secret``) is boxed in a masked ``SecretBox`` before any
+argument is checked and is checked last (``signing_key``), so no validator ever receives it and
+no frame of a validation traceback holds it in a local variable (tools that print locals:
+``traceback.TracebackException(..., capture_locals=True)``, Sentry, rich). Unboxed, it lives only
+in the template's private ``_secret`` attribute and is passed only to ``sign``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from __future__ import annotations
 import binascii
 import hmac
 from typing import NoReturn
+
+from sniper.secrets import Secret
 
 __all__ = ["SIGNATURE_LEN", "TIMESTAMP_DIGITS", "OrderTemplate", "sign"]
 
@@ -74,6 +82,49 @@ def _check_text(name: str, value: object, *, secret: bool, allow_empty: bool = F
     return value
 
 
+class SecretBox:
+    """The ``secret`` argument exactly as given, unchecked, behind a masked ``repr``.
+
+    ``OrderTemplate.__init__`` boxes it before anything can raise and unboxes it with
+    :func:`signing_key` only after every other argument is valid. Cannot be pickled.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<secret: masked>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a secret cannot be pickled")
+
+
+def _non_empty_key(key: bytes) -> bytes:
+    if not key:
+        raise ValueError("secret must not be empty")
+    return key
+
+
+def signing_key(box: SecretBox) -> bytes:
+    """The HMAC key from a boxed secret: the UTF-8 bytes of a ``str`` or ``Secret``, or the
+    ``bytes``/``bytearray`` given. ``TypeError``/``ValueError`` never echo it, and at every raise
+    the only local that refers to it is *box* (masked). Shared by both implementations."""
+    if isinstance(box.value, Secret):
+        box = SecretBox(box.value.reveal())
+    if isinstance(box.value, str):
+        try:
+            return _non_empty_key(box.value.encode("utf-8"))
+        except UnicodeEncodeError:  # the error object would quote the secret
+            raise ValueError("secret must be valid Unicode (no lone surrogates)") from None
+    if isinstance(box.value, bytes | bytearray):
+        return _non_empty_key(bytes(box.value))
+    raise TypeError(
+        f"secret must be str, bytes or sniper.secrets.Secret, got {type(box.value).__name__}"
+    )
+
+
 def check_request_parts(
     method: object,
     host: object,
@@ -81,12 +132,12 @@ def check_request_parts(
     query: object,
     body: object,
     api_key: object,
-    secret: object,
     passphrase: object,
     locale: object,
     demo: object,
-) -> tuple[str, str, str, str, bytes, str, bytes, str, str, bool]:
-    """Validate and normalise ``OrderTemplate`` arguments (shared by both implementations)."""
+) -> tuple[str, str, str, str, bytes, str, str, str, bool]:
+    """Validate and normalise the ``OrderTemplate`` arguments other than the secret (shared by
+    both implementations; the secret is never passed here: see :func:`signing_key`)."""
     if not isinstance(method, str):
         raise TypeError(f"method must be a str, got {type(method).__name__}")
     if method not in _METHODS:
@@ -110,18 +161,10 @@ def check_request_parts(
         raise ValueError("a GET request must not have a body (put parameters in query=...)")
     api_key = _check_text("api_key", api_key, secret=True)
     passphrase = _check_text("passphrase", passphrase, secret=True)
-    if isinstance(secret, str):
-        secret = secret.encode("utf-8")
-    elif isinstance(secret, bytes | bytearray):
-        secret = bytes(secret)
-    else:
-        raise TypeError(f"secret must be str or bytes, got {type(secret).__name__}")
-    if not secret:
-        raise ValueError("secret must not be empty")
     locale = _check_text("locale", locale, secret=False)
     if not isinstance(demo, bool):
         raise TypeError(f"demo must be a bool, got {type(demo).__name__}")
-    return method, host, path, query, body, api_key, secret, passphrase, locale, demo
+    return method, host, path, query, body, api_key, passphrase, locale, demo
 
 
 def build_request(
@@ -142,7 +185,8 @@ def build_request(
         f"Host: {host}\r\n"
         "Connection: keep-alive\r\n"
         "Content-Type: application/json\r\n"
-        + (f"Content-Length: {len(body)}\r\n" if body else "")
+        # RFC 9110 §8.6: POST defines content, so it says how long, even 0; GET has none
+        + (f"Content-Length: {len(body)}\r\n" if method == "POST" else "")
         + f"locale: {locale}\r\n"
         f"ACCESS-KEY: {api_key}\r\n"
         f"ACCESS-PASSPHRASE: {passphrase}\r\n"
@@ -178,35 +222,38 @@ class OrderTemplate:
         host: str,
         path: str,
         query: str = "",
-        body: bytes = b"",
+        body: bytes | str = b"",
         api_key: str,
-        secret: str | bytes,
+        secret: str | bytes | bytearray | Secret,
         passphrase: str,
         locale: str = "en-US",
         demo: bool = False,
         timestamp_ms: int,
     ) -> None:
-        (method, host, path, query, body, api_key, secret, passphrase, locale, demo) = (
-            check_request_parts(
-                method, host, path, query, body, api_key, secret, passphrase, locale, demo
-            )
+        # Box the secret before anything can raise: from here on no local of any frame holds it.
+        boxed = SecretBox(secret)
+        del secret
+        if getattr(self, "_buf", None) is not None:
+            raise RuntimeError("OrderTemplate is already initialised")
+        (method, host, path, query, body, api_key, passphrase, locale, demo) = check_request_parts(
+            method, host, path, query, body, api_key, passphrase, locale, demo
         )
         ts = check_timestamp(timestamp_ms)
+        self._secret = signing_key(boxed)  # the secret is checked last
         target = f"{path}?{query}" if query else path
         digits = b"%d" % ts
         # prehash = timestamp + METHOD + path[?query] + body; digits live in prehash[0:13]
         self._prehash = bytearray(digits + method.encode("ascii") + target.encode("ascii") + body)
         request, self._ts_offset, self._sign_offset = build_request(
             method, host, target, body, api_key, passphrase, locale, demo,
-            digits, sign(secret, self._prehash),
+            digits, sign(self._secret, self._prehash),
         )  # fmt: skip
-        self._buf = bytearray(request)
-        self._secret = secret
         self._method = method
         self._path = path
         self._target = target
         self._body = body
         self._ts = ts
+        self._buf = bytearray(request)  # last: __repr__ tells a half-built template by it
 
     def resign(self, timestamp_ms: int) -> None:
         """Rewrite the timestamp and the signature in place for a new 13-digit ms timestamp."""
@@ -249,6 +296,8 @@ class OrderTemplate:
         return self._target
 
     def __repr__(self) -> str:
+        if getattr(self, "_buf", None) is None:  # __init__ not run or failed (e.g. in a traceback)
+            return "<OrderTemplate (not initialised)>"
         return (
             f"<OrderTemplate {self._method} {self._target} body={len(self._body)}B "
             f"timestamp_ms={self._ts} key=<masked> sign=<masked>>"

@@ -56,6 +56,10 @@ FRAGMENTS = [
     b'"ticker"',
     b'"instId"',
     b'"symbol"',
+    b'"instType"',
+    b'"SPOT"',
+    b'"spot"',
+    b'"USDT-FUTURES"',
     b'"PAWSUSDT"',
     b'"PAWSUSDTX"',
     b'"data"',
@@ -140,14 +144,23 @@ def reference(payload: bytes, target: str, *, ensure_ascii: bool | None) -> int:
             return True
         return json.dumps(text, ensure_ascii=ensure_ascii) == f'"{text}"'
 
+    def spot(inst_type: object) -> bool:
+        return isinstance(inst_type, str) and inst_type.isascii() and inst_type.lower() == "spot"
+
     arg, data = obj.get("arg"), obj.get("data")
     if (
         all(plain(k) for k in obj)
         and isinstance(obj.get("action"), str)
         and isinstance(arg, dict)
         and all(plain(k) for k in arg)
-        and (arg.get("channel") == "ticker" or arg.get("topic") == "ticker")
-        and (arg.get("instId") == target or arg.get("symbol") == target)
+        # every one of these that is present holds its wanted value...
+        and arg.get("channel", "ticker") == "ticker"
+        and arg.get("topic", "ticker") == "ticker"
+        and arg.get("instId", target) == target
+        and arg.get("symbol", target) == target
+        and ("instType" not in arg or spot(arg["instType"]))
+        # ...and one complete pair is there: v2 channel + instId, v3 topic + symbol
+        and ({"channel", "instId"} <= arg.keys() or {"topic", "symbol"} <= arg.keys())
         and isinstance(data, list)
         and data
         and isinstance(data[0], dict)
@@ -173,6 +186,9 @@ values = st.recursive(
 )
 symbols = st.sampled_from([SYM, "BTCUSDT", "PAWSUSDTX", "pawsusdt", "PAWSUSD", ""])
 channels = st.sampled_from(["ticker", "books", "trade", "Ticker", "ticker "])
+inst_types = st.sampled_from(
+    ["SPOT", "spot", "Spot", "sPoT", "USDT-FUTURES", "usdt-futures", "COIN-FUTURES", "SPOTX", ""]
+)
 
 
 @st.composite
@@ -201,13 +217,17 @@ def frames(draw: st.DrawFn) -> tuple[bytes, bool]:
             del target[draw(st.sampled_from(sorted(target)))]
         elif op == "replace" and target:
             key = draw(st.sampled_from(sorted(target)))
-            target[key] = draw(symbols | channels | values)
+            target[key] = draw(symbols | channels | inst_types | values)
         else:
             key = draw(st.sampled_from(
-                ["event", "channel", "topic", "instId", "symbol", "action", "data", "arg"]
+                ["event", "channel", "topic", "instId", "symbol", "instType", "action", "data",
+                 "arg"]
             ) | text)  # fmt: skip
             target[key] = draw(
-                st.sampled_from(["subscribe", "error", "ticker", SYM]) | symbols | values
+                st.sampled_from(["subscribe", "error", "ticker", SYM])
+                | symbols
+                | inst_types
+                | values
             )
     frame.update(draw(st.dictionaries(text, values, max_size=2)))
     keys = draw(st.permutations(list(frame)))
@@ -294,6 +314,14 @@ def test_matcher_agrees_with_any_symbol(compiled, twin, prefix, suffix, symbol):
 def test_reference_sanity():
     hit = HIT_FRAMES[0]
     assert reference(hit, SYM, ensure_ascii=None) == TICKER_HIT
+    for arg in (
+        b'{"channel":"books","topic":"ticker","instId":"PAWSUSDT"}',
+        b'{"channel":"ticker","instId":"BTCUSDT","symbol":"PAWSUSDT"}',
+        b'{"topic":"ticker","instId":"PAWSUSDT"}',
+        b'{"instType":"USDT-FUTURES","channel":"ticker","instId":"PAWSUSDT"}',
+    ):
+        frame = b'{"action":"x","arg":' + arg + b',"data":[{}]}'
+        assert reference(frame, SYM, ensure_ascii=None) == OTHER, arg
     assert reference(HIT_FRAMES[3], SYM, ensure_ascii=None) == EVENT
     assert reference(b" pong ", SYM, ensure_ascii=None) == PONG
     assert reference(hit[:-1], SYM, ensure_ascii=None) == OTHER

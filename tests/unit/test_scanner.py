@@ -30,22 +30,30 @@ V3_HIT = (
 )
 
 
-def _v2(sym: str = SYM, channel: str = "ticker", action: str = "snapshot", data=None) -> bytes:
+def _v2(
+    sym: str = SYM,
+    channel: str = "ticker",
+    action: str = "snapshot",
+    data=None,
+    inst_type: str = "SPOT",
+) -> bytes:
     if data is None:
         data = [{"instId": sym, "lastPr": "1.5", "ts": "1701842994338"}]
     frame = {
         "action": action,
-        "arg": {"instType": "SPOT", "channel": channel, "instId": sym},
+        "arg": {"instType": inst_type, "channel": channel, "instId": sym},
         "data": data,
         "ts": 1701842994341,
     }
     return json.dumps(frame, separators=(",", ":")).encode()
 
 
-def _v3(sym: str = SYM, topic: str = "ticker", action: str = "snapshot") -> bytes:
+def _v3(
+    sym: str = SYM, topic: str = "ticker", action: str = "snapshot", inst_type: str = "spot"
+) -> bytes:
     frame = {
         "action": action,
-        "arg": {"instType": "spot", "topic": topic, "symbol": sym},
+        "arg": {"instType": inst_type, "topic": topic, "symbol": sym},
         "data": [{"symbol": sym, "lastPrice": "1.5"}],
         "ts": 1730711866716,
     }
@@ -68,14 +76,27 @@ HITS = {
     "reordered-v3": (
         b'{"data":[{}],"arg":{"symbol":"PAWSUSDT","topic":"ticker"},"action":"update","ts":1}'
     ),
+    # instType absent: accepted (robustness); present: "spot" in any ASCII case
     "minimal-v2": b'{"action":"x","arg":{"channel":"ticker","instId":"PAWSUSDT"},"data":[{}]}',
-    "mixed-keys": b'{"action":"x","arg":{"topic":"ticker","instId":"PAWSUSDT"},"data":[{}]}',
-    "empty-action": b'{"action":"","arg":{"channel":"ticker","symbol":"PAWSUSDT"},"data":[{}]}',
-    "channel-and-topic": (
-        b'{"action":"x","arg":{"channel":"books","topic":"ticker","instId":"PAWSUSDT"},"data":[{}]}'
+    "minimal-v3": b'{"action":"x","arg":{"topic":"ticker","symbol":"PAWSUSDT"},"data":[{}]}',
+    "insttype-mixed-case": _v2(inst_type="Spot"),
+    "insttype-upper-v3": _v3(inst_type="SPOT"),
+    "insttype-last-wins": (
+        b'{"action":"x","arg":{"instType":"USDT-FUTURES","channel":"ticker","instId":"PAWSUSDT",'
+        b'"instType":"SPOT"},"data":[{}]}'
     ),
-    "instid-and-symbol": (
-        b'{"action":"x","arg":{"channel":"ticker","instId":"OTHER","symbol":"PAWSUSDT"},'
+    "empty-action": b'{"action":"","arg":{"topic":"ticker","symbol":"PAWSUSDT"},"data":[{}]}',
+    # both pairs present and both consistent
+    "channel-and-topic-ticker": (
+        b'{"action":"x","arg":{"channel":"ticker","topic":"ticker","instId":"PAWSUSDT"},'
+        b'"data":[{}]}'
+    ),
+    "both-pairs": (
+        b'{"action":"x","arg":{"channel":"ticker","topic":"ticker","instId":"PAWSUSDT",'
+        b'"symbol":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "duplicate-channel-last-wins": (
+        b'{"action":"x","arg":{"channel":"books","channel":"ticker","instId":"PAWSUSDT"},'
         b'"data":[{}]}'
     ),
     "two-data-items": _v2(data=[{"instId": SYM}, {"instId": SYM}]),
@@ -168,6 +189,65 @@ OTHERS = {
     "trade": _v2(channel="trade", data=[{"ts": "1", "price": "1", "size": "1", "side": "buy"}]),
     "candle": _v2(channel="candle1m", data=[["1", "2", "3"]]),
     "v3-books": _v3(topic="books"),
+    # arg must name the spot ticker of the target with one consistent key pair
+    "mixed-pair-topic-instid": (
+        b'{"action":"x","arg":{"topic":"ticker","instId":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "mixed-pair-channel-symbol": (
+        b'{"action":"x","arg":{"channel":"ticker","symbol":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "channel-books-topic-ticker": (
+        b'{"action":"x","arg":{"channel":"books","topic":"ticker","instId":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "channel-books-topic-ticker-symbol": (
+        b'{"action":"x","arg":{"channel":"books","topic":"ticker","symbol":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "topic-books-channel-ticker": (
+        b'{"action":"x","arg":{"channel":"ticker","topic":"books","instId":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "channel-null-topic-ticker": (
+        b'{"action":"x","arg":{"channel":null,"topic":"ticker","symbol":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "instid-other-symbol-target": (
+        b'{"action":"x","arg":{"channel":"ticker","instId":"BTCUSDT","symbol":"PAWSUSDT"},'
+        b'"data":[{}]}'
+    ),
+    "instid-target-symbol-other": (
+        b'{"action":"x","arg":{"channel":"ticker","instId":"PAWSUSDT","symbol":"BTCUSDT"},'
+        b'"data":[{}]}'
+    ),
+    "symbol-other-v3-pair": (
+        b'{"action":"x","arg":{"topic":"ticker","symbol":"PAWSUSDT","instId":"BTCUSDT"},'
+        b'"data":[{}]}'
+    ),
+    "duplicate-channel-last-books": (
+        b'{"action":"x","arg":{"channel":"ticker","instId":"PAWSUSDT","channel":"books"},'
+        b'"data":[{}]}'
+    ),
+    "usdt-futures-v2": _v2(inst_type="USDT-FUTURES"),
+    "coin-futures-v2": _v2(inst_type="COIN-FUTURES"),
+    "usdc-futures-v2": _v2(inst_type="USDC-FUTURES"),
+    "usdt-futures-v3": _v3(inst_type="usdt-futures"),
+    "margin-v3": _v3(inst_type="margin"),
+    "insttype-spot-suffix": _v2(inst_type="SPOTX"),
+    "insttype-spot-space": _v2(inst_type="SPOT "),
+    "insttype-spo": _v2(inst_type="SPO"),
+    "insttype-empty": _v2(inst_type=""),
+    "insttype-null": (
+        b'{"action":"x","arg":{"instType":null,"channel":"ticker","instId":"PAWSUSDT"},"data":[{}]}'
+    ),
+    "insttype-array": (
+        b'{"action":"x","arg":{"instType":["SPOT"],"channel":"ticker","instId":"PAWSUSDT"},'
+        b'"data":[{}]}'
+    ),
+    "insttype-escaped": (
+        b'{"action":"x","arg":{"instType":"\\u0053POT","channel":"ticker","instId":"PAWSUSDT"},'
+        b'"data":[{}]}'
+    ),
+    "insttype-last-futures": (
+        b'{"action":"x","arg":{"instType":"SPOT","channel":"ticker","instId":"PAWSUSDT",'
+        b'"instType":"USDT-FUTURES"},"data":[{}]}'
+    ),
     "ticker-prefix-channel": _v2(channel="tickers"),
     "ticker-upper-channel": _v2(channel="TICKER"),
     "empty-data": _v2(data=[]),

@@ -9,8 +9,11 @@ import base64
 import hashlib
 import hmac
 import pickle
+import traceback
 
 import pytest
+
+from sniper.secrets import Secret
 
 SECRET = "test-secret-not-real"
 KEY = "bg_0123456789abcdefKEYMARK"
@@ -121,6 +124,7 @@ def test_get_with_query_layout_exact(impl):
         b"\r\n"
     )
     assert t.request == expected
+    assert b"Content-Length" not in t.request  # a GET has no content: no Content-Length
     assert t.body == b""
     assert t.path_with_query == "/api/v2/spot/account/assets?coin=USDT"
 
@@ -140,16 +144,26 @@ def test_content_length_counts_bytes(impl):
     assert t.body == body.encode()
     assert _header(t.request, b"Content-Length") == str(len(body.encode())).encode()
     assert t.request.endswith(body.encode())
-    empty = impl.OrderTemplate(
-        method="POST",
-        host="h",
-        path="/p",
-        api_key=KEY,
-        secret=SECRET,
-        passphrase=PASSPHRASE,
-        timestamp_ms=TS,
+
+
+def test_post_with_empty_body_says_content_length_0(impl):
+    """RFC 9110 §8.6: a POST carries Content-Length even when the content is empty."""
+    t = _post(impl, host="h", path="/p", body=b"")
+    head = (
+        b"POST /p HTTP/1.1\r\n"
+        b"Host: h\r\n"
+        b"Connection: keep-alive\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: 0\r\n"
+        b"locale: en-US\r\n"
     )
-    assert b"Content-Length" not in empty.request
+    assert t.request.startswith(head)
+    assert t.request.endswith(b"\r\n\r\n")
+    assert _header(t.request, b"ACCESS-SIGN") == _reference_sign(
+        SECRET.encode(), b"1700000000000POST/p"
+    )
+    assert t.body == b""
+    assert _post(impl, body="").request == _post(impl, body=b"").request
 
 
 def test_resign_changes_only_timestamp_and_signature(impl):
@@ -279,6 +293,81 @@ def test_secret_str_and_bytes_equivalent(impl):
     assert _post(impl, secret=bytearray(SECRET.encode())).request == _post(impl).request
 
 
+def test_secret_may_be_a_secret(impl):
+    """``sniper.secrets.Secret`` is accepted and revealed only to sign."""
+    t = _post(impl, secret=Secret(SECRET))
+    assert t.request == _post(impl).request
+    t.resign(TS + 1)
+    prehash = f"{TS + 1}POST{PLACE}".encode() + BODY
+    assert _header(t.request, b"ACCESS-SIGN") == _reference_sign(SECRET.encode(), prehash)
+    with pytest.raises(ValueError, match="secret must not be empty"):
+        _post(impl, secret=Secret(""))
+
+
+LEAK = "XLEAKSECRETX"  # the secret of the traceback tests: must never be formatted
+
+
+def _leak_secret(kind: str) -> object:
+    """The secret, built in a frame that has returned before the template raises (a local of
+    the test itself would be captured with the test's own frame)."""
+    return {
+        "str": LEAK + "-0123456789",
+        "bytes": (LEAK + "-0123456789").encode(),
+        "Secret": Secret(LEAK + "-0123456789"),
+        "surrogate": LEAK + "\ud800",  # cannot be encoded: fails inside signing_key
+    }[kind]
+
+
+INVALID_PARTS = [
+    {"host": "bad host"},
+    {"path": "no-slash"},
+    {"method": "PUT"},
+    {"api_key": ""},
+    {"passphrase": "pass\r\n"},
+    {"locale": None},
+    {"body": 1},
+    {"demo": "yes"},
+    {"timestamp_ms": 17},
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "kind"),
+    [(o, k) for o in INVALID_PARTS for k in ("str", "bytes", "Secret", "surrogate")]
+    + [({}, "surrogate")],  # everything else valid: the secret itself fails
+    ids=lambda v: v if isinstance(v, str) else next(iter(v), "valid"),
+)
+def test_validation_traceback_locals_never_hold_the_secret(impl, overrides, kind):
+    """``capture_locals=True`` (as Sentry, rich, ``traceback`` can) shows no validator's locals
+    holding the secret: it is boxed first, checked last, and never passed to a validator."""
+    kwargs = {
+        "method": "POST",
+        "host": "h",
+        "path": "/p",
+        "api_key": KEY,
+        "passphrase": PASSPHRASE,
+        "timestamp_ms": TS,
+        **overrides,
+    }
+    with pytest.raises((TypeError, ValueError)) as info:
+        impl.OrderTemplate(secret=_leak_secret(kind), **kwargs)
+    report = traceback.TracebackException.from_exception(info.value, capture_locals=True)
+    text = "".join(report.format())
+    assert report.stack[-1].locals, text  # the validator's locals were captured...
+    assert LEAK not in text  # ...and none of them, in any frame, shows the secret
+    assert LEAK not in str(info.value)
+
+
+def test_secret_is_checked_after_everything_else(impl):
+    """An invalid secret is reported only once every other argument is valid."""
+    with pytest.raises(ValueError, match="host"):
+        _post(impl, host="bad host", secret=12345)
+    with pytest.raises(ValueError, match="13 digits"):
+        _post(impl, timestamp_ms=17, secret="")
+    with pytest.raises(TypeError, match="secret must be"):
+        _post(impl, secret=12345)
+
+
 def test_repr_masks_credentials(impl):
     t = _post(impl, api_key=MARK + "key", passphrase=MARK + "pass", secret=MARK + "secret")
     text = repr(t)
@@ -288,6 +377,38 @@ def test_repr_masks_credentials(impl):
     assert "POST" in text and PLACE in text and str(TS) in text and f"{len(BODY)}B" in text
     t.resign(TS + 5)
     assert _header(t.request, b"ACCESS-SIGN").decode() not in repr(t)
+
+
+def test_repr_of_a_half_built_template(impl):
+    """repr() never raises, even before or after a failed __init__ (traceback locals call it)."""
+    blank = impl.OrderTemplate.__new__(impl.OrderTemplate)
+    assert repr(blank) == "<OrderTemplate (not initialised)>"
+    with pytest.raises(ValueError):
+        blank.__init__(
+            method="POST",
+            host="bad host",
+            path="/p",
+            api_key=KEY,
+            secret=SECRET,
+            passphrase=PASSPHRASE,
+            timestamp_ms=TS,
+        )
+    assert repr(blank) == "<OrderTemplate (not initialised)>"
+
+
+def test_init_twice_is_refused(impl):
+    t = _post(impl)
+    with pytest.raises(RuntimeError, match="already initialised"):
+        t.__init__(
+            method="GET",
+            host="h",
+            path="/p",
+            api_key=KEY,
+            secret=SECRET,
+            passphrase=PASSPHRASE,
+            timestamp_ms=TS,
+        )
+    assert t.request == _post(impl).request
 
 
 def test_not_picklable(impl):
@@ -305,6 +426,7 @@ def test_compiled_and_twin_build_identical_requests(compiled, twin):
         {},
         {"demo": True},
         {"body": b""},
+        {"body": b"", "secret": Secret(SECRET)},
         {"method": "GET", "body": b"", "query": "coin=USDT"},
         {"locale": "zh-CN", "host": "127.0.0.1:8443"},
     ):
