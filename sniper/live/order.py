@@ -122,7 +122,7 @@ class PreparedOrder:
             query=call.query,
             body=call.body,
             api_key=self.config.api_key.reveal(),
-            secret=self.config.secret_key.reveal(),
+            secret=self.config.secret_key,  # a Secret: revealed only inside sign()
             passphrase=self.config.passphrase.reveal(),
             locale=self.config.locale,
             demo=self.config.demo,
