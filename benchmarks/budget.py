@@ -9,11 +9,17 @@ exchange → first byte of the order received by it, on loopback, per contestant
 ``floor`` (C, blocking sockets, the least possible work), ``sniper`` (``sniper run``, the
 product) and ``baseline`` (an ordinary aiohttp + json.loads bot).
 
-Micro: ``TickerScanner.scan`` on a 1 KB miss frame, compiled module vs its pure-Python twin,
-both imported directly (``sniper._fast.scanner`` and ``sniper._fast.scanner_py``).
+Micro: ``TickerScanner.scan`` compiled module vs its pure-Python twin, both imported directly
+(``sniper._fast.scanner`` and ``sniper._fast.scanner_py``), on three frames: a 1 KB miss (another
+symbol: both take the byte-search shortcut), a 1 KB near miss (the target named on another
+channel: both must parse it all) and the subscribe ack naming the target (an event: parsed).
 
-Usage: ``python -m benchmarks [--runs N] [--json PATH] [--plot PATH] [--contestants a,b]``
-(also ``sniper bench``). Exit status 0 when every budget line passes, 1 otherwise.
+A ratio is only judged on enough samples: every e2e line needs at least ``MIN_SAMPLES``
+successful rounds per contestant it involves (fewer: the line FAILs, "too few samples").
+
+Usage: ``python -m benchmarks [--runs N] [--seed S] [--json PATH] [--plot PATH]
+[--contestants a,b] [--keep-awake-us P]`` (also ``sniper bench``). Exit status 0 when every
+budget line passes, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import sys
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +44,11 @@ DEFAULT_JSON = HERE / "results" / "latest.json"
 SNIPER_P50_OVER_FLOOR_P50_MAX = 1.15  # sniper p50 <= 1.15 x floor p50
 SNIPER_P90_OVER_FLOOR_P90_MAX = 1.30  # sniper p90 <= 1.3 x floor p90
 BASELINE_P50_OVER_SNIPER_P50_MIN = 4.0  # baseline p50 / sniper p50 >= 4
-SCANNER_TWIN_OVER_COMPILED_MIN = 5.0  # compiled TickerScanner.scan >= 5x its twin (1 KB miss)
+SCANNER_TWIN_OVER_COMPILED_MIN = 5.0  # compiled TickerScanner.scan >= 5x its twin, every frame
 SNIPER_FAILURES_MAX = 0  # a fast sniper that misses a listing is not fast
+MIN_SAMPLES = 30  # per contestant in an e2e line; fewer -> the line FAILs ("too few samples")
 # ------------------------------------------------------------------------------------------
+BOOTSTRAP_RESAMPLES = 2000  # for the ratios' 90 % confidence intervals (reported, not judged)
 
 
 @dataclass
@@ -49,6 +58,8 @@ class BudgetLine:
     limit: float
     kind: str  # "max" (measured <= limit) or "min" (measured >= limit)
     note: str = ""
+    # the value even when the line cannot be judged (too few samples...): shown, never passed
+    measured_anyway: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -61,7 +72,10 @@ class BudgetLine:
     def render(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
         op = "<=" if self.kind == "max" else ">="
-        got = "n/a" if self.measured is None else f"{self.measured:.2f}"
+        shown = self.measured if self.measured is not None else self.measured_anyway
+        got = "n/a" if shown is None else f"{shown:.2f}"
+        if self.measured is None and shown is not None:
+            got += " (not judged)"
         limit = f"{self.limit:g}"
         text = f"{verdict}  {self.name}: measured {got} (budget {op} {limit})"
         return text + (f"  [{self.note}]" if self.note else "")
@@ -87,8 +101,41 @@ def miss_frame(size: int = 1024) -> bytes:
 
 
 def near_miss_frame(size: int = 1024) -> bytes:
-    """~``size`` bytes naming the target on another channel: the twin must parse it all."""
+    """~``size`` bytes naming the target on another channel (``books5``): the target token is in
+    the frame, so neither implementation may take the shortcut; both parse it all."""
     return miss_frame(size).replace(b'"ticker"', b'"books5"').replace(b"BTCUSDT", TARGET.encode())
+
+
+def ack_frame() -> bytes:
+    """The subscribe ack naming the target (an ``event``: parsed, classified EVENT)."""
+    return (
+        b'{"event":"subscribe","arg":{"instType":"SPOT","channel":"ticker","instId":"'
+        + TARGET.encode()
+        + b'"}}'
+    )
+
+
+# label -> (frame, the FrameKind both implementations must return, the path it must take)
+MICRO_FRAMES: dict[str, tuple[Callable[[], bytes], str, str]] = {
+    "miss_1k": (miss_frame, "OTHER", "shortcut"),
+    "near_miss_1k": (near_miss_frame, "OTHER", "parse"),
+    "ack": (ack_frame, "EVENT", "parse"),
+}
+MICRO_TITLES = {
+    "miss_1k": "1 KB miss (other symbol)",
+    "near_miss_1k": "1 KB near miss (target on books5)",
+    "ack": "subscribe ack naming the target",
+}
+
+
+def _scan_path(frame: bytes) -> str:
+    """Which path ``TickerScanner.scan`` takes on ``frame`` (the documented exact shortcut: no
+    whole ``"TARGET"`` token and no ``"event"`` key -> OTHER without a parse)."""
+    from sniper._fast import matcher_py
+
+    if matcher_py.TargetMatcher(TARGET).find(frame) < 0 and b'"event"' not in frame:
+        return "shortcut"
+    return "parse"
 
 
 def _per_call_ns(fn: Callable[[], object], *, repeat: int = 7, budget_s: float = 0.2) -> float:
@@ -98,28 +145,71 @@ def _per_call_ns(fn: Callable[[], object], *, repeat: int = 7, budget_s: float =
     return min(timer.repeat(repeat=repeat, number=number)) / number * 1e9
 
 
+def _scan_call(scanner: Any, frame: bytes) -> Callable[[], object]:
+    def call() -> object:
+        return scanner.scan(frame)
+
+    return call
+
+
 def run_micro() -> dict[str, Any]:
-    """Time ``TickerScanner.scan`` compiled vs twin; {} entries carry an ``error`` if missing."""
-    from sniper._fast import scanner_py  # the twin, imported directly
+    """Time ``TickerScanner.scan`` compiled vs twin per frame; ``error`` if not built."""
+    from sniper._fast import codes_py, scanner_py  # the twin, imported directly
 
     try:
         from sniper._fast import scanner as compiled  # the extension module, directly
     except ImportError as exc:
         return {"error": f"compiled scanner not built: {exc}"}
     out: dict[str, Any] = {"target": TARGET}
-    for label, frame in (("miss_1k", miss_frame()), ("near_miss_1k", near_miss_frame())):
+    for label, (make, kind, path) in MICRO_FRAMES.items():
+        frame = make()
         fast = compiled.TickerScanner(TARGET)
         twin = scanner_py.TickerScanner(TARGET)
-        assert int(fast.scan(frame)) == int(twin.scan(frame)) == 0, "frame must be a miss"
-        fast_ns = _per_call_ns(lambda f=fast, b=frame: f.scan(b))
-        twin_ns = _per_call_ns(lambda t=twin, b=frame: t.scan(b))
+        want = int(codes_py.FrameKind[kind])
+        got = (int(fast.scan(frame)), int(twin.scan(frame)))
+        if got != (want, want) or _scan_path(frame) != path:
+            out[label] = {"error": f"{label}: expected {kind} via {path}, got {got}"}
+            continue
+        fast_ns = _per_call_ns(_scan_call(fast, frame))
+        twin_ns = _per_call_ns(_scan_call(twin, frame))
         out[label] = {
             "bytes": len(frame),
+            "kind": kind,
+            "path": path,
             "compiled_ns": fast_ns,
             "twin_ns": twin_ns,
             "ratio": twin_ns / fast_ns,
         }
     return out
+
+
+# --- confidence intervals --------------------------------------------------------------------
+
+
+def bootstrap_ratio_ci(
+    num_us: Sequence[float],
+    den_us: Sequence[float],
+    q: float,
+    *,
+    seed: int,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = 90.0,
+) -> tuple[float, float] | None:
+    """Percentile-bootstrap ``level`` % CI of pXX(num) / pXX(den), each side resampled
+    independently (the contestants' rounds are independent). Informational: the budget
+    judges the point estimate, on at least ``MIN_SAMPLES`` per side."""
+    from benchmarks.e2e import percentile
+
+    if len(num_us) < 2 or len(den_us) < 2:
+        return None
+    rng = random.Random(seed)
+    ratios = []
+    for _ in range(resamples):
+        a = percentile(rng.choices(num_us, k=len(num_us)), q)
+        b = percentile(rng.choices(den_us, k=len(den_us)), q)
+        ratios.append(a / b)
+    tail = (100.0 - level) / 2
+    return percentile(ratios, tail), percentile(ratios, 100.0 - tail)
 
 
 # --- the check -----------------------------------------------------------------------------
@@ -129,7 +219,27 @@ def _summary(result: dict[str, Any], name: str) -> dict[str, float] | None:
     c = result.get("contestants", {}).get(name)
     if not c or not c["summary"]["n"]:
         return None
-    return c["summary"]
+    summary: dict[str, float] = c["summary"]
+    return summary
+
+
+def _samples_us(result: dict[str, Any], name: str) -> list[float]:
+    c = result.get("contestants", {}).get(name)
+    return [s / 1000.0 for s in c["samples_ns"]] if c else []
+
+
+def ratio_cis(result: dict[str, Any]) -> dict[str, tuple[float, float] | None]:
+    """90 % bootstrap CIs of the e2e ratios (seeded from the run's seed: reproducible)."""
+    seed = int(result.get("meta", {}).get("seed", 0))
+    pairs = {
+        "sniper p50 / floor p50": ("sniper", "floor", 50.0),
+        "sniper p90 / floor p90": ("sniper", "floor", 90.0),
+        "baseline p50 / sniper p50": ("baseline", "sniper", 50.0),
+    }
+    return {
+        line: bootstrap_ratio_ci(_samples_us(result, a), _samples_us(result, b), q, seed=seed + i)
+        for i, (line, (a, b, q)) in enumerate(pairs.items())
+    }
 
 
 def evaluate(result: dict[str, Any], micro: dict[str, Any]) -> list[BudgetLine]:
@@ -137,59 +247,96 @@ def evaluate(result: dict[str, Any], micro: dict[str, Any]) -> list[BudgetLine]:
     sniper = _summary(result, "sniper")
     baseline = _summary(result, "baseline")
     unavailable = result.get("unavailable", {})
+    keep_awake = result.get("meta", {}).get("keep_awake", {})
+    cis = ratio_cis(result)
 
-    def why_missing(*names: str) -> str:
+    def why_not(*names: str) -> str:
+        """Why a line over ``names`` cannot be judged ("" when it can)."""
         for n in names:
             if n in unavailable:
                 return f"{n} unavailable"
-            if _summary(result, n) is None:
+            s = _summary(result, n)
+            if s is None:
                 return f"{n} not measured"
+            if s["n"] < MIN_SAMPLES:
+                return f"too few samples: {n} n={s['n']:.0f} < {MIN_SAMPLES}"
+        if "floor" in names and not keep_awake.get("period_us"):
+            return "keep-awake off: the floor sleeps and is not a floor (see BENCHMARKS.md)"
         return ""
 
     def ratio(a: dict | None, ka: str, b: dict | None, kb: str) -> float | None:
         return None if a is None or b is None else a[ka] / b[kb]
 
+    def ci_note(line: str) -> str:
+        ci = cis.get(line)
+        return f"90% CI {ci[0]:.2f}-{ci[1]:.2f}" if ci else ""
+
+    def e2e_line(name: str, value: float | None, limit: float, kind: str, *who: str) -> BudgetLine:
+        problem = why_not(*who)
+        return BudgetLine(
+            name,
+            None if problem else value,
+            limit,
+            kind,
+            problem or ci_note(name),
+            measured_anyway=value,
+        )
+
     lines = [
-        BudgetLine(
+        e2e_line(
             "sniper p50 / floor p50",
             ratio(sniper, "p50_us", floor, "p50_us"),
             SNIPER_P50_OVER_FLOOR_P50_MAX,
             "max",
-            why_missing("floor", "sniper"),
+            "floor",
+            "sniper",
         ),
-        BudgetLine(
+        e2e_line(
             "sniper p90 / floor p90",
             ratio(sniper, "p90_us", floor, "p90_us"),
             SNIPER_P90_OVER_FLOOR_P90_MAX,
             "max",
-            why_missing("floor", "sniper"),
+            "floor",
+            "sniper",
         ),
-        BudgetLine(
+        e2e_line(
             "baseline p50 / sniper p50",
             ratio(baseline, "p50_us", sniper, "p50_us"),
             BASELINE_P50_OVER_SNIPER_P50_MIN,
             "min",
-            why_missing("baseline", "sniper"),
+            "baseline",
+            "sniper",
         ),
     ]
-    miss = micro.get("miss_1k")
-    lines.append(
-        BudgetLine(
-            "scanner twin / compiled (1 KB miss)",
-            miss["ratio"] if miss else None,
-            SCANNER_TWIN_OVER_COMPILED_MIN,
-            "min",
-            "" if miss else micro.get("error", "not measured"),
+    for label in MICRO_FRAMES:
+        m = micro.get(label) or {}
+        ok = "ratio" in m
+        lines.append(
+            BudgetLine(
+                f"scanner twin / compiled ({MICRO_TITLES[label]})",
+                m["ratio"] if ok else None,
+                SCANNER_TWIN_OVER_COMPILED_MIN,
+                "min",
+                f"{m['path']}: {m['compiled_ns']:.0f} ns vs {m['twin_ns']:.0f} ns"
+                if ok
+                else m.get("error") or micro.get("error", "not measured"),
+            )
         )
-    )
     sn = result.get("contestants", {}).get("sniper")
+    rounds = (len(sn["samples_ns"]) + sn["failures"]) if sn else 0
+    problem = (
+        why_not("sniper")
+        if not sn
+        else (f"too few rounds: {rounds} < {MIN_SAMPLES}" if rounds < MIN_SAMPLES else "")
+    )
     lines.append(
         BudgetLine(
             "sniper failures",
-            float(sn["failures"]) if sn else None,
+            None if problem or not sn else float(sn["failures"]),
             SNIPER_FAILURES_MAX,
             "max",
-            "" if sn else why_missing("sniper"),
+            problem or f"of {rounds} rounds",
+            measured_anyway=float(sn["failures"]) if sn else None,
         )
     )
     return lines
@@ -221,9 +368,12 @@ def render_table(result: dict[str, Any]) -> str:
 
 
 def render_breakdown(result: dict[str, Any]) -> list[str]:
-    """Median split of the e2e latency, for contestants that report their own stamps."""
+    """Median split of the e2e latency, for contestants that report their own stamps (sniper:
+    frame callback entered / transport.write returned; floor: recv() returned / write()
+    returned)."""
     from benchmarks.e2e import percentile
 
+    detect = {"sniper": "on_ws_frame entered", "floor": "recv() returned"}
     out = []
     for name in result.get("contestants", {}):
         rows = [
@@ -234,15 +384,16 @@ def render_breakdown(result: dict[str, Any]) -> list[str]:
         if not rows:
             continue
 
-        def med(key: str, rows: list = rows) -> float:
-            return percentile([r[key] for r in rows], 50)
+        def pct(key: str, q: float, rows: list = rows) -> float:
+            return percentile([r[key] for r in rows], q)
 
         out.append(
-            f"{name} breakdown (medians, n={len(rows)}): ticker written → frame callback "
-            f"{med('ticker_to_detect_us'):.1f} µs · callback → write() returned "
-            f"{med('inproc_us'):.1f} µs · write() returned → exchange stamp "
-            f"{med('written_to_first_byte_us'):+.1f} µs (negative: the kernel stamps the "
-            "segment inside the write syscall)"
+            f"{name} breakdown (p50 / p90, n={len(rows)}): ticker written → "
+            f"{detect.get(name, 'detect')} {pct('ticker_to_detect_us', 50):.1f} / "
+            f"{pct('ticker_to_detect_us', 90):.1f} µs · → write() returned "
+            f"{pct('inproc_us', 50):.1f} / {pct('inproc_us', 90):.1f} µs · write() returned → "
+            f"exchange stamp {pct('written_to_first_byte_us', 50):+.1f} µs (p50; negative: the "
+            "kernel stamps the segment inside the write syscall)"
         )
     return out
 
@@ -269,8 +420,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("listing ticker written → order first byte received (µs, log)")
     meta = result.get("meta", {})
     ax.set_title(
-        f"e2e loopback latency, {meta.get('date_utc', '')[:10]}, {meta.get('cpus', '?')} CPUs "
-        "(box p25-p75, line p50, whiskers p10-p90)",
+        f"e2e loopback latency, {meta.get('date_utc', '')[:10]}, {meta.get('cpus', '?')} CPUs, "
+        f"keep-awake {meta.get('keep_awake', {}).get('period_us', 0):g} µs, seed {meta.get('seed')}"
+        "\n(box p25-p75, line p50, whiskers p10-p90)",
         fontsize=9,
     )
     ax.grid(axis="x", which="both", alpha=0.3)
@@ -284,10 +436,29 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from benchmarks.e2e import ALL_CONTESTANTS
+    from benchmarks.e2e import ALL_CONTESTANTS, KEEP_AWAKE_PERIOD_US
 
     parser.add_argument(
-        "--runs", type=int, default=30, metavar="N", help="rounds per contestant (default 30)"
+        "--runs",
+        type=int,
+        default=MIN_SAMPLES,
+        metavar="N",
+        help=f"rounds per contestant (default {MIN_SAMPLES}; fewer cannot pass the e2e lines)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="seed of the per-cycle round order (default: random; recorded in the JSON)",
+    )
+    parser.add_argument(
+        "--keep-awake-us",
+        type=float,
+        default=KEEP_AWAKE_PERIOD_US,
+        metavar="P",
+        help=f"keep-awake wake period, µs (default {KEEP_AWAKE_PERIOD_US:g}; 0 = off, and then "
+        "the floor lines FAIL)",
     )
     parser.add_argument(
         "--json",
@@ -319,8 +490,19 @@ def main(args: argparse.Namespace) -> int:
         lat = f"{r.latency_ns / 1000:8.1f} µs" if r.ok else f"FAIL {r.reason[:160]}"
         print(f"  round {r.index:3d} {r.contestant:<9} {lat}", file=sys.stderr, flush=True)
 
-    print(f"bench: {args.runs} rounds x {names}, interleaved", file=sys.stderr, flush=True)
-    result = run_e2e(runs=args.runs, contestants=names, progress=progress)
+    print(
+        f"bench: {args.runs} cycles x {names}, shuffled per cycle, keep-awake "
+        f"{args.keep_awake_us:g} µs",
+        file=sys.stderr,
+        flush=True,
+    )
+    result = run_e2e(
+        runs=args.runs,
+        contestants=names,
+        seed=args.seed,
+        keep_awake_us=args.keep_awake_us,
+        progress=progress,
+    )
     micro = run_micro()
     result["micro"] = micro
     lines = evaluate(result, micro)
@@ -332,6 +514,7 @@ def main(args: argparse.Namespace) -> int:
             "kind": b.kind,
             "passed": b.passed,
             "note": b.note,
+            "measured_anyway": b.measured_anyway,
         }
         for b in lines
     ]
@@ -344,15 +527,30 @@ def main(args: argparse.Namespace) -> int:
         f"load avg (1 min) {meta['loadavg_1m_at_start']:.2f} -> {meta['loadavg_1m_at_end']:.2f}"
     )
     print(render_table(result))
-    for label in ("miss_1k", "near_miss_1k"):
-        m = micro.get(label)
-        if m:
+    ka = meta.get("keep_awake", {})
+    print(
+        f"seed {meta['seed']}; keep-awake {ka.get('period_us', 0):g} µs on CPUs "
+        f"{ka.get('cpus')}: {ka.get('pct_of_one_cpu', 0):.1f} % of one CPU"
+    )
+    for line, ci in ratio_cis(result).items():
+        if ci:
+            print(f"{line}: 90% bootstrap CI {ci[0]:.2f} - {ci[1]:.2f}")
+    for label in MICRO_FRAMES:
+        m = micro.get(label) or {}
+        if "ratio" in m:
             print(
-                f"micro TickerScanner.scan {label} ({m['bytes']} B): compiled "
-                f"{m['compiled_ns']:.0f} ns, twin {m['twin_ns']:.0f} ns, {m['ratio']:.1f}x"
+                f"micro TickerScanner.scan, {MICRO_TITLES[label]} ({m['bytes']} B, {m['path']}): "
+                f"compiled {m['compiled_ns']:.0f} ns, twin {m['twin_ns']:.0f} ns, "
+                f"{m['ratio']:.1f}x"
             )
     for line in render_breakdown(result):
         print(line)
+    sources: dict[str, int] = {}
+    for r in result.get("rounds", []):
+        if r["ok"]:
+            key = str(r.get("first_byte_source"))
+            sources[key] = sources.get(key, 0) + 1
+    print("order first-byte stamps: " + ", ".join(f"{k} in {v} rounds" for k, v in sources.items()))
     if "error" in micro:
         print(f"micro: {micro['error']}")
     print()

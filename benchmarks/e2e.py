@@ -3,8 +3,14 @@
 The embedded exchange (``sniper.exchange``) runs in this process, on the default asyncio event
 loop (not uvloop: the exchange's kernel receive timestamps need asyncio's own socket reads).
 Each contestant is a separate process speaking the same environment contract as
-``sniper run``. Rounds are interleaved round-robin (floor, sniper, baseline, floor, ...) so
-slow drifts of the shared machine hit every contestant alike.
+``sniper run``, started with an allow-listed environment (:func:`contestant_env`) in an empty
+working directory (no ``.env`` to pick up). Rounds run in cycles, one round per contestant per
+cycle, in an order shuffled per cycle from a recorded seed, so slow drifts of the shared machine
+hit every contestant alike and no contestant always follows the same one.
+
+For the whole run a keep-awake (``benchmarks/keepawake.py``, one tiny process per CPU waking
+every ``KEEP_AWAKE_PERIOD_US``) keeps the vCPUs out of long idle, so every contestant meets the
+same wake-up conditions whatever its own background activity (see BENCHMARKS.md).
 
 One round:
   1. list a fresh gray symbol (``PAWS<n>USDT``, no open time) and credit the base coin;
@@ -20,8 +26,8 @@ Both stamps are CLOCK_REALTIME ns taken by the exchange process: ``listing_ticke
 space just before the transport write, ``first_byte_ns`` by the kernel (``SO_TIMESTAMPNS``) when
 the first segment of the order request reached the exchange's socket.
 
-``run_e2e(runs=N, contestants=[...])`` returns a dict with the raw samples; see ``budget.py``
-for the table, the plot and the budget check.
+``run_e2e(runs=N, contestants=[...], seed=S)`` returns a dict with the raw samples; see
+``budget.py`` for the table, the plot and the budget check.
 """
 
 from __future__ import annotations
@@ -32,12 +38,13 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +57,7 @@ SNIPER_ROOT = Path(sniper.__file__).resolve().parent.parent  # where the importe
 CONTESTANTS_DIR = HERE / "contestants"
 FLOOR_SOURCE = CONTESTANTS_DIR / "floor.c"
 BASELINE_SCRIPT = CONTESTANTS_DIR / "baseline_bot.py"
+KEEP_AWAKE_SCRIPT = HERE / "keepawake.py"
 
 ALL_CONTESTANTS = ("floor", "sniper", "baseline")
 
@@ -58,6 +66,12 @@ SETTLE_S = 0.3  # after the subscription is seen: let the contestant finish warm
 READY_TIMEOUT_S = 20.0  # start → subscribed (python start-up + imports + REST warm-up)
 ORDER_TIMEOUT_S = 5.0  # listing ticker → accepted order
 EXIT_TIMEOUT_S = 10.0  # accepted order → process exit
+# The keep-awake's wake period, µs (0 = off). 1 ms: see BENCHMARKS.md for the measurement that
+# chose it (steadies the floor for ~2 % of each CPU; 5 ms did as well, 200 µs no better).
+KEEP_AWAKE_PERIOD_US = 1000.0
+
+# Parent variables a contestant may inherit; everything else it gets is set by the harness.
+ENV_ALLOW = ("PATH", "HOME", "LANG")
 
 
 class FloorUnavailable(RuntimeError):
@@ -95,6 +109,87 @@ def build_floor(out_dir: Path) -> Path:
             return out
         errors.append(f"$ {' '.join(cmd)}\n{proc.stderr.strip()}")
     raise FloorUnavailable("cannot build the floor:\n" + "\n".join(errors))
+
+
+# --- same wake-up conditions for every contestant -----------------------------------------
+
+
+class KeepAwake:
+    """One ``keepawake.py`` process per CPU for the whole run (``period_us`` 0: none).
+
+    ``stop()`` returns what they cost: CPU seconds used and that as % of one CPU over the
+    wall-clock time they ran (read from ``/proc/<pid>/stat`` just before they are killed).
+    """
+
+    def __init__(self, period_us: float, spin_us: float = 0.0) -> None:
+        self.period_us = period_us
+        self.spin_us = spin_us
+        self.cpus = sorted(os.sched_getaffinity(0))
+        self._procs: list[asyncio.subprocess.Process] = []
+        self._started = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.period_us > 0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "period_us": self.period_us,
+            "spin_us": self.spin_us,
+            "cpus": self.cpus if self.enabled else [],
+            "script": str(KEEP_AWAKE_SCRIPT.relative_to(REPO)),
+        }
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
+        for cpu in self.cpus:
+            argv = [sys.executable, "-I", str(KEEP_AWAKE_SCRIPT), "--cpu", str(cpu)]
+            argv += ["--period-us", str(self.period_us), "--spin-us", str(self.spin_us)]
+            proc = await asyncio.create_subprocess_exec(
+                *argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+            )
+            self._procs.append(proc)
+        self._started = time.monotonic()
+        await asyncio.sleep(0.3)  # interpreters up and looping before the first round
+        dead = [p.returncode for p in self._procs if p.returncode is not None]
+        if dead:
+            await self.stop()
+            raise RuntimeError(f"keep-awake exited at start (codes {dead})")
+
+    async def stop(self) -> dict[str, float]:
+        cpu_s = sum(_cpu_seconds(p.pid) for p in self._procs)
+        wall = time.monotonic() - self._started if self._procs else 0.0
+        for p in self._procs:
+            await _kill(p)
+        self._procs = []
+        return {
+            "cpu_s": round(cpu_s, 2),
+            "wall_s": round(wall, 1),
+            "pct_of_one_cpu": round(100.0 * cpu_s / wall, 2) if wall else 0.0,
+        }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, s (0.0 if it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def contestant_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """A contestant's whole environment: ``ENV_ALLOW`` from the parent, ``PYTHONPATH`` = the
+    directory the harness imported ``sniper`` from (the contestant imports the same build: an
+    installed wheel or an in-place build, never a stray source tree), then ``settings`` (the
+    BITGET_*/TARGET_TOKEN/COIN_AMOUNT of the round). Nothing else leaks in: no
+    ``SNIPER_PURE_PYTHON``, no ``SNIPER_*`` tuning, no parent ``PYTHONPATH``."""
+    env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
+    env["PYTHONPATH"] = str(SNIPER_ROOT)
+    env.update(settings)
+    return env
 
 
 # --- contestants --------------------------------------------------------------------------
@@ -143,14 +238,18 @@ class RoundResult:
     contestant: str
     symbol: str
     ok: bool
+    cycle: int = 0  # 1-based cycle (one round per contestant per cycle)
+    position: int = 0  # 0-based place of this round in its cycle's shuffled order
     latency_ns: int | None = None
     reason: str = ""
     exit_code: int | None = None
     ready_s: float | None = None  # start → subscribed, s
     first_byte_source: str | None = None  # "kernel" or "user"
-    # diagnostics (evidence for "where the time goes"), not part of the budget:
+    # diagnostics (evidence for "where the time goes"), not part of the budget; from the
+    # contestant's own monotonic stamps (sniper: frame callback entered / transport.write
+    # returned; floor: recv() returned / write() returned):
     inproc_us: float | None = None  # contestant's own detect → bytes written, if it reports it
-    ticker_to_detect_us: float | None = None  # ticker written → contestant's frame callback
+    ticker_to_detect_us: float | None = None  # ticker written → contestant's detect stamp
     written_to_first_byte_us: float | None = None  # its write() returned → exchange's stamp
     since_last_request_us: float | None = None  # its last REST request's first byte → ticker
     requests_after_ticker: int | None = None  # REST requests it started within 5 ms after
@@ -255,8 +354,9 @@ def _realtime_minus_monotonic_ns() -> int:
 
 
 def _read_self_report(res: RoundResult, text: str, ticker_ns: int | None) -> None:
-    """Parse what the contestant says about itself (``sniper run --json``: its result line
-    with monotonic ``detect_ns``/``written_ns``) into the round's diagnostics."""
+    """Parse what the contestant says about itself (a JSON line with monotonic ``detect_ns`` /
+    ``written_ns``: ``sniper run --json``'s result, the floor's last line) into the round's
+    diagnostics."""
     for line in reversed(text.splitlines()):
         line = line.strip()
         if not (line.startswith("{") and "detect_ns" in line):
@@ -299,14 +399,28 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
 
 
 async def _one_round(
-    ex: Any, contestant: Contestant, index: int, symbol: str, log_dir: Path
+    ex: Any,
+    contestant: Contestant,
+    index: int,
+    symbol: str,
+    log_dir: Path,
+    cwd: Path,
+    *,
+    cycle: int = 0,
+    position: int = 0,
 ) -> RoundResult:
-    res = RoundResult(index=index, contestant=contestant.name, symbol=symbol, ok=False)
+    res = RoundResult(
+        index=index,
+        contestant=contestant.name,
+        symbol=symbol,
+        ok=False,
+        cycle=cycle,
+        position=position,
+    )
     ex.records.clear()  # this round's records only (wait_for_order takes the first order)
     api_key, secret, passphrase = _adapter.new_account(ex, symbol, COIN_AMOUNT)
     await _adapter.list_gray(ex, symbol)
-    env = dict(os.environ)
-    env.update(
+    env = contestant_env(
         {
             "BITGET_API_KEY": api_key,
             "BITGET_SECRET_KEY": secret,
@@ -316,15 +430,9 @@ async def _one_round(
             "BITGET_REST_URL": _adapter.rest_url(ex),
             "BITGET_WS_URL": _adapter.ws_url(ex),
             "BITGET_ACCOUNT": "classic",
-            # The contestant imports the same `sniper` this harness imported (an installed
-            # wheel, or an in-place build), never a stray source tree in the working directory.
-            "PYTHONPATH": os.pathsep.join(
-                [str(SNIPER_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-            ),
+            **dict(contestant.extra_env),
         }
     )
-    env.pop("SNIPER_PURE_PYTHON", None)  # the product is measured compiled, never the twins
-    env.update(dict(contestant.extra_env))
     log_path = log_dir / f"{index:03d}-{contestant.name}.log"
     ticker_ns: int | None = None  # ns, CLOCK_REALTIME (exchange's listing_ticker_ns)
     with open(log_path, "wb") as log:  # noqa: ASYNC230 - before the round, not measured
@@ -332,7 +440,7 @@ async def _one_round(
         proc = await asyncio.create_subprocess_exec(
             *contestant.argv,
             env=env,
-            cwd=str(SNIPER_ROOT),
+            cwd=str(cwd),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -361,7 +469,7 @@ async def _one_round(
                 res.reason = "exchange recorded no listing ticker"
                 return res
             res.latency_ns = order.first_byte_ns - ticker_ns
-            res.first_byte_source = getattr(order, "first_byte_source", None)
+            res.first_byte_source = _adapter.first_byte_source(ex, order)
             _diagnose(ex, res, ticker_ns, order.first_byte_ns)
             try:
                 res.exit_code = await asyncio.wait_for(proc.wait(), EXIT_TIMEOUT_S)
@@ -385,46 +493,85 @@ async def _one_round(
                 res.reason += f" [log {log_path.name}: ...{tail[-300:]}]" if tail else ""
 
 
+def _contestant_cwd(work: Path) -> Path:
+    """An empty working directory for the contestants: no ``.env`` (``sniper run`` reads
+    ``./.env``), no source tree for ``python -m`` to pick up."""
+    cwd = work / "cwd"
+    cwd.mkdir(exist_ok=True)
+    if any(cwd.iterdir()):
+        raise RuntimeError(f"contestant working directory {cwd} is not empty")
+    return cwd
+
+
 async def run_e2e_async(
     runs: int = 30,
     contestants: Sequence[str] = ALL_CONTESTANTS,
     *,
+    seed: int | None = None,
+    keep_awake_us: float = KEEP_AWAKE_PERIOD_US,
     progress: Callable[[RoundResult], None] | None = None,
     keep_logs: Path | None = None,
 ) -> dict[str, Any]:
-    """Interleaved rounds against one embedded exchange; see the module docstring."""
+    """Shuffled cycles of rounds against one embedded exchange; see the module docstring.
+
+    ``seed`` fixes the per-cycle order (``None``: drawn at random, and recorded in the result
+    either way); ``keep_awake_us`` is the keep-awake period (0: off).
+    """
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="sniper-bench-") as tmp:
         work = Path(tmp)
         log_dir = keep_logs or work / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
+        cwd = _contestant_cwd(work)
         runnable, unavailable = make_contestants(list(contestants), work)
         results = {c.name: ContestantResult(c.name) for c in runnable}
         rounds: list[RoundResult] = []
+        orders: list[list[str]] = []
         meta = machine_info()
+        keep_awake = KeepAwake(keep_awake_us)
         started = time.monotonic()
         async with _adapter.start_exchange() as ex:
             meta["exchange"] = _adapter.describe(ex)
-            index = 0
-            for _ in range(runs):
-                for c in runnable:
-                    index += 1
-                    symbol = f"PAWS{index}{os.getpid() % 1000}USDT"
-                    r = await _one_round(ex, c, index, symbol, log_dir)
-                    rounds.append(r)
-                    cr = results[c.name]
-                    if r.ok and r.latency_ns is not None:
-                        cr.samples_ns.append(r.latency_ns)
-                    else:
-                        cr.failures += 1
-                        cr.failure_reasons.append(f"round {index}: {r.reason}")
-                    if progress is not None:
-                        progress(r)
-                    _adapter.after_round(ex, symbol)
+            await keep_awake.start()
+            try:
+                index = 0
+                for cycle in range(1, runs + 1):
+                    order = rng.sample(runnable, len(runnable))
+                    orders.append([c.name for c in order])
+                    for position, c in enumerate(order):
+                        index += 1
+                        symbol = f"PAWS{index}{os.getpid() % 1000}USDT"
+                        r = await _one_round(
+                            ex, c, index, symbol, log_dir, cwd, cycle=cycle, position=position
+                        )
+                        rounds.append(r)
+                        cr = results[c.name]
+                        if r.ok and r.latency_ns is not None:
+                            cr.samples_ns.append(r.latency_ns)
+                        else:
+                            cr.failures += 1
+                            cr.failure_reasons.append(f"round {index}: {r.reason}")
+                        if progress is not None:
+                            progress(r)
+                        _adapter.after_round(ex, symbol)
+            finally:
+                keep_awake_cost = await keep_awake.stop()
         meta["duration_s"] = round(time.monotonic() - started, 1)
         meta["loadavg_1m_at_end"] = os.getloadavg()[0]
         meta["runs_per_contestant"] = runs
-        meta["order"] = [c.name for c in runnable]
+        meta["seed"] = seed
+        meta["cycle_orders"] = orders
         meta["settle_s"] = SETTLE_S
+        meta["keep_awake"] = {**keep_awake.describe(), **keep_awake_cost}
+        meta["contestant_env"] = [
+            *sorted(contestant_env({})),
+            "BITGET_*",
+            "TARGET_TOKEN",
+            "COIN_AMOUNT",
+        ]
+        meta["contestant_cwd"] = "empty temporary directory"
     return {
         "meta": meta,
         "unavailable": unavailable,
@@ -440,11 +587,22 @@ def run_e2e(
     runs: int = 30,
     contestants: Sequence[str] = ALL_CONTESTANTS,
     *,
+    seed: int | None = None,
+    keep_awake_us: float = KEEP_AWAKE_PERIOD_US,
     progress: Callable[[RoundResult], None] | None = None,
     keep_logs: Path | None = None,
 ) -> dict[str, Any]:
     """Synchronous entry point (its own asyncio loop; not uvloop, see the module docstring)."""
-    return asyncio.run(run_e2e_async(runs, contestants, progress=progress, keep_logs=keep_logs))
+    return asyncio.run(
+        run_e2e_async(
+            runs,
+            contestants,
+            seed=seed,
+            keep_awake_us=keep_awake_us,
+            progress=progress,
+            keep_logs=keep_logs,
+        )
+    )
 
 
 # --- the exchange adapter: the only place that knows sniper.exchange's API ---------------
@@ -508,6 +666,17 @@ class _ExchangeAdapter:
         if order.symbol != symbol:
             raise RuntimeError(f"accepted order for {order.symbol}, expected {symbol}")
         return order
+
+    def first_byte_source(self, ex: Any, order: Any) -> str | None:
+        """How the order's ``first_byte_ns`` was taken ("kernel": SO_TIMESTAMPNS), from the
+        request record that carried it (``OrderRecord`` does not repeat it)."""
+        source = getattr(order, "first_byte_source", None)
+        if source is not None:
+            return str(source)
+        for req in ex.records.requests:
+            if req.first_byte_ns == order.first_byte_ns and req.path.endswith("/place-order"):
+                return str(req.first_byte_source)
+        return None
 
     def after_round(self, ex: Any, symbol: str) -> None:
         """Take the symbol offline and stop its periodic ticker task, so finished rounds leave

@@ -39,6 +39,7 @@ def test_e2e_short() -> None:
             f"{name}: n={s['n']} p50={s['p50_us']:.1f} µs max={s['max_us']:.1f} µs "
             f"failures={c['failures']} {c['failure_reasons']}"
         )
+    lines.append(f"seed={result['meta']['seed']} keep_awake={result['meta']['keep_awake']}")
     report = "\n".join(lines)
     print(report)
     for name in CONTESTANTS:

@@ -18,7 +18,7 @@ import pytest
 from sniper._fast import matcher, matcher_py, scanner, scanner_py, signer, signer_py
 
 SYM = "PAWSUSDT"
-IMPLS = {
+IMPLS: dict[str, tuple[Any, Any, Any]] = {
     "compiled": (scanner.TickerScanner, matcher.TargetMatcher, signer.OrderTemplate),
     "twin": (scanner_py.TickerScanner, matcher_py.TargetMatcher, signer_py.OrderTemplate),
 }

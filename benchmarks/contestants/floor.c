@@ -9,6 +9,12 @@
  *      "action", "instId":"<TARGET>" and a non-empty "data" array, write() the request once;
  *   5. read the HTTP response; exit 0 if its body says "code":"00000".
  *
+ * After the response (off the measured path) it prints one JSON line on stdout,
+ * {"detect_ns":..., "written_ns":...}: CLOCK_MONOTONIC ns right after the recv() that completed
+ * the listing frame returned, and right after the request's write() returned -- the same two
+ * stamps `sniper run --json` reports (frame callback entered, transport.write returned), so the
+ * harness splits both contestants' latency the same way.
+ *
  * Same environment contract as `sniper run`: BITGET_API_KEY, BITGET_SECRET_KEY,
  * BITGET_PASSPHRASE, TARGET_TOKEN, COIN_AMOUNT, BITGET_REST_URL (http://127.0.0.1:port),
  * BITGET_WS_URL (ws://127.0.0.1:port/path). Exit codes: 0 order accepted, 1 rejected or
@@ -201,6 +207,12 @@ static int json_has(const char *p, size_t n, const char *key, const char *value)
     return 0;
 }
 
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -312,6 +324,7 @@ int main(void) {
 
     /* 4. Hot loop: recv, split frames, fire on the listing ticker. */
     time_t deadline = time(NULL) + timeout_s;
+    int64_t recv_ns = mono_ns(), detect_ns = 0, written_ns = 0; /* ns, CLOCK_MONOTONIC */
     for (;;) {
         /* Process every complete frame in rx[0:have]. */
         size_t off = 0;
@@ -338,7 +351,9 @@ int main(void) {
             const char *payload = rx + off + h;
             if ((opcode == 0x1 || opcode == 0x0) &&
                 is_listing_ticker(payload, (size_t)plen64, qtarget, (size_t)qlen)) {
+                detect_ns = recv_ns;
                 write_all(ofd, req, (size_t)reqlen);
+                written_ns = mono_ns();
                 goto fired;
             }
             if (opcode == 0x8) die(1, "WebSocket closed by the exchange");
@@ -360,6 +375,7 @@ int main(void) {
             die(3, "timed out waiting for the listing ticker");
         }
         ssize_t r = recv(wfd, rx + have, RXBUF - have, 0);
+        recv_ns = mono_ns();
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) die(3, "no WS data");
         if (r <= 0) die(1, "WebSocket connection lost");
@@ -384,6 +400,9 @@ fired:;
         if (he && (clen < 0 || rl >= (size_t)(he + 4 - resp) + (size_t)clen)) break;
         if (rl >= sizeof resp - 1) break;
     }
+    printf("{\"contestant\":\"floor\",\"detect_ns\":%lld,\"written_ns\":%lld}\n",
+           (long long)detect_ns, (long long)written_ns);
+    fflush(stdout);
     if (he && json_has(he, (size_t)(resp + rl - he), "\"code\"", "\"00000\"")) return 0;
     errno = 0;
     fprintf(stderr, "floor: order not accepted: %s\n", resp);

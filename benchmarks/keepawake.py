@@ -1,0 +1,72 @@
+"""Keep-awake: a tiny process per CPU that wakes every ``--period-us`` so no vCPU sits idle long.
+
+Why it exists (see BENCHMARKS.md, *Same wake-up conditions for every contestant*): on the VM
+the benchmark runs on, a vCPU with nothing to do halts; waking it for the listing ticker costs
+tens to hundreds of µs that have nothing to do with the contestant's code. A contestant that
+happens to keep its own CPU busy (``sniper run`` polls REST every 50 ms) then pays less of that
+than one that sleeps in ``recv()`` (the C floor), and the "floor" stops being a floor. The
+harness runs one of these per CPU for the whole run, so every round of every contestant sees
+the same, warm, machine.
+
+Usage (the harness starts it; standalone for experiments)::
+
+    python -I benchmarks/keepawake.py --cpu 0 --period-us 1000 [--spin-us 0] [--max-s 3600]
+
+* pinned to ``--cpu`` (one process per CPU: a single unpinned sleeper only warms the CPU it
+  happens to be on);
+* ``prctl(PR_SET_TIMERSLACK, 1 ns)`` so a 100 µs sleep is 100 µs, not 100 µs + the default
+  50 µs slack;
+* ``--spin-us`` > 0 busy-waits that long after each wake (measured, not the default: it loads
+  the CPU for little gain);
+* bounded: exits after ``--max-s`` seconds, or within a second of its parent going away.
+
+Not a contestant and not on the measured path: it never touches the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import sys
+import time
+
+PR_SET_TIMERSLACK = 29
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU (default: none)")
+    parser.add_argument("--period-us", type=float, default=1000.0, help="sleep per wake, µs")
+    parser.add_argument("--spin-us", type=float, default=0.0, help="busy-wait per wake, µs")
+    parser.add_argument("--max-s", type=float, default=3600.0, help="exit after this long, s")
+    args = parser.parse_args(argv)
+
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)
+
+    parent = os.getppid()
+    period_s = args.period_us / 1e6
+    spin_ns = int(args.spin_us * 1000)
+    deadline = time.monotonic() + args.max_s
+    check_every = max(1, int(1.0 / max(period_s, 1e-6)))  # look at the parent ~once a second
+    n = 0
+    sleep = time.sleep
+    now = time.monotonic_ns
+    while True:
+        sleep(period_s)
+        if spin_ns:
+            until = now() + spin_ns
+            while now() < until:
+                pass
+        n += 1
+        if n % check_every == 0 and (os.getppid() != parent or time.monotonic() > deadline):
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
