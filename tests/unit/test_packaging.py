@@ -30,3 +30,12 @@ def test_extension_is_compiled_with_stub_and_pxd(module: str) -> None:
 
 def test_typed_markers() -> None:
     assert (PKG / "py.typed").is_file() and (PKG / "_fast" / "py.typed").is_file()
+
+
+def test_suite_refuses_real_hosts() -> None:
+    import socket
+
+    with pytest.raises(OSError, match="non-loopback"):
+        socket.getaddrinfo("api.bitget.com", 443)
+    with socket.socket() as s, pytest.raises(OSError, match="non-loopback"):
+        s.connect(("198.51.100.7", 443))
