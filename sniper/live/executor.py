@@ -240,16 +240,7 @@ class Executor:
                     # consistently not found: resend only if the balance proves it did not run
                     state = await self._clear_for_resend(deadline)
                 if state is not None:
-                    log.info("order found by lookup: orderId %s (%s)", state.order_id, state.status)
-                    return Execution(
-                        state.order_id,
-                        self.order.client_oid,
-                        "lookup",
-                        time.monotonic_ns(),
-                        0,
-                        self.attempts,
-                        self.codes,
-                    )
+                    return self._found_by_lookup(state)
                 log.warning(
                     "order not found over %.1fs and the %s balance did not fall: resending "
                     "(same clientOid)",
@@ -335,6 +326,9 @@ class Executor:
                 "your orders before running again"
             ) from None
         assert state is not None
+        return self._found_by_lookup(state)
+
+    def _found_by_lookup(self, state: OrderState) -> Execution:
         log.info("order found by lookup: orderId %s (%s)", state.order_id, state.status)
         return Execution(
             state.order_id,
