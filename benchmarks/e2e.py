@@ -60,6 +60,10 @@ BASELINE_SCRIPT = CONTESTANTS_DIR / "baseline_bot.py"
 KEEP_AWAKE_SCRIPT = HERE / "keepawake.py"
 
 ALL_CONTESTANTS = ("floor", "sniper", "baseline")
+# Not judged by the budget; run on request (``--contestants floor,sniper,hosted_floor``):
+# hosted_floor = the floor's C loop inside a CPython process (contestants/hosted_floor.py).
+DIAGNOSTIC_CONTESTANTS = ("hosted_floor",)
+HOSTED_FLOOR_SCRIPT = CONTESTANTS_DIR / "hosted_floor.py"
 
 COIN_AMOUNT = "1000"  # base coin sold per round
 SETTLE_S = 0.3  # after the subscription is seen: let the contestant finish warming up
@@ -81,20 +85,23 @@ class FloorUnavailable(RuntimeError):
 # --- the floor: build at bench time -------------------------------------------------------
 
 
-def build_floor(out_dir: Path) -> Path:
+def build_floor(out_dir: Path, *, library: bool = False) -> Path:
     """Compile floor.c; try the OpenSSL headers first, then the header-less prototypes.
 
-    Raises :class:`FloorUnavailable` with the compiler output when neither works.
+    ``library``: build the shared object with ``floor_main()`` (for ``hosted_floor``) instead
+    of the executable. Raises :class:`FloorUnavailable` with the compiler output when neither
+    works.
     """
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
         raise FloorUnavailable("no C compiler (gcc/cc) on PATH")
-    out = out_dir / "floor"
+    out = out_dir / ("libfloor.so" if library else "floor")
+    flags = ["-O2", *(["-DFLOOR_AS_LIBRARY", "-fPIC", "-shared"] if library else [])]
     attempts = [
-        [gcc, "-O2", str(FLOOR_SOURCE), "-o", str(out), "-lcrypto"],
+        [gcc, *flags, str(FLOOR_SOURCE), "-o", str(out), "-lcrypto"],
         [
             gcc,
-            "-O2",
+            *flags,
             "-DFLOOR_NO_OPENSSL_HEADERS",
             str(FLOOR_SOURCE),
             "-o",
@@ -206,9 +213,10 @@ def make_contestants(
     names: Sequence[str], work_dir: Path
 ) -> tuple[list[Contestant], dict[str, str]]:
     """The runnable contestants, and {name: reason} for those that are unavailable."""
-    unknown = [n for n in names if n not in ALL_CONTESTANTS]
+    known = ALL_CONTESTANTS + DIAGNOSTIC_CONTESTANTS
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown contestant(s) {unknown}; choose from {list(ALL_CONTESTANTS)}")
+        raise ValueError(f"unknown contestant(s) {unknown}; choose from {list(known)}")
     runnable: list[Contestant] = []
     unavailable: dict[str, str] = {}
     for name in names:
@@ -226,6 +234,16 @@ def make_contestants(
             runnable.append(Contestant("sniper", (sys.executable, "-m", "sniper", "run", "--json")))
         elif name == "baseline":
             runnable.append(Contestant("baseline", (sys.executable, str(BASELINE_SCRIPT))))
+        elif name == "hosted_floor":
+            try:
+                lib = build_floor(work_dir, library=True)
+            except FloorUnavailable as exc:
+                unavailable[name] = str(exc)
+                print(f"e2e: hosted_floor unavailable, skipped: {exc}", file=sys.stderr)
+                continue
+            runnable.append(
+                Contestant("hosted_floor", (sys.executable, str(HOSTED_FLOOR_SCRIPT), str(lib)))
+            )
     return runnable, unavailable
 
 
