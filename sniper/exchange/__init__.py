@@ -52,7 +52,7 @@ What is modelled
   request (never executed nor answered), orders hidden from orderInfo / order-info, balance
   reads that lag behind fills (``freeze_balances``), canned
   order replies (codes / HTTP statuses, not executed), failing polls, raw WS frames, muted
-  pushes.
+  pushes, JSON WS messages fragmented into several frames (``fragment_ws_pushes``).
 * Records (:class:`~.recorder.Records`): every request with its first-byte time, every order,
   listing ticker times, WS subscriptions.
 

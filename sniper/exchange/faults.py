@@ -44,6 +44,11 @@ class Faults:
         self.clock_skew_ms: int = 0
         # no ticker pushes at all (acks, pongs and errors still flow)
         self.mute_ws_pushes: bool = False
+        # N >= 2: every JSON text message of the WS (ticker pushes, acks, errors) goes out as
+        # one message in N frames (a TEXT frame without fin, then CONTINUATION frames, RFC 6455
+        # §5.4), written raw on the transport by ws.py; the text pong stays one frame.
+        # 0 or 1: whole frames (the real venue's behaviour as observed)
+        self.fragment_ws_pushes: int = 0
         # orderInfo / order-info answer "does not exist" (43001 / 25204) for every order, as
         # if the order index lagged behind the matching engine; the orders still execute
         self.hide_orders_from_lookup: bool = False
@@ -105,6 +110,7 @@ class Faults:
         self._order_replies.clear()
         self._poll_failures.clear()
         self.mute_ws_pushes = False
+        self.fragment_ws_pushes = 0
         self.clock_skew_ms = 0
 
     # consumed by the REST layer

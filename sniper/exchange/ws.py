@@ -5,7 +5,9 @@ frame the exchange *sends* is encoded here and written straight to the transport
 
 * the listing ticker can be stamped immediately before ``transport.write`` (the frame bytes
   are built first), and
-* fault injection can send frames aiohttp would refuse to build (invalid UTF-8 text, ...).
+* fault injection can send frames aiohttp would refuse to build (invalid UTF-8 text, ...) or
+  cannot send at all (a message fragmented into a TEXT frame and CONTINUATION frames:
+  ``faults.fragment_ws_pushes``; aiohttp's ``WebSocketResponse`` always sends whole messages).
 
 Compression is never negotiated (the real venue offers no permessage-deflate either, §2), so
 raw frames are valid frames.
@@ -21,6 +23,7 @@ import random
 import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from .server import EmbeddedExchange
     from .state import Symbol
 
+OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
 OP_BINARY = 0x2
 
@@ -52,16 +56,39 @@ V2_INST_TYPES = frozenset({"SPOT", "USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES
 V3_INST_TYPES = frozenset({"spot", "usdt-futures", "coin-futures", "usdc-futures"})
 
 
-def encode_frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
-    """A complete, unmasked, final server->client WebSocket frame."""
+def encode_frame(payload: bytes, opcode: int = OP_TEXT, *, fin: bool = True) -> bytes:
+    """One unmasked server->client WebSocket frame (final unless ``fin=False``)."""
     n = len(payload)
+    first = (0x80 if fin else 0) | opcode
     if n < 126:
-        header = struct.pack("!BB", 0x80 | opcode, n)
+        header = struct.pack("!BB", first, n)
     elif n < 65536:
-        header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+        header = struct.pack("!BBH", first, 126, n)
     else:
-        header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+        header = struct.pack("!BBQ", first, 127, n)
     return header + payload
+
+
+def encode_fragmented(payload: bytes, parts: int, opcode: int = OP_TEXT) -> bytes:
+    """``payload`` as one message in ``parts`` frames of near-equal size (RFC 6455 §5.4): the
+    first carries ``opcode`` without fin, the others are CONTINUATION frames, the last with fin.
+    ``parts`` <= 1 (or a payload shorter than 2 bytes) gives one ordinary frame; never more
+    frames than payload bytes."""
+    parts = min(parts, len(payload))
+    if parts <= 1:
+        return encode_frame(payload, opcode)
+    step, extra = divmod(len(payload), parts)
+    frames = []
+    start = 0
+    for i in range(parts):
+        end = start + step + (1 if i < extra else 0)
+        frames.append(
+            encode_frame(
+                payload[start:end], opcode if i == 0 else OP_CONTINUATION, fin=end == len(payload)
+            )
+        )
+        start = end
+    return b"".join(frames)
 
 
 def dumps(obj: Any) -> bytes:
@@ -81,6 +108,8 @@ class WsConnection:
     msg_times: deque[float] = field(default_factory=deque)
     sub_times: deque[float] = field(default_factory=deque)
     over_limit: bool = False  # 30007 sent: the handler closes the connection next
+    # a JSON text message -> the bytes written (the hub's encode_text: one frame, or fragments)
+    encode_text: Callable[[bytes], bytes] = encode_frame
 
     def write(self, frame: bytes) -> bool:
         if self.transport.is_closing():
@@ -89,7 +118,7 @@ class WsConnection:
         return True
 
     def send_json(self, obj: Any) -> bool:
-        return self.write(encode_frame(dumps(obj)))
+        return self.write(self.encode_text(dumps(obj)))
 
     def abort(self) -> None:
         self.transport.abort()
@@ -125,6 +154,11 @@ class WsHub:
         for conn in conns:
             conn.abort()
         return len(conns)
+
+    def encode_text(self, payload: bytes) -> bytes:
+        """A JSON text message (push, ack, error) as it goes on the wire: one frame, or
+        ``faults.fragment_ws_pushes`` fragments. The text ``pong`` is always one frame."""
+        return encode_fragmented(payload, self._ex.faults.fragment_ws_pushes)
 
     def send_raw_to_all(self, frames: list[bytes | str], *, binary: bool) -> int:
         opcode = OP_BINARY if binary else OP_TEXT
@@ -212,7 +246,7 @@ class WsHub:
             ],
             "ts": now_ms,
         }
-        return encode_frame(dumps(v2)), encode_frame(dumps(v3))
+        return self.encode_text(dumps(v2)), self.encode_text(dumps(v3))
 
     def push_ticker(self, symbol: str, only: WsConnection | None = None) -> int:
         """Write one snapshot to every subscriber (or to ``only``); returns connections written.
@@ -267,7 +301,9 @@ class WsHub:
         transport = request.transport
         assert transport is not None
         now = time.monotonic()
-        conn = WsConnection(next(self._ids), version, ws, transport, now, now)
+        conn = WsConnection(
+            next(self._ids), version, ws, transport, now, now, encode_text=self.encode_text
+        )
         self.conns[conn.conn_id] = conn
         self._ex.records.ws_connections += 1
         try:

@@ -53,7 +53,15 @@ cdef class TickerListener(WSListener):
         object _on_disconnected
         # ns, monotonic: when the last text ping left; 0 = none outstanding
         readonly long long ping_sent_ns
-        # text frames seen on this connection
+        # TEXT frames seen on this connection (a fragmented message counts once)
         readonly long long frames
+        # the fragmented text message being assembled: its bytes so far (<= MAX_MESSAGE_SIZE)
+        bytearray _message
+        # a TEXT frame without fin started a message whose final CONTINUATION has not come
+        bint _assembling
 
     cdef inline void _pong(self, long long now_ns) except *
+    cdef int _start_message(self, WSFrame frame) except -1
+    cdef int _append_fragment(self, WSFrame frame) except -1
+    cdef int _continue_message(self, WSFrame frame, long long t0) except -1
+    cdef int _reset_message(self) except -1

@@ -9,6 +9,7 @@ CHANNEL_WS: str
 CHANNEL_POLL: str
 CHANNEL_SCHEDULED: str
 CHANNEL_STARTUP: str
+MAX_MESSAGE_SIZE: int
 
 def now_ns() -> int: ...
 

@@ -9,11 +9,16 @@ the test oracle. Same names, same behaviour, same callbacks:
   only calls ``on_seen(channel, detect_ns)``.
 * :class:`TickerListener` — a ``picows.WSListener`` whose ``on_ws_frame`` stamps a monotonic ns,
   classifies the text payload with ``TickerScanner`` and fires the trigger on a ticker hit in the
-  same callback; pongs and events leave through callbacks.
+  same callback; pongs and events leave through callbacks. A fragmented text message (a TEXT
+  frame without ``fin``, then CONTINUATION frames, RFC 6455 §5.4) is assembled, up to
+  ``MAX_MESSAGE_SIZE`` bytes (a longer one is dropped with a debug line), and handled like one
+  frame when its final frame arrives, stamped at that frame's callback; a CONTINUATION without a
+  started message is ignored.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +32,7 @@ __all__ = [
     "CHANNEL_SCHEDULED",
     "CHANNEL_STARTUP",
     "CHANNEL_WS",
+    "MAX_MESSAGE_SIZE",
     "OrderTrigger",
     "TickerListener",
     "now_ns",
@@ -38,11 +44,14 @@ CHANNEL_SCHEDULED = "scheduled"
 CHANNEL_STARTUP = "startup"
 
 PONG_MAX_SIZE = 16
+MAX_MESSAGE_SIZE = 1 << 20  # bytes: the largest fragmented text message assembled
 _TICKER_HIT = int(FrameKind.TICKER_HIT)
 _PONG = int(FrameKind.PONG)
 _EVENT = int(FrameKind.EVENT)
 
 now_ns = time.monotonic_ns
+
+_log = logging.getLogger("sniper.feed")
 
 
 class OrderTrigger:
@@ -142,7 +151,9 @@ class TickerListener(WSListener):
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
         self.ping_sent_ns = 0
-        self.frames = 0
+        self.frames = 0  # TEXT frames (a fragmented message counts once)
+        self._message = bytearray()  # the fragmented message being assembled
+        self._assembling = False  # a TEXT frame without fin came; its final frame has not
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         if self._on_connected is not None:
@@ -155,8 +166,13 @@ class TickerListener(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         t0 = time.monotonic_ns()
         if frame.msg_type != WSMsgType.TEXT:
+            if frame.msg_type == WSMsgType.CONTINUATION:
+                self._continue_message(frame, t0)
             return
         self.frames += 1
+        if not frame.fin:
+            self._start_message(frame)
+            return
         kind = self._scanner.scan(frame.get_payload_as_memoryview())
         if kind == _TICKER_HIT:
             self._trigger.fire(CHANNEL_WS, t0)
@@ -165,12 +181,50 @@ class TickerListener(WSListener):
         elif kind == _EVENT:
             self._on_event(frame.get_payload_as_bytes())
 
+    # --- fragmented messages (off the common path: Bitget sends every push in one frame) ---
+    def _start_message(self, frame: WSFrame) -> None:
+        # A new TEXT frame without fin also ends an unfinished message (the newer one wins).
+        self._reset_message()
+        self._assembling = True
+        self._append_fragment(frame)
+
+    def _append_fragment(self, frame: WSFrame) -> None:
+        if frame.payload_size > MAX_MESSAGE_SIZE - len(self._message):
+            self._reset_message()  # the rest of this message is now a stray CONTINUATION
+            _log.debug(
+                "feed: dropped a fragmented WebSocket message longer than %d bytes",
+                MAX_MESSAGE_SIZE,
+            )
+            return
+        self._message += frame.get_payload_as_memoryview()
+
+    def _continue_message(self, frame: WSFrame, t0: int) -> None:
+        if not self._assembling:
+            return  # nothing started (or it was dropped): a stray CONTINUATION
+        self._append_fragment(frame)
+        if not frame.fin or not self._assembling:
+            return
+        message = bytes(self._message)
+        self._reset_message()  # before any callback: whatever they do, the next message is new
+        kind = self._scanner.scan(message)
+        if kind == _TICKER_HIT:
+            self._trigger.fire(CHANNEL_WS, t0)
+        elif kind == _PONG:
+            self._pong(t0)
+        elif kind == _EVENT:
+            self._on_event(message)
+
+    def _reset_message(self) -> None:
+        self._assembling = False
+        self._message = bytearray()
+
     def send_user_specific_ping(self, transport: WSTransport) -> None:
         self.ping_sent_ns = time.monotonic_ns()
         transport.send(WSMsgType.TEXT, b"ping")
 
     def is_user_specific_pong(self, frame: WSFrame) -> bool:
-        if frame.msg_type != WSMsgType.TEXT or frame.payload_size > PONG_MAX_SIZE:
+        # A claimed frame never reaches on_ws_frame: a first fragment (no fin) is never a pong.
+        if frame.msg_type != WSMsgType.TEXT or not frame.fin or frame.payload_size > PONG_MAX_SIZE:
             return False
         payload = frame.get_payload_as_bytes()
         if payload == b"pong" or self._scanner.scan(payload) == _PONG:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
+import picows
 import pytest
 
 Api = Any
@@ -200,3 +203,62 @@ async def test_freeze_balances_v2_and_v3(api: Api) -> None:
     ex.faults.freeze_balances()
     ex.faults.clear()
     assert ex.faults.stale_balances == {}
+
+
+async def test_fragment_ws_pushes(api: Api) -> None:
+    """``fragment_ws_pushes = N``: every JSON text message (ack, push) goes out as one message
+    in N frames — TEXT without fin, CONTINUATION frames, the last with fin; the pong stays
+    whole. Read with picows, which hands over raw frames."""
+    ex = api.ex
+    await ex.list_symbol("PAWSUSDT", open_at_ms=None, price="1", quantity_precision=2)
+    ex.faults.fragment_ws_pushes = 3
+    frames: list[tuple[picows.WSMsgType, bool, bytes]] = []
+
+    class Record(picows.WSListener):
+        def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
+            frames.append((frame.msg_type, bool(frame.fin), frame.get_payload_as_bytes()))
+
+    def messages() -> list[tuple[int, bytes]]:
+        """(frames, payload) of every complete text message so far."""
+        done, parts = [], []
+        for kind, fin, payload in frames:
+            if kind == picows.WSMsgType.TEXT:
+                parts = [payload]
+            elif kind == picows.WSMsgType.CONTINUATION:
+                parts.append(payload)
+            else:
+                continue
+            if fin:
+                done.append((len(parts), b"".join(parts)))
+        return done
+
+    async def until(predicate: Callable[[], bool]) -> None:
+        for _ in range(200):
+            if predicate():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"not reached; frames: {frames[:10]}")
+
+    transport, _ = await picows.ws_connect(Record, ex.ws_url)
+    try:
+        transport.send(picows.WSMsgType.TEXT, api.sub_v2("PAWSUSDT").encode())
+        await until(lambda: len(messages()) >= 1)
+        ex.open_symbol("PAWSUSDT")  # the listing push
+        await until(lambda: len(messages()) >= 2)
+        transport.send(picows.WSMsgType.TEXT, b"ping")
+        await until(lambda: any(m == (1, b"pong") for m in messages()))
+        ack, push = (json.loads(payload) for n, payload in messages()[:2])
+        assert ack["event"] == "subscribe" and push["action"] == "snapshot"
+        assert all(n == 3 for n, payload in messages() if payload != b"pong")
+        first = frames[0]
+        assert first[0] == picows.WSMsgType.TEXT and not first[1]
+        assert [k for k, _, _ in frames[1:3]] == [picows.WSMsgType.CONTINUATION] * 2
+        ex.faults.clear()
+        before = len(messages())
+        # the periodic pushes come whole again (one write per message: none is cut in two)
+        await until(lambda: any(p != b"pong" for _, p in messages()[before:]))
+        assert all(n == 1 for n, _ in messages()[before:])
+        assert json.loads(messages()[-1][1])["action"] == "snapshot"
+    finally:
+        transport.disconnect()
+        await transport.wait_disconnected()

@@ -41,6 +41,25 @@ async def test_fires_by_websocket(ex: EmbeddedExchange, mode: str) -> None:
 
 
 @both_modes
+async def test_fires_by_websocket_on_fragmented_messages(ex: EmbeddedExchange, mode: str) -> None:
+    """Every JSON message of the WS (the subscribe ack, then the listing ticker) comes as one
+    message in three frames (TEXT without fin, CONTINUATION, CONTINUATION with fin): the hot
+    path assembles them and the WebSocket still fires, once."""
+    ex.faults.fragment_ws_pushes = 3
+    await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", quantity_precision=2)
+    run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="3000"))
+    await run.armed()
+    feed = run.sniper.feed
+    assert feed is not None and feed.subscribed  # the fragmented ack reached on_event
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.channel == "ws"
+    assert_one_accepted(ex, result.client_oid)
+    assert len(ex.records.orders) == 1
+    assert ex.faults.fragment_ws_pushes == 3 and feed.connections == 1
+
+
+@both_modes
 async def test_fires_by_polling_when_feed_is_silent(ex: EmbeddedExchange, mode: str) -> None:
     ex.faults.mute_ws_pushes = True
     await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)

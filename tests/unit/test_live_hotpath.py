@@ -4,7 +4,11 @@ frame handling. Every test runs against both."""
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
+import logging
+import time
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -246,18 +250,22 @@ def test_user_specific_pong(impl: Any) -> None:
     assert pongs == [-1]
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.one_of(
-        st.binary(max_size=300),
-        st.sampled_from(["PAWSUSDT", "PAWSUSDTX", "XPAWSUSDT", "BTCUSDT"]).map(ticker_payload),
-        st.builds(
-            lambda body, cut: body[:cut],
-            st.just(ticker_payload()),
-            st.integers(min_value=0, max_value=200),
-        ),
-    )
+ACK = b'{"event":"subscribe","arg":{"instType":"SPOT","channel":"ticker","instId":"PAWSUSDT"}}'
+
+PAYLOADS = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from(["PAWSUSDT", "PAWSUSDTX", "XPAWSUSDT", "BTCUSDT"]).map(ticker_payload),
+    st.builds(
+        lambda body, cut: body[:cut],
+        st.just(ticker_payload()),
+        st.integers(min_value=0, max_value=200),
+    ),
+    st.sampled_from([ACK, b"pong", b" pong\n"]),
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(PAYLOADS)
 def test_compiled_and_twin_fire_on_the_same_frames(payload: bytes) -> None:
     outcomes = []
     for impl in IMPLS:
@@ -265,3 +273,161 @@ def test_compiled_and_twin_fire_on_the_same_frames(payload: bytes) -> None:
         listener.on_ws_frame(None, frame(payload))
         outcomes.append((len(rec.fired), len(events), len(pongs)))
     assert len(set(outcomes)) == 1, outcomes
+
+
+# --- fragmented messages (RFC 6455 §5.4): TEXT without fin, CONTINUATION..., the last with fin
+
+
+def fragments(payload: bytes, cuts: Sequence[int]) -> list[Any]:
+    """``payload`` as one fragmented text message cut at the offsets ``cuts`` (at least one;
+    equal cuts give empty fragments, which are legal)."""
+    bounds = [0, *sorted(cuts), len(payload)]
+    pieces = [payload[a:b] for a, b in itertools.pairwise(bounds)]
+    assert len(pieces) >= 2
+    last = len(pieces) - 1
+    return [
+        _make_test_ws_frame(
+            WSMsgType.TEXT if i == 0 else WSMsgType.CONTINUATION, piece, i == last, False
+        )
+        for i, piece in enumerate(pieces)
+    ]
+
+
+def continuation(payload: bytes, fin: bool = True) -> Any:
+    return _make_test_ws_frame(WSMsgType.CONTINUATION, payload, fin, False)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_fragmented_ticker_fires_once_stamped_at_the_final_frame(impl: Any) -> None:
+    listener, rec, events, _ = make_listener(impl)
+    first, middle, final = fragments(ticker_payload(), [10, 40])
+    listener.on_ws_frame(None, first)
+    listener.on_ws_frame(None, middle)
+    assert rec.fired == [] and rec.writes == []
+    before_final = time.monotonic_ns()  # the hot path's clock (CLOCK_MONOTONIC)
+    listener.on_ws_frame(None, final)
+    assert rec.writes == [(0, b"ORDER-1")]  # written in the final frame's callback
+    assert len(rec.fired) == 1
+    channel, lane, detect, written = rec.fired[0]
+    assert channel == "ws" and lane == 0
+    assert before_final <= detect <= written  # stamped at the final frame, not the first
+    assert events == [] and listener.frames == 1  # one message, counted once
+    for f in fragments(ticker_payload(), [5]):  # a second fragmented hit is only "seen"
+        listener.on_ws_frame(None, f)
+    assert len(rec.writes) == 1 and [c for c, _ in rec.seen] == ["ws"]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        # a first fragment that is a whole ticker on its own, but the message is that plus
+        # more: not JSON (fragmented near-miss decoys are in the property test below)
+        [ticker_payload(), b" x"],
+        [ticker_payload(), b"", b"}"],
+    ],
+)
+def test_fragmented_miss_does_not_fire(impl: Any, pieces: list[bytes]) -> None:
+    listener, rec, events, pongs = make_listener(impl)
+    payload = b"".join(pieces)
+    cuts = [sum(len(p) for p in pieces[: i + 1]) for i in range(len(pieces) - 1)]
+    for f in fragments(payload, cuts):
+        listener.on_ws_frame(None, f)
+    assert rec.fired == [] and rec.writes == [] and events == [] and pongs == []
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_unfinished_fragmented_ticker_does_not_fire(impl: Any) -> None:
+    listener, rec, _, _ = make_listener(impl)
+    listener.on_ws_frame(None, _make_test_ws_frame(WSMsgType.TEXT, ticker_payload(), False, False))
+    listener.on_ws_frame(None, continuation(b"", fin=False))
+    assert rec.fired == [] and rec.writes == []
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_fragmented_event_and_pong_leave_through_their_callbacks(impl: Any) -> None:
+    listener, rec, events, pongs = make_listener(impl)
+    for f in fragments(ACK, [1, 30, 31]):
+        listener.on_ws_frame(None, f)
+    assert events == [ACK]  # the whole message, as bytes
+    assert type(events[0]) is bytes
+    for f in fragments(b"pong", [2]):
+        listener.on_ws_frame(None, f)
+    assert pongs == [-1]
+    assert rec.fired == []
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_stray_continuations_are_ignored(impl: Any) -> None:
+    listener, rec, events, _ = make_listener(impl)
+    listener.on_ws_frame(None, continuation(ticker_payload()))  # nothing started
+    listener.on_ws_frame(None, continuation(b'{"junk":', fin=False))
+    listener.on_ws_frame(None, continuation(ACK))
+    assert rec.fired == [] and events == []
+    # they did not disturb the next message ...
+    for f in fragments(ticker_payload(), [20]):
+        listener.on_ws_frame(None, f)
+    assert len(rec.fired) == 1 and rec.writes == [(0, b"ORDER-1")]
+    # ... and a CONTINUATION after its final frame belongs to no message
+    listener.on_ws_frame(None, continuation(ticker_payload()))
+    listener.on_ws_frame(None, continuation(ACK))
+    assert rec.seen == [] and events == [] and len(rec.writes) == 1
+
+
+def padded_ticker(size: int) -> bytes:
+    """A valid ticker hit of exactly ``size`` bytes (padded inside a data string)."""
+    base = ticker_payload(data=[{"instId": TARGET, "pad": ""}])
+    payload = ticker_payload(data=[{"instId": TARGET, "pad": "a" * (size - len(base))}])
+    assert len(payload) == size
+    return payload
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_fragmented_message_over_the_cap_is_dropped_and_assembly_resets(
+    impl: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    cap = 1 << 20  # MAX_MESSAGE_SIZE
+    listener, rec, _, _ = make_listener(impl, dry_run=True)
+    caplog.set_level(logging.DEBUG, logger="sniper.feed")
+    over = padded_ticker(cap + 1)
+    for f in fragments(over, [100, cap - 100]):  # the middle fragment crosses the cap
+        listener.on_ws_frame(None, f)
+    assert rec.fired == []  # dropped, and its final fragment was a stray CONTINUATION
+    assert any(
+        r.levelno == logging.DEBUG and "fragmented" in r.getMessage() and str(cap) in r.getMessage()
+        for r in caplog.records
+    ), caplog.records
+    # the next fragmented message is assembled afresh, and exactly the cap is still accepted
+    for f in fragments(padded_ticker(cap), [100, cap - 100]):
+        listener.on_ws_frame(None, f)
+    assert len(rec.fired) == 1
+    assert cap == impl[0].MAX_MESSAGE_SIZE
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_user_specific_pong_never_claims_a_fragment(impl: Any) -> None:
+    listener, _, _, pongs = make_listener(impl)
+    first_fragment = _make_test_ws_frame(WSMsgType.TEXT, b"pong", False, False)
+    assert listener.is_user_specific_pong(first_fragment) is False
+    assert listener.is_user_specific_pong(continuation(b"pong")) is False
+    assert pongs == []
+    # unclaimed, both reach on_ws_frame: "pong" + " x" is one message, not a pong
+    listener.on_ws_frame(None, first_fragment)
+    listener.on_ws_frame(None, continuation(b" x"))
+    assert pongs == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(PAYLOADS, st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=4))
+def test_a_fragmented_message_is_handled_like_one_frame(payload: bytes, cuts: list[int]) -> None:
+    cuts = [min(c, len(payload)) for c in cuts]
+    for impl in IMPLS:
+        whole, whole_rec, whole_events, whole_pongs = make_listener(impl.values[0])
+        whole.on_ws_frame(None, frame(payload))
+        split, split_rec, split_events, split_pongs = make_listener(impl.values[0])
+        for f in fragments(payload, cuts):
+            split.on_ws_frame(None, f)
+        assert len(split_rec.fired) == len(whole_rec.fired)
+        assert split_rec.writes == whole_rec.writes
+        assert split_events == whole_events
+        assert len(split_pongs) == len(whole_pongs)
