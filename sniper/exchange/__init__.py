@@ -52,7 +52,8 @@ What is modelled
   request (never executed nor answered), orders hidden from orderInfo / order-info, balance
   reads that lag behind fills (``freeze_balances``), canned
   order replies (codes / HTTP statuses, not executed), failing polls, raw WS frames, muted
-  pushes, JSON WS messages fragmented into several frames (``fragment_ws_pushes``).
+  pushes, JSON WS messages fragmented into several frames (``fragment_ws_pushes``), text
+  pings that are never answered (``swallow_ws_pings``).
 * Records (:class:`~.recorder.Records`): every request with its first-byte time, every order,
   listing ticker times, WS subscriptions.
 

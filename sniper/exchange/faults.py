@@ -49,6 +49,11 @@ class Faults:
         # §5.4), written raw on the transport by ws.py; the text pong stays one frame.
         # 0 or 1: whole frames (the real venue's behaviour as observed)
         self.fragment_ws_pushes: int = 0
+        # the text `ping` of every WS client is lost on its way in, as on a half-dead connection
+        # where nothing comes back: never answered with `pong`, not counted in the 10 msg/s,
+        # and it does not keep the connection alive (the idle kill still comes). Pushes, acks
+        # and errors still flow (add mute_ws_pushes for a fully silent connection).
+        self.swallow_ws_pings: bool = False
         # orderInfo / order-info answer "does not exist" (43001 / 25204) for every order, as
         # if the order index lagged behind the matching engine; the orders still execute
         self.hide_orders_from_lookup: bool = False
@@ -111,6 +116,7 @@ class Faults:
         self._poll_failures.clear()
         self.mute_ws_pushes = False
         self.fragment_ws_pushes = 0
+        self.swallow_ws_pings = False
         self.clock_skew_ms = 0
 
     # consumed by the REST layer

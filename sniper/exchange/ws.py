@@ -346,6 +346,8 @@ class WsHub:
         return True
 
     def _on_text(self, conn: WsConnection, text: str) -> None:
+        if text == "ping" and self._ex.faults.swallow_ws_pings:
+            return  # lost before the venue saw it: no pong, no count, no keep-alive
         if not self._count_message(conn):
             return
         if text == "ping":

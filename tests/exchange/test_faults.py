@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -262,3 +263,29 @@ async def test_fragment_ws_pushes(api: Api) -> None:
     finally:
         transport.disconnect()
         await transport.wait_disconnected()
+
+
+async def test_swallow_ws_pings(make_exchange: ExchangeFactory, api_for: Any) -> None:
+    """``swallow_ws_pings``: a text ping is lost on its way in — no pong, and it does not keep
+    the connection alive (the idle kill comes as if the client never pinged); the rest of the
+    connection still works. Cleared, pings are answered again."""
+    async with make_exchange(ws_idle_timeout_s=0.5) as ex:
+        api = api_for(ex)
+        ex.faults.swallow_ws_pings = True
+        async with api.session.ws_connect(ex.ws_url) as ws:
+            await ws.send_str("ping")
+            await ws.send_str(api.sub_v2("BTCUSDT"))
+            assert (await api.recv_json(ws))["event"] == "subscribe"  # not a pong first
+            for _ in range(100):  # pinging all the time (once per push), yet idle-killed
+                with contextlib.suppress(aiohttp.ClientConnectionResetError):
+                    await ws.send_str("ping")
+                msg = await ws.receive(timeout=2)
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                assert msg.data != "pong"  # only ticker pushes come back
+            assert msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE), msg
+        ex.faults.clear()
+        assert ex.faults.swallow_ws_pings is False
+        async with api.session.ws_connect(ex.ws_url) as ws:
+            await ws.send_str("ping")
+            assert (await ws.receive(timeout=2)).data == "pong"

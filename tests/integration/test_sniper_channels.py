@@ -210,6 +210,34 @@ async def test_feed_pings_with_text_ping_and_the_status_line_shows_it(ex: Embedd
     assert_one_accepted(ex, result.client_oid)
 
 
+async def test_missing_pong_reconnects_and_still_fires_by_websocket(ex: EmbeddedExchange) -> None:
+    """The exchange stops answering the text ping (a half-dead connection): the feed notices
+    the missing pong, drops the connection, connects and subscribes again, and the open still
+    fires by ws, once."""
+    await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)
+    ex.faults.swallow_ws_pings = True
+    run = start_sniper(
+        sniper_config(ex, POLL_INTERVAL_MS="3000", WS_PING_INTERVAL_S="1", WS_PONG_TIMEOUT_S="0.5")
+    )
+    await run.armed()
+    feed = run.sniper.feed
+    assert feed is not None and feed.subscribed
+    # first ping at ~1 s, no pong by ~1.5 s: reconnect (generous bound for a loaded machine)
+    await wait_until(lambda: feed.connections >= 2 and feed.subscribed, within=10)
+    assert feed.last_rtt_ms is None  # no pong ever came back
+    ex.faults.swallow_ws_pings = False
+    # the exchange saw a second connection subscribe, and the dead one was closed by the client
+    # (the exchange's own idle kill is 120 s away)
+    assert ex.records.ws_connections >= 2
+    assert len({s.conn_id for s in ex.records.ws_subscriptions if s.result == "ok"}) >= 2
+    await wait_until(lambda: len(ex.ws_hub.conns) == 1, within=5)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.channel == "ws"
+    assert_one_accepted(ex, result.client_oid)
+    assert len(ex.records.orders) == 1
+
+
 @both_modes
 async def test_gray_pair_snapshot_fires_early_then_sells_once_at_the_open(
     ex: EmbeddedExchange, mode: str
