@@ -209,6 +209,21 @@ class Contestant:
     extra_env: tuple[tuple[str, str], ...] = ()
 
 
+def _argv(name: str, work_dir: Path) -> tuple[str, ...]:
+    """The command line of a known contestant; builds the floor (executable or shared object)
+    where needed, raising :class:`FloorUnavailable` when it cannot."""
+    if name == "floor":
+        return (str(build_floor(work_dir)),)
+    if name == "hosted_floor":
+        lib = build_floor(work_dir, library=True)
+        return (sys.executable, str(HOSTED_FLOOR_SCRIPT), str(lib))
+    if name == "sniper":
+        # --json: the result (with its monotonic detect/written stamps) as one JSON line on
+        # stdout, logs as JSON lines; off the hot path, it only feeds the diagnostics.
+        return (sys.executable, "-m", "sniper", "run", "--json")
+    return (sys.executable, str(BASELINE_SCRIPT))  # baseline
+
+
 def make_contestants(
     names: Sequence[str], work_dir: Path
 ) -> tuple[list[Contestant], dict[str, str]]:
@@ -220,30 +235,13 @@ def make_contestants(
     runnable: list[Contestant] = []
     unavailable: dict[str, str] = {}
     for name in names:
-        if name == "floor":
-            try:
-                exe = build_floor(work_dir)
-            except FloorUnavailable as exc:
-                unavailable[name] = str(exc)
-                print(f"e2e: floor unavailable, skipped: {exc}", file=sys.stderr)
-                continue
-            runnable.append(Contestant("floor", (str(exe),)))
-        elif name == "sniper":
-            # --json: the result (with its monotonic detect/written stamps) as one JSON line on
-            # stdout, logs as JSON lines; off the hot path, it only feeds the diagnostics.
-            runnable.append(Contestant("sniper", (sys.executable, "-m", "sniper", "run", "--json")))
-        elif name == "baseline":
-            runnable.append(Contestant("baseline", (sys.executable, str(BASELINE_SCRIPT))))
-        elif name == "hosted_floor":
-            try:
-                lib = build_floor(work_dir, library=True)
-            except FloorUnavailable as exc:
-                unavailable[name] = str(exc)
-                print(f"e2e: hosted_floor unavailable, skipped: {exc}", file=sys.stderr)
-                continue
-            runnable.append(
-                Contestant("hosted_floor", (sys.executable, str(HOSTED_FLOOR_SCRIPT), str(lib)))
-            )
+        try:
+            argv = _argv(name, work_dir)
+        except FloorUnavailable as exc:
+            unavailable[name] = str(exc)
+            print(f"e2e: {name} unavailable, skipped: {exc}", file=sys.stderr)
+            continue
+        runnable.append(Contestant(name, argv))
     return runnable, unavailable
 
 
