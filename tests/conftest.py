@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 import sniper
 
 REPO = Path(__file__).resolve().parent.parent
+# test-side helper modules (``bitget_corpus``) import by name, whatever pytest's import mode
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
