@@ -17,7 +17,10 @@ earlier item failed) and exits 0 only when no item FAILs. Policy:
 * an insufficient balance is FAIL: ``run`` would still arm and fire at the open (a deposit may
   land meanwhile) but, as things stand, the sell would be rejected (43012 / 25202);
 * the order value under the pair's minimum is FAIL; not checkable yet (no price before the pair
-  trades) is WARN.
+  trades) is WARN;
+* a pair whose status is ``restrictedAPI`` (cannot be traded through the API, 25013) is FAIL; an
+  order over the pair's market-order cap (``maxMarketOrderValue`` / ``maxMarketOrderQty``, 45113)
+  is WARN; a permission failure of the key (40014, v3 25620) is FAIL.
 
 Exit codes: 0 ready · 1 not ready (a FAIL) · 2 the configuration itself is unusable.
 Never prints a credential (only masked).
@@ -35,6 +38,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from sniper import jsonio
 from sniper.live.cli import add_config_arguments, load_command_config, setup_command_logging
 
 if TYPE_CHECKING:
@@ -217,6 +221,7 @@ async def _check_exchange(sniper: Sniper, items: list[Item]) -> None:
                 pass
             else:
                 items.append(await _order_value(sniper))
+                items.append(_market_cap(sniper))
     items.append(await _websocket(sniper, resolved=sniper.account_source != ""))
 
 
@@ -312,6 +317,14 @@ def _balance(sniper: Sniper) -> Item:
 
 def _symbol(sniper: Sniper, status: str) -> Item:
     t = sniper.config.target
+    if sniper.symbol.restricted_api:
+        return Item(
+            "symbol",
+            f"{t} is restrictedAPI",
+            FAIL,
+            "the exchange does not let this pair be traded through the API (an order gets "
+            "25013): `run` cannot sell it",
+        )
     if status == "gray":
         return Item("symbol", f"{t} is gray (pre-open)", OK, "the normal state before the open")
     if status == "absent":
@@ -393,6 +406,21 @@ async def _order_value(sniper: Sniper) -> Item:
             "under the pair's minimum: the exchange would reject it (45110); raise COIN_AMOUNT",
         )
     return Item("order value", check.short, WARN, check.text)
+
+
+def _market_cap(sniper: Sniper) -> Item:
+    check = sniper.market_cap_check(sniper.last_price)
+    if check.verdict == "over":
+        return Item(
+            "market-order cap",
+            check.short,
+            WARN,
+            "COIN_AMOUNT exceeds the pair's market-order cap: a single market order would get "
+            "45113 (not executed)",
+        )
+    if check.verdict == "unknown":
+        return Item("market-order cap", check.short, WARN, check.text)
+    return Item("market-order cap", check.short, OK)
 
 
 async def _websocket(sniper: Sniper, *, resolved: bool) -> Item:
@@ -485,7 +513,7 @@ async def _first(frames: asyncio.Queue[bytes], pick: Any, what: str) -> str:
             doc: Any = "pong"
         else:
             try:
-                doc = json.loads(payload)
+                doc = jsonio.loads(payload)
             except ValueError:
                 continue
         got = pick(doc)

@@ -12,9 +12,16 @@ then on this executor owns the order:
 * unknown outcome (bytes written, then ``order_timeout_s`` or a disconnect) → never resent
   blindly: look it up by clientOid until known (see *The resend rule* below);
 * 43118 / 25212 duplicate → an earlier copy landed: look it up;
-* anything else (43012/25202 balance, 45110 minimum, 40808 precision, 400xx auth, 40034/25100
-  symbol) is final: :class:`~sniper.errors.OrderRejected` (exit 3) — unless an earlier copy went
-  unanswered (see *After an unanswered copy* below).
+* ambiguous (25001 "operation timed out", an HTTP 200 whose body is no envelope) → the order
+  may exist: handled exactly like a copy that got no answer (looked up, never resent blindly);
+* a code no table knows → no verdict: the order is looked up by clientOid (found → accepted);
+  not found → tried again, paced (~100 ms, slowing to 1 s), within ``order_retry_window_s``,
+  saying so in the log; still unknown at the end of the window →
+  :class:`~sniper.errors.OrderUnconfirmed` (exit 4), never a rejection;
+* a code known to be final (43012/25202 balance, 45110/25611 minimum, 40808/25610 precision,
+  400xx/25620 auth, 40034/25100 symbol, 25013 not API-tradable) ends the run:
+  :class:`~sniper.errors.OrderRejected` (exit 3) — unless an earlier copy went unanswered (see
+  *After an unanswered copy* below).
 
 After an unanswered copy
 ------------------------
@@ -148,6 +155,8 @@ class Executor:
         self._open_seen_ns = 0  # ns, monotonic: detection time of the open_seen evidence
         self.seen: list[tuple[str, int]] = []  # later channel hits: (channel, detect_ns)
         self._order_rate = RateWindow(10, 1.0)
+        # pacing after an answer whose code no table knows (~10/s at first, then slower)
+        self._unknown_backoff = Backoff(NOT_OPEN_FAST_DELAY_S, NOT_OPEN_SLOW_DELAY_S)
         self.attempts = 0
         self.codes: list[str] = []
         # a copy was written and never answered: from then on no answer is final (see above)
@@ -220,11 +229,17 @@ class Executor:
                     self.attempts,
                     self.codes,
                 )
-            if outcome in (Outcome.DUPLICATE, None):
-                # None = unknown: written, then no answer. 43118: an earlier copy landed.
-                if outcome is None:
+            if outcome in (Outcome.DUPLICATE, Outcome.AMBIGUOUS, None):
+                # None: written, then no answer. AMBIGUOUS (25001 timed out, a 200 that is no
+                # envelope): the order may exist. 43118: an earlier copy landed.
+                if outcome is not Outcome.DUPLICATE:
                     self.unanswered = True
-                why = f"duplicate clientOid ({env.code})" if env is not None else "no answer"
+                if env is None:
+                    why = "no answer"
+                elif outcome is Outcome.DUPLICATE:
+                    why = f"duplicate clientOid ({env.code})"
+                else:
+                    why = self.venue.explain(env)
                 log.warning(
                     "order outcome unknown (%s): looking it up by clientOid%s",
                     why,
@@ -234,7 +249,7 @@ class Executor:
                 )
                 deadline = time.monotonic() + self._unknown_window_s()
                 state = await self.lookup_until_known(
-                    require_found=env is not None, deadline=deadline
+                    require_found=outcome is Outcome.DUPLICATE, deadline=deadline
                 )
                 if state is None:
                     # consistently not found: resend only if the balance proves it did not run
@@ -250,11 +265,15 @@ class Executor:
                 attempt = Attempt(attempt.number, 0, None)
                 continue
             assert env is not None
-            if outcome is Outcome.REJECTED:
+            if outcome is Outcome.REJECTED or (outcome is Outcome.UNKNOWN and self.unanswered):
                 if self.unanswered:
                     return await self._confirm_after_unanswered(env, "answered")
                 raise OrderRejected(env.http_status, env.code, env.msg, hint=self._final_hint(env))
-            if outcome is Outcome.NOT_OPEN_YET:
+            if outcome is Outcome.UNKNOWN:
+                found = await self._after_unknown_code(env, retry_deadline)
+                if found is not None:
+                    return found
+            elif outcome is Outcome.NOT_OPEN_YET:
                 now = time.monotonic()
                 first_not_open = first_not_open or now
                 if self.open_seen.is_set() and attempt.written_ns >= self._open_seen_ns:
@@ -302,6 +321,38 @@ class Executor:
                 )
                 await asyncio.sleep(delay)
             attempt = Attempt(attempt.number, 0, None)
+
+    async def _after_unknown_code(self, env: Envelope, retry_deadline: float) -> Execution | None:
+        """A code no table knows is no verdict while the pair may be opening: look the order up
+        by clientOid (found → accepted via lookup). Not found → the caller tries again after a
+        paced wait, within the retry window; past it → :class:`OrderUnconfirmed` (exit 4:
+        an unknown code is never reported as a rejection)."""
+        what = self.venue.explain(env)
+        state: OrderState | None = None
+        while True:  # one answered lookup (a failed lookup is asked again, paced)
+            answered, state = await self.lookup()
+            if answered or time.monotonic() > retry_deadline:
+                break
+            await asyncio.sleep(LOOKUP_INTERVAL_S)
+        if state is not None:
+            log.warning("the exchange answered %s, but the order exists", what)
+            return self._found_by_lookup(state)
+        if time.monotonic() > retry_deadline:
+            raise OrderUnconfirmed(
+                f"the exchange kept answering a code sniper does not know ({what}) for "
+                f"{self.config.order_retry_window_s:g}s, and clientOid {self.order.client_oid} "
+                "was not found — nothing is known to have sold: check your orders and the "
+                "exchange's announcements before running again"
+            )
+        delay = self._unknown_backoff.next()
+        log.warning(
+            "the exchange answered %s — a code sniper does not know, so no verdict: the order "
+            "was not found by clientOid; trying again in %.0f ms (until ORDER_RETRY_WINDOW_S)",
+            what,
+            delay * 1000,
+        )
+        await self._wait_or_open(delay)
+        return None
 
     def _final_hint(self, env: Envelope) -> str:
         return f"order rejected: {self.venue.explain(env)}"

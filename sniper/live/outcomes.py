@@ -1,8 +1,12 @@
 """What an exchange answer means for the sniper: retry classification and plain-words hints.
 
 Pure logic, no I/O. Each API generation has a :class:`CodeTable` (``V2_TABLE`` for the classic
-account, ``V3_TABLE`` for UTA with its 25xxx codes, bitget-api.md §5.10); the venue
+account, ``V3_TABLE`` for UTA with its 25xxx codes, bitget-api.md §5.10-§5.11); the venue
 (``venue.py``) picks its table, so the executor never spells a code.
+
+A code is *known* when some set or hint of the table names it. Only known codes can be final:
+an answer whose code no table knows is :attr:`Outcome.UNKNOWN` (looked up, then retried, paced,
+within the retry window), never a rejection.
 """
 
 from __future__ import annotations
@@ -17,9 +21,15 @@ class Outcome(enum.Enum):
 
     ACCEPTED = "accepted"  # the order exists: done
     RETRY = "retry"  # transient: re-sign and resend the same clientOid within the retry window
-    NOT_OPEN_YET = "not-open-yet"  # the pair is not trading yet (43115): retry ~10/s until open
+    NOT_OPEN_YET = "not-open-yet"  # not trading yet (43115 / 25101): retry ~10/s until open
     DUPLICATE = "duplicate"  # the clientOid already exists: an earlier send landed; look it up
-    REJECTED = "rejected"  # final: stop, report, exit 3
+    # the order may or may not exist (25001 "operation timed out", a 200 whose body is no
+    # envelope): look it up before any resend, exactly like a copy that got no answer
+    AMBIGUOUS = "ambiguous"
+    # a code no table knows: not a verdict while the pair may be opening. Look the order up;
+    # not found -> try again, paced, within the retry window
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"  # final (a code known to be final): stop, report, exit 3
 
 
 # --- v2 classic tables (bitget-api.md §3.4, §6) ------------------------------------------------
@@ -118,25 +128,52 @@ AUTH_CODES = frozenset(
 )
 
 
-# --- v3 UTA tables (bitget-api.md §5.10) -------------------------------------------------------
-# The 25xxx codes are seen in SDKs and probes; for everything else (not open yet, precision,
-# minimum value, auth, transient) no v3-specific code is documented, and UTA keys meet the same
-# 400xx/43xxx/45xxx codes, so the v2 sets are kept alongside.
+# --- v3 UTA tables (bitget-api.md §5.10, §5.11) ------------------------------------------------
+# UTA REST replies use the 25xxx family (§5.11, Bitget's own error-code table; 25100/25202/25204
+# confirmed by probes and SDK tests). The v2 sets are kept alongside: auth and envelope-level
+# codes (400xx, 429) are shared, and a v2 code met on v3 is still known.
+V3_NOT_OPEN = V2_NOT_OPEN | {"25101", "25102"}  # not open for trading / closed for maintenance
+# 25000 system error, 25003 concurrent operation: retry (JKorf: retryable); 25004 too frequent:
+# a rate limit, retried slower; 25209 insufficient liquidity: [UNCERTAIN] at a listing, retried
+# within the bounded window (§5.11)
+V3_RETRYABLE = V2_RETRYABLE | {"25000", "25003", "25004", "25209"}
+V3_RATE_LIMITED = frozenset({"429", "25004"})
+# 25001 "operation timed out": the order may or may not exist — look it up before any resend
+V3_AMBIGUOUS = frozenset({"25001"})
 V3_DUPLICATE = V2_DUPLICATE | {"25212"}
 V3_ORDER_NOT_FOUND = V2_ORDER_NOT_FOUND | {"25204"}
 V3_SYMBOL_ABSENT = V2_SYMBOL_ABSENT | {"25100"}
 V3_HINTS: Mapping[str, tuple[str, str]] = {
     **V2_HINTS,
     "25100": ("symbol does not exist", "check TARGET_TOKEN"),
+    "25101": ("pair not open for trading yet", "retried until it opens"),
+    "25102": ("pair closed for maintenance", "retried until it reopens"),
+    "25000": ("exchange system error", "retried automatically"),
+    "25001": ("the order timed out at the exchange", "looked up by clientOid before any resend"),
+    "25003": ("concurrent operation at the exchange", "retried automatically"),
+    "25004": ("rate limited by the exchange", "retried automatically, slower"),
+    "25209": ("insufficient market liquidity", "retried within ORDER_RETRY_WINDOW_S"),
     "25202": (
         "insufficient balance",
         "deposit the coins or lower COIN_AMOUNT (balance is read again while waiting)",
     ),
     "25204": ("order does not exist", "looked up again"),
     "25212": ("duplicate clientOid", "an earlier copy landed; looked up"),
+    "25610": (
+        "quantity precision rejected",
+        "COIN_AMOUNT has more decimals than the pair allows (quantityPrecision)",
+    ),
+    "25611": ("order value below the pair's minimum", "raise COIN_AMOUNT"),
+    "25207": ("quantity outside the pair's bounds", "check COIN_AMOUNT against the pair's limits"),
+    "25208": ("quantity outside the pair's bounds", "check COIN_AMOUNT against the pair's limits"),
+    "25620": (
+        "permission denied",
+        "enable spot trading (read + trade) on the API key, and check its IP whitelist",
+    ),
     "25013": ("this pair cannot be traded through the API", "check the pair on bitget.com"),
     "22004": ("this pair cannot be traded through the API", "check the pair on bitget.com"),
 }
+V3_AUTH = AUTH_CODES | {"25620"}
 
 
 @dataclass(frozen=True)
@@ -152,6 +189,27 @@ class CodeTable:
     symbol_absent: frozenset[str]
     auth: frozenset[str]
     hints: Mapping[str, tuple[str, str]]
+    ambiguous: frozenset[str] = frozenset()
+    rate_limited: frozenset[str] = frozenset({"429"})
+
+    def knows(self, code: str) -> bool:
+        """Whether any set or hint of this table names ``code``."""
+        return (
+            code == self.success
+            or code in self.hints
+            or any(
+                code in group
+                for group in (
+                    self.retryable,
+                    self.not_open,
+                    self.duplicate,
+                    self.order_not_found,
+                    self.symbol_absent,
+                    self.auth,
+                    self.ambiguous,
+                )
+            )
+        )
 
 
 V2_TABLE = CodeTable(
@@ -168,13 +226,15 @@ V2_TABLE = CodeTable(
 V3_TABLE = CodeTable(
     "v3",
     V2_SUCCESS,
-    V2_RETRYABLE,
-    V2_NOT_OPEN,
+    V3_RETRYABLE,
+    V3_NOT_OPEN,
     V3_DUPLICATE,
     V3_ORDER_NOT_FOUND,
     V3_SYMBOL_ABSENT,
-    AUTH_CODES,
+    V3_AUTH,
     V3_HINTS,
+    ambiguous=V3_AMBIGUOUS,
+    rate_limited=V3_RATE_LIMITED,
 )
 
 
@@ -188,19 +248,26 @@ def classify_order_reply(
         return Outcome.DUPLICATE
     if code in table.not_open:
         return Outcome.NOT_OPEN_YET
+    if code in table.ambiguous:
+        return Outcome.AMBIGUOUS
     if http_status == 429 or code in table.retryable:
         return Outcome.RETRY
     if http_status is not None and http_status >= 500:
         return Outcome.RETRY
-    if code is None and http_status is not None and http_status >= 400:
-        # No envelope (a proxy's HTML page, a truncated body): a front door problem, not a verdict.
-        return Outcome.RETRY
+    if code is None:
+        if http_status is not None and http_status >= 400:
+            # No envelope (a proxy's HTML page, a truncated body): a front door problem.
+            return Outcome.RETRY
+        # A 2xx whose body is no envelope (truncated, HTML, empty): the order may exist.
+        return Outcome.AMBIGUOUS
+    if not table.knows(code):
+        return Outcome.UNKNOWN
     return Outcome.REJECTED
 
 
 def is_transient(http_status: int | None, code: str | None, table: CodeTable = V2_TABLE) -> bool:
     """For any REST call: may the same request succeed if simply repeated later?"""
-    if http_status == 429 or code in table.retryable:
+    if http_status == 429 or code in table.retryable or code in table.ambiguous:
         return True
     return http_status is not None and http_status >= 500
 

@@ -176,6 +176,7 @@ class Sniper:
         self.available: Decimal | None = None
         # available + frozen + locked of the base coin, last read (the resend rule's baseline)
         self.holdings: Decimal | None = None
+        self.last_price: Decimal | None = None  # the pair's last price, when it has one
         self.polls = 0
         self._last_symbol_call = 0.0  # loop time of the last symbols request (the poll pacing)
         self.poll_throttles = 0  # 429 answers to polls
@@ -330,6 +331,17 @@ class Sniper:
             log.warning("order value: %s", check.text)
         else:
             log.info("order value: %s", check.text)
+        cap = self.market_cap_check(self.last_price)
+        if cap.verdict == "over":
+            log.warning("market-order cap: %s", cap.text)
+        elif cap.verdict != "none":
+            log.info("market-order cap: %s", cap.text)
+        if self.symbol.restricted_api:
+            log.warning(
+                "symbol: %s is restrictedAPI — the exchange does not let it be traded through "
+                "the API (an order would get 25013); watching in case that changes",
+                self.config.target,
+            )
 
     async def open_rest(self) -> RestClient:
         if self.rest is None:
@@ -457,7 +469,7 @@ class Sniper:
         try:
             self._last_symbol_call = asyncio.get_running_loop().time()
             env = await self._startup_request(self.venue.symbol_call(), signed=False)
-            state = self.venue.parse_symbol(env)
+            state = self.venue.parse_symbol(env, now_ms=self.clock.now_ms())
         except ExchangeUnavailable as exc:
             raise StartupError(
                 f"cannot read the symbol list ({exc.msg}) — check the network"
@@ -528,6 +540,7 @@ class Sniper:
                 price = self.venue.parse_last_price(env)
             except ExchangeUnavailable:
                 price = None
+        self.last_price = price
         if price is None:
             return ValueCheck(
                 "unknown",
@@ -548,6 +561,47 @@ class Sniper:
                 text,
             )
         return ValueCheck("ok", text, text)
+
+    def market_cap_check(self, price: Decimal | None) -> ValueCheck:
+        """The order against the pair's market-order cap (bitget-api.md §5.11, §10.8: v2
+        ``maxMarketOrderValue`` in the quote coin, v3 ``maxMarketOrderQty`` in the base coin;
+        over it the exchange answers 45113 and does not execute). Verdicts: ``none`` (the pair
+        shows no cap), ``ok``, ``over``, ``unknown`` (a value cap and no price yet)."""
+        qty_cap = self.symbol.max_market_order_qty
+        value_cap = self.symbol.max_market_order_value
+        if qty_cap is None and value_cap is None:
+            return ValueCheck("none", "the pair shows none", "none shown")
+        try:
+            size = self.planned_size()
+        except ConfigError as exc:
+            return ValueCheck("unknown", str(exc), "not checkable")
+        base, quote = self.config.base_coin, self.config.quote_coin
+        cap: Decimal
+        if qty_cap is not None:
+            cap, unit = qty_cap, base
+            amount = Decimal(size) if size is not None else None
+        else:
+            assert value_cap is not None
+            cap, unit = value_cap, quote
+            amount = Decimal(size) * price if size is not None and price is not None else None
+        cap_text = f"{format_decimal(cap)} {unit} per market order"
+        if amount is None:
+            return ValueCheck(
+                "unknown",
+                f"{cap_text}; cannot be compared yet (no "
+                + ("size" if size is None else "price before the pair trades")
+                + ")",
+                f"{cap_text} (not comparable yet)",
+            )
+        shown = f"{format_decimal(amount.quantize(Decimal('0.0001')))} {unit}"
+        if amount > cap:
+            return ValueCheck(
+                "over",
+                f"the order ({shown}) exceeds the pair's cap of {cap_text}: the exchange "
+                "answers 45113 and does not execute an order over it",
+                f"{shown} > {cap_text}",
+            )
+        return ValueCheck("ok", f"{shown} within {cap_text}", f"{shown} ≤ {cap_text}")
 
     async def _resolve(self) -> tuple[str, int, str]:
         """(Host header, port, IP address) — resolved once for the whole run."""
@@ -752,7 +806,7 @@ class Sniper:
             self.polls += 1
             if env is None or env.http_status >= 500:
                 pass
-            elif env.http_status == 429 or env.code == "429":
+            elif venue.is_rate_limited(env):
                 self.poll_interval_ms = pacer.throttled()
                 self.poll_throttles += 1
                 if not throttled_logged:
@@ -760,7 +814,7 @@ class Sniper:
                     throttled_logged = True
             else:
                 try:
-                    state = venue.parse_symbol(env)
+                    state = venue.parse_symbol(env, now_ms=self.clock.now_ms())
                 except ValueError:
                     state = None
                 if state is not None:

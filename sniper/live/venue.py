@@ -15,6 +15,7 @@ account generation (only private v2 calls answer 40085 to a UTA key).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -56,11 +57,20 @@ class Envelope:
 
 @dataclass(frozen=True)
 class SymbolState:
-    status: str  # "absent" | "gray" | "online" | "offline" | "halt" | anything else the API says
-    open_time_ms: int | None = None  # scheduled open (server clock, ms) when known
+    # "absent" | "gray" | "online" | "offline" | "halt" | "restricted" | anything else the API says
+    status: str
+    open_time_ms: int | None = None  # scheduled open (server clock, ms) when announced
     quantity_precision: int | None = None  # decimals allowed in the base quantity
     # minimum order value in the quote coin (v2 ``minTradeUSDT``, v3 ``minOrderAmount``)
     min_order_value: Decimal | None = None
+    price_precision: int | None = None  # decimals allowed in a limit price
+    # the largest market order the pair accepts (§5.11; over it: 45113, not executed):
+    max_market_order_value: Decimal | None = None  # v2 ``maxMarketOrderValue``, quote coin
+    max_market_order_qty: Decimal | None = None  # v3 ``maxMarketOrderQty``, base coin
+    # v3 status ``restrictedAPI``: the pair cannot be traded through the API (§5.10, §5.11)
+    restricted_api: bool = False
+    # max deviation of a sell limit price from the current price (0.99 = 99 %; §10.6)
+    sell_limit_price_ratio: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -94,14 +104,28 @@ def parse_envelope(http_status: int, body: bytes) -> Envelope:
 
 
 def _ms(value: object) -> int | None:
-    """openTime: a ms string, a number, ``""`` or missing."""
-    if value is None or value == "":
+    """A positive ms time: a ms string, a number, ``""`` or missing."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
         ms = int(str(value))
     except ValueError:
         return None
     return ms if ms > 0 else None
+
+
+# An announced open more than this far ahead is a placeholder, not a date: real gray rows carry
+# ``openTime`` values in 2030-2056 (bitget-api.md §10.3, §5.11), v3 rows ``launchTime`` "0".
+OPEN_TIME_HORIZON_MS = 366 * 24 * 3600 * 1000
+
+
+def announced_open_ms(value: object, now_ms: int) -> int | None:
+    """The scheduled open from a symbol row's open-time field, or None when it is not announced:
+    ``""``, ``"0"``, ``"-1"``, null, junk, or more than ~1 year after ``now_ms`` (a placeholder)."""
+    ms = _ms(value)
+    if ms is None or ms - now_ms > OPEN_TIME_HORIZON_MS:
+        return None
+    return ms
 
 
 def _int(value: object) -> int | None:
@@ -156,7 +180,7 @@ class Venue(Protocol):
     def time_call(self) -> Call: ...
     def parse_server_time(self, data: Any) -> int: ...
     def symbol_call(self) -> Call: ...
-    def parse_symbol(self, env: Envelope) -> SymbolState: ...
+    def parse_symbol(self, env: Envelope, now_ms: int | None = None) -> SymbolState: ...
     def ticker_call(self) -> Call: ...
     def parse_last_price(self, env: Envelope) -> Decimal | None: ...
     def assets_call(self) -> Call: ...
@@ -171,6 +195,7 @@ class Venue(Protocol):
     def explain(self, env: Envelope) -> str: ...
     def is_auth_error(self, env: Envelope) -> bool: ...
     def is_transient(self, env: Envelope) -> bool: ...
+    def is_rate_limited(self, env: Envelope) -> bool: ...
     def ws_subscribe(self) -> bytes: ...
     def ws_event(self, event: Mapping[str, Any]) -> str: ...
 
@@ -194,8 +219,9 @@ class ApiGeneration:
     # replies
     symbol_rows_list_only: bool  # symbol rows come only from a list (a lone object is no row)
     status_map: Mapping[str, str]  # the API's symbol status -> the sniper's; unmapped kept as is
-    open_time_fields: tuple[str, ...]  # scheduled open (ms), the first one given wins
+    open_time_field: str  # scheduled open (ms): v2 ``openTime``, v3 ``launchTime``
     min_order_value_field: str
+    max_market_order_field: str  # v2 ``maxMarketOrderValue`` (quote), v3 ``maxMarketOrderQty``
     last_price_field: str
     assets_key: str | None  # the asset rows are ``data[assets_key]`` (None: ``data`` itself)
     order_info_fields: Mapping[str, tuple[str, ...]]  # OrderState field -> reply fields, first wins
@@ -217,8 +243,9 @@ CLASSIC_V2 = ApiGeneration(
     size_field="size",
     symbol_rows_list_only=True,
     status_map={},
-    open_time_fields=("openTime",),
+    open_time_field="openTime",  # §5.1: present on every real row, "" when unknown
     min_order_value_field="minTradeUSDT",
+    max_market_order_field="maxMarketOrderValue",  # optional (§5.1), quote coin
     last_price_field="lastPr",
     assets_key=None,  # hold_only: a zero balance is simply absent
     order_info_fields={
@@ -236,12 +263,14 @@ CLASSIC_V2 = ApiGeneration(
 # v3 instrument status -> the sniper's words (bitget-api.md §5.10; UTA statuses are listed,
 # online, limit_open, limit_close, offline, restrictedAPI). "listed" is the pre-open state the
 # v2 API calls gray [UNCERTAIN]; anything not mapped is kept as the API says it (and is not
-# "online", so only a ticker or the schedule fires for it).
+# "online", so only a ticker or the schedule fires for it). Keys are lower case (the status is
+# compared case-insensitively).
 V3_STATUS: Mapping[str, str] = {
     "listed": "gray",
     "online": "online",
     "limit_close": "halt",
     "offline": "offline",
+    "restrictedapi": "restricted",
 }
 
 UTA_V3 = ApiGeneration(
@@ -256,9 +285,11 @@ UTA_V3 = ApiGeneration(
     size_field="qty",
     symbol_rows_list_only=False,
     status_map=V3_STATUS,
-    # openTime when the venue gives one; limitOpenTime otherwise [UNCERTAIN]
-    open_time_fields=("openTime", "limitOpenTime"),
+    # §5.11: the real v3 row has no openTime; launchTime is the launch ("0"/null for some
+    # pairs). limitOpenTime is a *restriction* time and is never taken for the open.
+    open_time_field="launchTime",
     min_order_value_field="minOrderAmount",
+    max_market_order_field="maxMarketOrderQty",  # base coin
     last_price_field="lastPrice",
     assets_key="assets",  # v3 rows carry available and locked
     order_info_fields={
@@ -319,8 +350,12 @@ class _VenueBase:
         query = urlencode({**self.api.category, "symbol": self.target})
         return Call("GET", self.api.symbols_path, query)
 
-    def parse_symbol(self, env: Envelope) -> SymbolState:
+    def parse_symbol(self, env: Envelope, now_ms: int | None = None) -> SymbolState:
+        """Our row of a symbols / instruments reply. ``now_ms`` (exchange clock; default the
+        local clock) tells an announced open time from a far-future placeholder."""
         api = self.api
+        if now_ms is None:
+            now_ms = time.time_ns() // 1_000_000
         if env.code in self.table.symbol_absent:
             return SymbolState("absent")
         if not env.ok:
@@ -332,16 +367,23 @@ class _VenueBase:
         for row in rows:
             if isinstance(row, dict) and row.get("symbol") == self.target:
                 raw = str(row.get("status", "")).lower()
-                open_ms = None
-                for name in api.open_time_fields:
-                    open_ms = _ms(row.get(name))
-                    if open_ms is not None:
-                        break
+                cap = _dec(row.get(api.max_market_order_field))
+                cap = cap if cap is not None and cap > 0 else None
+                cap_field = (
+                    "max_market_order_qty"
+                    if api.max_market_order_field.endswith("Qty")
+                    else "max_market_order_value"
+                )
+                status = api.status_map.get(raw, raw)
                 return SymbolState(
-                    status=api.status_map.get(raw, raw),
-                    open_time_ms=open_ms,
+                    status=status,
+                    open_time_ms=announced_open_ms(row.get(api.open_time_field), now_ms),
                     quantity_precision=_int(row.get("quantityPrecision")),
                     min_order_value=_dec(row.get(api.min_order_value_field)),
+                    price_precision=_int(row.get("pricePrecision")),
+                    restricted_api=raw == "restrictedapi",
+                    sell_limit_price_ratio=_dec(row.get("sellLimitPriceRatio")),
+                    **{cap_field: cap},
                 )
         return SymbolState("absent")
 
@@ -445,6 +487,10 @@ class _VenueBase:
 
     def is_transient(self, env: Envelope) -> bool:
         return outcomes.is_transient(env.http_status, env.code, self.table)
+
+    def is_rate_limited(self, env: Envelope) -> bool:
+        """HTTP 429, or a rate-limit code (``429``; v3 ``25004``): slow down."""
+        return env.http_status == 429 or env.code in self.table.rate_limited
 
     # --- WebSocket ----------------------------------------------------------------------------
     def ws_subscribe(self) -> bytes:

@@ -44,8 +44,16 @@ SRC_ROOT = str(Path(sniper.__file__).resolve().parent.parent)
 # Behaviour that must hold on both account generations: classic (v2 API) and UTA (v3 API).
 both_modes = pytest.mark.parametrize("mode", ["classic", "uta"])
 
-# v2 code -> the code the exchange answers a UTA (v3) order with (ExchangeSettings defaults)
-V3_CODES = {"43012": "25202", "43118": "25212", "40034": "25100", "43001": "25204"}
+# v2 code -> the code the exchange answers a UTA (v3) order with (ExchangeSettings defaults,
+# bitget-api.md §5.11)
+V3_CODES = {
+    "43012": "25202",
+    "43118": "25212",
+    "40034": "25100",
+    "43001": "25204",
+    "43115": "25101",
+    "41114": "25102",
+}
 
 
 def code_for(ex: EmbeddedExchange, v2_code: str) -> str:

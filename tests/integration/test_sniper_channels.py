@@ -9,6 +9,7 @@ from sniper_harness import (
     TARGET,
     assert_one_accepted,
     both_modes,
+    code_for,
     sniper_config,
     start_sniper,
     ticker,
@@ -249,13 +250,14 @@ async def test_gray_pair_snapshot_fires_early_then_sells_once_at_the_open(
     await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", quantity_precision=2)
     run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="200"))
     await run.armed()
-    await wait_until(lambda: any(o.code == "43115" for o in ex.records.orders), within=3)
+    not_open = code_for(ex, "43115")  # 25101 on UTA (§5.11)
+    await wait_until(lambda: any(o.code == not_open for o in ex.records.orders), within=3)
     await asyncio.sleep(0.5)
-    early = [o for o in ex.records.orders if o.code == "43115"]
+    early = [o for o in ex.records.orders if o.code == not_open]
     assert 2 <= len(early) <= 9, len(early)  # paced at ~100 ms, not hammered
     ex.open_symbol(TARGET)
     result = await run.result()
-    assert result.channel == "ws" and "43115" in result.codes
+    assert result.channel == "ws" and not_open in result.codes
     assert_one_accepted(ex, result.client_oid)
     assert ex.records.orders[-1].accepted
-    assert all(o.code == "43115" for o in ex.records.orders[:-1])
+    assert all(o.code == not_open for o in ex.records.orders[:-1])

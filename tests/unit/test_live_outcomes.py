@@ -39,8 +39,10 @@ from sniper.live.venue import ClassicVenue, parse_envelope
         (400, "40009", Outcome.REJECTED),
         (400, "40006", Outcome.REJECTED),
         (400, "40034", Outcome.REJECTED),
-        (400, "99999", Outcome.REJECTED),  # unknown codes are final: never spam the venue
+        # a code no table knows is no verdict: looked up, then retried, paced (issue 11)
+        (400, "99999", Outcome.UNKNOWN),
         (200, "40015", Outcome.RETRY),  # HTTP 200 with an error code: the code decides
+        (200, None, Outcome.AMBIGUOUS),  # a 200 that is no envelope: the order may exist
     ],
 )
 def test_classify_order_reply(status: int, code: str | None, outcome: Outcome) -> None:
@@ -108,6 +110,20 @@ def test_every_hint_has_a_fix() -> None:
         (400, "25100", Outcome.REJECTED),
         (400, "25013", Outcome.REJECTED),
         (400, "40808", Outcome.REJECTED),
+        # §5.11, Bitget's own 25xxx table
+        (400, "25101", Outcome.NOT_OPEN_YET),  # not open for trading: retried until the open
+        (400, "25102", Outcome.NOT_OPEN_YET),  # closed for maintenance, like 41114
+        (400, "25000", Outcome.RETRY),
+        (400, "25003", Outcome.RETRY),
+        (400, "25004", Outcome.RETRY),  # too frequent: a rate limit
+        (400, "25209", Outcome.RETRY),  # thin book: within the retry window
+        (400, "25001", Outcome.AMBIGUOUS),  # timed out: the order may exist — look it up
+        (400, "25610", Outcome.REJECTED),
+        (400, "25611", Outcome.REJECTED),
+        (400, "25207", Outcome.REJECTED),
+        (400, "25208", Outcome.REJECTED),
+        (400, "25620", Outcome.REJECTED),
+        (400, "25999", Outcome.UNKNOWN),
     ],
 )
 def test_classify_order_reply_v3(status: int, code: str, outcome: Outcome) -> None:
@@ -115,8 +131,34 @@ def test_classify_order_reply_v3(status: int, code: str, outcome: Outcome) -> No
 
 
 def test_v2_table_does_not_know_the_25xxx_codes() -> None:
-    assert classify_order_reply(400, "25212", V2_TABLE) is Outcome.REJECTED
-    assert classify_order_reply(400, "25212") is Outcome.REJECTED
+    # on a classic account a 25xxx code is unknown: no verdict, never "rejected"
+    assert classify_order_reply(400, "25212", V2_TABLE) is Outcome.UNKNOWN
+    assert classify_order_reply(400, "25101") is Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("25610", "precision"),
+        ("25611", "below the pair's minimum"),
+        ("25207", "bounds"),
+        ("25208", "bounds"),
+        ("25013", "cannot be traded through the API"),
+        ("25620", "permission denied"),
+    ],
+)
+def test_v3_final_codes_have_plain_words_hints(code: str, words: str) -> None:
+    assert words in explain(code, "m", V3_HINTS)
+
+
+def test_25620_is_a_permission_failure_and_25004_a_rate_limit() -> None:
+    from sniper.live.venue import UtaVenue
+
+    venue = UtaVenue("PAWSUSDT", "PAWS")
+    assert venue.is_auth_error(parse_envelope(400, b'{"code":"25620","msg":"permission denied"}'))
+    limited = parse_envelope(400, b'{"code":"25004","msg":"Operation too frequent"}')
+    assert venue.is_rate_limited(limited) and venue.is_transient(limited)
+    assert not ClassicVenue("PAWSUSDT", "PAWS").is_rate_limited(limited)
 
 
 def test_venue_explain_http_only() -> None:

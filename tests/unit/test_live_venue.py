@@ -69,9 +69,19 @@ def test_uta_ws_subscribe_shape_and_the_scanner_recognises_its_pushes() -> None:
     assert ClassicVenue("PAWSUSDT", "PAWS").ws_event({"event": "subscribe", "arg": arg}) == "other"
 
 
+NOW_MS = 1751619527420  # requestTime of the real 2025-07-04 symbols capture (§10.3)
+OPEN_MS = 1751623200000  # AFTUSDT's real openTime in that capture (~1 h later)
+
+
 @pytest.mark.parametrize(
     ("raw", "status"),
-    [("listed", "gray"), ("online", "online"), ("limit_close", "halt"), ("offline", "offline")],
+    [
+        ("listed", "gray"),
+        ("online", "online"),
+        ("limit_close", "halt"),
+        ("offline", "offline"),
+        ("restrictedAPI", "restricted"),
+    ],
 )
 def test_uta_instrument_row(raw: str, status: str) -> None:
     v = UtaVenue("PAWSUSDT", "PAWS")
@@ -79,15 +89,57 @@ def test_uta_instrument_row(raw: str, status: str) -> None:
         "symbol": "PAWSUSDT",
         "status": raw,
         "quantityPrecision": "2",
+        "pricePrecision": "4",
         "minOrderAmount": "1",
-        "limitOpenTime": "1751623200000",
+        "launchTime": str(OPEN_MS),
+        "limitOpenTime": "",
     }
-    state = v.parse_symbol(env([row]))
+    state = v.parse_symbol(env([row]), now_ms=NOW_MS)
     assert state.status == status and state.quantity_precision == 2
-    assert state.open_time_ms == 1751623200000 and state.min_order_value == Decimal(1)
-    # openTime wins over limitOpenTime when both are given
-    state = v.parse_symbol(env([{**row, "openTime": "1751623300000"}]))
-    assert state.open_time_ms == 1751623300000
+    assert state.price_precision == 4
+    assert state.open_time_ms == OPEN_MS and state.min_order_value == Decimal(1)
+    assert state.restricted_api is (raw == "restrictedAPI")
+
+
+def test_uta_open_time_is_launch_time_never_limit_open_time_or_open_time() -> None:
+    """§5.11: the real v3 row has no openTime; limitOpenTime is a restriction time."""
+    v = UtaVenue("PAWSUSDT", "PAWS")
+    row = {"symbol": "PAWSUSDT", "status": "listed", "launchTime": "0"}
+    for extra in ({"limitOpenTime": str(OPEN_MS)}, {"openTime": str(OPEN_MS)}):
+        assert v.parse_symbol(env([{**row, **extra}]), now_ms=NOW_MS).open_time_ms is None
+    both = {**row, "launchTime": str(OPEN_MS), "limitOpenTime": str(OPEN_MS + 60_000)}
+    assert v.parse_symbol(env([both]), now_ms=NOW_MS).open_time_ms == OPEN_MS
+
+
+@pytest.mark.parametrize("venue_cls", [ClassicVenue, UtaVenue])
+@pytest.mark.parametrize(
+    "placeholder",
+    ["", "0", "-1", None, "junk", True, "2524608000000", "2556144000000", 2786745600000],
+    ids=repr,
+)
+def test_placeholder_open_times_are_not_announced(venue_cls: type, placeholder: object) -> None:
+    """Real gray rows carry "" and far-future placeholders (2030-2056, §10.3): not an open."""
+    v = venue_cls("PAWSUSDT", "PAWS")
+    field = "launchTime" if venue_cls is UtaVenue else "openTime"
+    row = {"symbol": "PAWSUSDT", "status": "gray", field: placeholder}
+    assert v.parse_symbol(env([row]), now_ms=NOW_MS).open_time_ms is None
+    # an open within the year is announced
+    row[field] = str(NOW_MS + 300 * 24 * 3600 * 1000)
+    assert v.parse_symbol(env([row]), now_ms=NOW_MS).open_time_ms == int(row[field])
+
+
+def test_market_order_caps() -> None:
+    """§5.11: v2 maxMarketOrderValue (quote, optional), v3 maxMarketOrderQty (base)."""
+    c = ClassicVenue("PAWSUSDT", "PAWS")
+    row = {"symbol": "PAWSUSDT", "status": "gray", "openTime": ""}
+    assert c.parse_symbol(env([row])).max_market_order_value is None
+    state = c.parse_symbol(env([{**row, "maxMarketOrderValue": "50000"}]))
+    assert state.max_market_order_value == Decimal(50000) and state.max_market_order_qty is None
+    u = UtaVenue("PAWSUSDT", "PAWS")
+    state = u.parse_symbol(env([{**row, "maxMarketOrderQty": "1000.5"}]))
+    assert state.max_market_order_qty == Decimal("1000.5") and state.max_market_order_value is None
+    assert u.parse_symbol(env([{**row, "maxMarketOrderQty": ""}])).max_market_order_qty is None
+    assert u.parse_symbol(env([{**row, "maxMarketOrderQty": "0"}])).max_market_order_qty is None
 
 
 def test_uta_absent_and_errors() -> None:
