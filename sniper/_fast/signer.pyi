@@ -21,6 +21,7 @@ class OrderTemplate:
         locale: str = "en-US",
         demo: bool = False,
         timestamp_ms: int,
+        user_agent: str | None = None,
     ) -> None: ...
     def resign(self, timestamp_ms: int) -> None: ...
     @property

@@ -1,12 +1,13 @@
 """The pre-signed order request and Bitget's REST signature (compiled).
 
 Semantics are those of the twin ``sniper/_fast/signer_py.py`` (layout in its module docstring).
-Argument validation is shared with the twin (``check_request_parts``, ``check_timestamp``,
-``signing_key``) so that both raise the same errors; the request layout and the in-place
-re-signing are separate code. The secret is checked last, boxed (``SecretBox``, masked repr), and
-never passed to the validators of the other arguments: no Python frame of a validation traceback
-holds it in a local (this module's own frames carry no locals). HMAC and base64 are CPython's
-own C implementations (``hmac.digest`` on ``_hashlib``, ``binascii``); nothing else is linked.
+Argument validation is shared with the twin (``check_request_parts``, ``check_user_agent``,
+``check_timestamp``, ``signing_key``) so that both raise the same errors; the request layout and
+the in-place re-signing are separate code. The secret is checked last, boxed (``SecretBox``,
+masked repr), and never passed to the validators of the other arguments: no Python frame of a
+validation traceback holds it in a local (this module's own frames carry no locals). HMAC and
+base64 are CPython's own C implementations (``hmac.digest`` on ``_hashlib``, ``binascii``);
+nothing else is linked.
 """
 
 from cpython.bytearray cimport PyByteArray_AS_STRING
@@ -19,6 +20,7 @@ from sniper._fast.signer_py import (
     SecretBox,
     check_request_parts,
     check_timestamp,
+    check_user_agent,
     signing_key,
 )
 
@@ -48,13 +50,13 @@ cdef inline void _write_digits(char* out, long long ts) noexcept nogil:
 
 cdef class OrderTemplate:
     """OrderTemplate(*, method, host, path, query="", body=b"", api_key, secret, passphrase,
-    locale="en-US", demo=False, timestamp_ms)
+    locale="en-US", demo=False, timestamp_ms, user_agent=None)
 
     One complete, signed HTTP/1.1 request that can be re-signed in place.
     """
 
     def __init__(self, *, method, host, path, query="", body=b"", api_key, secret, passphrase,
-                 locale="en-US", demo=False, timestamp_ms):
+                 locale="en-US", demo=False, timestamp_ms, user_agent=None):
         cdef char digits[TIMESTAMP_DIGITS]
         cdef long long ts
         if self._buf is not None:
@@ -62,6 +64,7 @@ cdef class OrderTemplate:
         (method, host, path, query, body, api_key, passphrase, locale, demo) = (
             check_request_parts(method, host, path, query, body, api_key, passphrase, locale, demo)
         )
+        user_agent = check_user_agent(user_agent)
         ts = check_timestamp(timestamp_ms)
         self._secret = signing_key(SecretBox(secret))  # the secret is checked last
         _write_digits(digits, ts)
@@ -74,10 +77,10 @@ cdef class OrderTemplate:
         if len(signature) != SIGNATURE_LEN:
             raise RuntimeError("unexpected signature length")
 
-        head = (f"{method} {target} HTTP/1.1\r\n"
-                f"Host: {host}\r\n"
-                f"Connection: keep-alive\r\n"
-                f"Content-Type: application/json\r\n").encode("ascii")
+        head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n".encode("ascii")
+        if user_agent is not None:  # part of the pre-built bytes: free at the fire
+            head += f"User-Agent: {user_agent}\r\n".encode("ascii")
+        head += b"Connection: keep-alive\r\nContent-Type: application/json\r\n"
         if method == "POST":  # RFC 9110 §8.6: also when 0; a GET has no content, no header
             head += f"Content-Length: {len(body)}\r\n".encode("ascii")
         head += (f"locale: {locale}\r\n"

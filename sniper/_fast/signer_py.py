@@ -5,6 +5,7 @@
 
     POST /api/v2/spot/trade/place-order HTTP/1.1\\r\\n
     Host: <host>\\r\\n
+    User-Agent: <user_agent>\\r\\n       (only when user_agent is given, e.g. sniper/1.2.0)
     Connection: keep-alive\\r\\n
     Content-Type: application/json\\r\\n
     Content-Length: <n>\\r\\n            (POST only, also when 0; never on GET)
@@ -22,6 +23,8 @@ place: the buffer never moves or changes size. The prehash ``timestamp + METHOD 
 body`` is kept in its own preallocated buffer whose first 13 bytes are rewritten the same way;
 the query string is signed exactly as it is sent on the request line. ``Content-Length`` follows
 RFC 9110 §8.6: a POST always carries it, ``0`` for an empty body; a GET (no content) never does.
+``User-Agent`` (RFC 9110 §10.1.5) is part of the pre-built bytes, so it costs nothing at the fire
+and moves no offset after ``__init__``; ``user_agent=None`` (the default) sends no such header.
 
 Validation (``ValueError``/``TypeError`` in ``__init__``) never echoes the key, secret or
 passphrase; ``repr()`` never shows them nor the signature. The secret (``str``, ``bytes``,
@@ -167,9 +170,27 @@ def check_request_parts(
     return method, host, path, query, body, api_key, passphrase, locale, demo
 
 
+def check_user_agent(user_agent: object) -> str | None:
+    """``None`` (no header), or a ``User-Agent`` value (RFC 9110 §10.1.5: products and
+    comments separated by spaces): printable ASCII 0x20-0x7E, not empty, no leading or trailing
+    space. Shared by both implementations."""
+    if user_agent is None:
+        return None
+    if not isinstance(user_agent, str):
+        raise TypeError(f"user_agent must be a str or None, got {type(user_agent).__name__}")
+    if not user_agent or user_agent != user_agent.strip(" "):
+        raise ValueError(f"user_agent must be non-empty without outer spaces, got {user_agent!r}")
+    bad = next((ch for ch in user_agent if not 0x20 <= ord(ch) <= 0x7E), None)
+    if bad is not None:
+        what = "CR/LF" if bad in "\r\n" else "control or non-ASCII characters"
+        raise ValueError(f"user_agent must be printable ASCII without {what}: {user_agent[:80]!r}")
+    return user_agent
+
+
 def build_request(
     method: str,
     host: str,
+    user_agent: str | None,
     target: str,
     body: bytes,
     api_key: str,
@@ -183,7 +204,8 @@ def build_request(
     head = (
         f"{method} {target} HTTP/1.1\r\n"
         f"Host: {host}\r\n"
-        "Connection: keep-alive\r\n"
+        + (f"User-Agent: {user_agent}\r\n" if user_agent is not None else "")
+        + "Connection: keep-alive\r\n"
         "Content-Type: application/json\r\n"
         # RFC 9110 §8.6: POST defines content, so it says how long, even 0; GET has none
         + (f"Content-Length: {len(body)}\r\n" if method == "POST" else "")
@@ -229,6 +251,7 @@ class OrderTemplate:
         locale: str = "en-US",
         demo: bool = False,
         timestamp_ms: int,
+        user_agent: str | None = None,
     ) -> None:
         # Box the secret before anything can raise: from here on no local of any frame holds it.
         boxed = SecretBox(secret)
@@ -238,6 +261,7 @@ class OrderTemplate:
         (method, host, path, query, body, api_key, passphrase, locale, demo) = check_request_parts(
             method, host, path, query, body, api_key, passphrase, locale, demo
         )
+        user_agent = check_user_agent(user_agent)
         ts = check_timestamp(timestamp_ms)
         self._secret = signing_key(boxed)  # the secret is checked last
         target = f"{path}?{query}" if query else path
@@ -245,7 +269,7 @@ class OrderTemplate:
         # prehash = timestamp + METHOD + path[?query] + body; digits live in prehash[0:13]
         self._prehash = bytearray(digits + method.encode("ascii") + target.encode("ascii") + body)
         request, self._ts_offset, self._sign_offset = build_request(
-            method, host, target, body, api_key, passphrase, locale, demo,
+            method, host, user_agent, target, body, api_key, passphrase, locale, demo,
             digits, sign(self._secret, self._prehash),
         )  # fmt: skip
         self._method = method

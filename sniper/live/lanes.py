@@ -1,13 +1,25 @@
 """The warm order connections ("lanes"): raw HTTP/1.1 keep-alive over an asyncio Protocol.
 
 Two lanes to the REST host, resolved once. Keep-alive requests (unsigned ``GET
-/api/v2/public/time``) alternate between them and are only sent while the *other* lane is idle,
-so one lane is always idle when the order fires and the order never queues behind a keep-alive.
-A lane the server closes is reopened transparently. Replies are parsed with
-``httptools.HttpResponseParser``; each request's reply resolves a future (FIFO, HTTP/1.1).
+/api/v2/public/time``, built by :func:`keepalive_request`) alternate between them and are only
+sent while the *other* lane is idle, so one lane is always idle when the order fires and the
+order never queues behind a keep-alive. A lane the server closes is reopened transparently.
+Replies are parsed with ``httptools.HttpResponseParser``; each request's reply resolves a future
+(FIFO, HTTP/1.1). Every request on these connections says ``User-Agent: sniper/<version>``
+(:data:`USER_AGENT`), as a normal client does.
+
+Each keep-alive reply's HTTP status is checked: a front door that refuses them (Cloudflare, in
+front of Bitget's REST host — bitget-api.md §2 — answers a blocked client with a 403 HTML page and
+no Bitget envelope) would refuse the order too, so it is logged at ERROR when it starts and again
+when it ends, and kept in :attr:`OrderLanes.front_door` for the status line and ``sniper check``.
 
 The hot path writes the order itself (``OrderTrigger`` holds each lane's ``transport.write``);
 the executor then calls :meth:`OrderLane.expect` in the same callback to claim the reply.
+
+Shutdown (:meth:`OrderLanes.close`) aborts the connections first, then cancels the tasks and
+waits for them with a bound: no task can be left waiting on a healthy idle connection (the server
+keeps those 75 s). No ``asyncio.wait_for`` here: on Python 3.11 it returns the inner result and
+drops the cancel when both land in the same loop iteration; ``asyncio.timeout`` does not.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import ssl
 import time
@@ -25,9 +38,25 @@ from typing import Any
 
 import httptools
 
+from sniper import __version__
 from sniper.live.pacing import Backoff
 
 log = logging.getLogger("sniper.lanes")
+
+USER_AGENT = f"sniper/{__version__}"
+"""The ``User-Agent`` of every request on the order connections (order and keep-alives)."""
+
+
+def keepalive_request(
+    *, path: str, host: str, locale: str, demo: bool, user_agent: str = USER_AGENT
+) -> bytes:
+    """The unsigned keep-alive ``GET`` (``path`` with its query, e.g. the server-time call)."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\n"
+        f"Connection: keep-alive\r\nlocale: {locale}\r\n"
+        + ("paptrading: 1\r\n" if demo else "")
+        + "\r\n"
+    ).encode("ascii")
 
 
 class LaneClosed(ConnectionError):
@@ -44,6 +73,43 @@ class Reply:
     body: bytes
     first_byte_ns: int  # ns, monotonic: when the reply's first bytes were read
     done_ns: int  # ns, monotonic: when the reply was complete
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    """What the REST host answered to the last keep-alive on the order connections."""
+
+    status: int | None = None  # HTTP status of the last keep-alive reply; None: none yet
+    excerpt: str = ""  # a short printable excerpt of a refusing reply's body ("" when OK)
+    since_ns: int = 0  # ns, monotonic: when this state (refused or not) began
+
+    @property
+    def refused(self) -> bool:
+        """The last keep-alive was answered, but not with a 2xx: the order would meet the same."""
+        return self.status is not None and not 200 <= self.status < 300
+
+    def describe(self) -> str:
+        """One line for the status line / ``sniper check``."""
+        if self.status is None:
+            return "front door not checked yet"
+        if not self.refused:
+            return f"front door OK (HTTP {self.status})"
+        return f"front door REFUSES keep-alives (HTTP {self.status}: {self.excerpt})"
+
+
+_TITLE_RE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def body_excerpt(body: bytes, limit: int = 100) -> str:
+    """An HTML page's ``<title>``, else the body's start: printable, whitespace folded, at most
+    ``limit`` characters. (A keep-alive carries no credentials, so its reply cannot echo one.)"""
+    found = _TITLE_RE.search(body, 0, 8192)
+    raw = found.group(1) if found else body[: limit * 4]
+    text = raw.decode("utf-8", "replace")
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text or "(empty body)"
 
 
 class _Pending:
@@ -173,6 +239,7 @@ class OrderLanes:
         keepalive_request: bytes,
         keepalive_interval_s: float,
         on_change: Callable[[OrderLane], None] | None = None,
+        on_front_door: Callable[[FrontDoor], None] | None = None,
         use_aiofastnet: bool = True,
     ) -> None:
         self.host = host
@@ -190,6 +257,8 @@ class OrderLanes:
         self._up_event = asyncio.Event()
         self.reconnects = 0
         self.keepalives = 0
+        self.front_door = FrontDoor()
+        self._on_front_door = on_front_door
 
     # --- connection management -----------------------------------------------------------------
     def _changed(self, lane: OrderLane) -> None:
@@ -239,7 +308,8 @@ class OrderLanes:
         first = True
         while not self._closing:
             try:
-                lane = await asyncio.wait_for(self._connect(index), timeout=10)
+                async with asyncio.timeout(10):
+                    lane = await self._connect(index)
             except (TimeoutError, OSError, ssl.SSLError) as exc:
                 delay = backoff.next()
                 log.debug(
@@ -247,6 +317,9 @@ class OrderLanes:
                 )
                 await asyncio.sleep(delay)
                 continue
+            if self._closing:  # opened while close() ran: nothing may wait on it
+                lane.abort()
+                return
             if not first:
                 self.reconnects += 1
                 log.debug("order connection %d reopened", index)
@@ -260,21 +333,45 @@ class OrderLanes:
             asyncio.create_task(self._maintain(i), name=f"sniper-lane-{i}")
             for i in range(self.LANES)
         ]
-        self._tasks.append(asyncio.create_task(self._keepalive(), name="sniper-lanes-keepalive"))
         deadline = time.monotonic() + within_s
         while not all(ln is not None and ln.up for ln in self.lanes):
             if time.monotonic() > deadline:
                 raise TimeoutError
             await asyncio.sleep(0.005)
+        # the first keep-alive goes out now: a refusing front door is known before arming
+        self._tasks.append(asyncio.create_task(self._keepalive(), name="sniper-lanes-keepalive"))
 
-    async def close(self) -> None:
+    async def close(self, within_s: float = 1.0) -> None:
+        """Abort every connection, then cancel the tasks and wait for them at most ``within_s``.
+
+        Connections first: once they are aborted no task can wait on one, even a task whose
+        cancel was lost. Nothing here waits on the peer (no TLS close_notify, no FIN): a
+        request still unanswered at shutdown has already been given up by its owner.
+        """
         self._closing = True
-        for t in self._tasks:
+        self._abort_all()
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        closing = [ln.closed for ln in self.lanes if ln is not None and not ln.closed.done()]
+        if tasks or closing:
+            _, pending = await asyncio.wait([*tasks, *closing], timeout=within_s)
+            if pending:
+                log.warning(
+                    "order connections: %d task(s) still running %.1f s after close; "
+                    "not waiting for them",
+                    len(pending),
+                    within_s,
+                )
+        self._abort_all()  # a connection that completed while the tasks stopped
+        for t in tasks:
+            if t.done() and not t.cancelled() and t.exception() is not None:
+                log.debug("order connection task %s ended with %r", t.get_name(), t.exception())
+
+    def _abort_all(self) -> None:
         for ln in self.lanes:
-            if ln is not None and ln.transport is not None:
-                ln.transport.close()
+            if ln is not None:
+                ln.abort()
 
     # --- picking a lane -------------------------------------------------------------------------
     def idle_lane(self) -> OrderLane | None:
@@ -297,7 +394,8 @@ class OrderLanes:
             if remaining <= 0:
                 raise LaneClosed("no order connection could be opened", written=False)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._up_event.wait(), timeout=remaining)
+                async with asyncio.timeout(remaining):
+                    await self._up_event.wait()
 
     # --- keep-alive -----------------------------------------------------------------------------
     async def _keepalive(self) -> None:
@@ -305,20 +403,73 @@ class OrderLanes:
         turn = 0
         half = self.keepalive_interval_s / 2
         while not self._closing:
-            await asyncio.sleep(half)
             lane, other = self.lanes[turn], self.lanes[1 - turn]
             turn = 1 - turn
-            if lane is None or not lane.idle or other is None or not other.idle:
-                continue
-            try:
-                fut = lane.send(self.keepalive_request, "keepalive")
-            except LaneClosed:
-                continue
-            self.keepalives += 1
-            try:
-                await asyncio.wait_for(asyncio.shield(fut), timeout=max(2.0, half))
-            except TimeoutError:
-                log.debug("order connection %d: keep-alive unanswered; reopening", lane.index)
-                lane.abort()
-            except LaneClosed:
-                pass
+            if lane is not None and lane.idle and other is not None and other.idle:
+                await self._ping(lane, max(2.0, half))
+            await asyncio.sleep(half)
+
+    async def _ping(self, lane: OrderLane, within_s: float) -> None:
+        """One keep-alive on ``lane``; its reply's status goes to :meth:`_front_door_answered`."""
+        try:
+            fut = lane.send(self.keepalive_request, "keepalive")
+        except LaneClosed:
+            return
+        self.keepalives += 1
+        try:
+            async with asyncio.timeout(within_s):
+                reply = await asyncio.shield(fut)
+        except TimeoutError:
+            log.debug("order connection %d: keep-alive unanswered; reopening", lane.index)
+            lane.abort()
+            return
+        except LaneClosed:
+            return
+        self._front_door_answered(lane.index, reply)
+
+    def _front_door_answered(self, index: int, reply: Reply) -> None:
+        """Record a keep-alive reply; log at ERROR when refusals start and when they end (both at
+        ERROR, so a log filtered to errors shows the end of the problem too)."""
+        before = self.front_door
+        refused = not 200 <= reply.status < 300
+        if before.status is not None and before.refused == refused:
+            if before.status != reply.status:  # still refused (or OK), another status: no log
+                self._set_front_door(
+                    FrontDoor(reply.status, body_excerpt(reply.body) if refused else "",
+                              before.since_ns)
+                )  # fmt: skip
+            return
+        now = time.monotonic_ns()
+        state = FrontDoor(reply.status, body_excerpt(reply.body) if refused else "", now)
+        if refused:
+            log.error(
+                "order connections: %s REFUSES keep-alives: HTTP %d on order connection %d "
+                "(%r). The order would likely be refused too: check this IP / network / "
+                "proxy against the exchange's front door",
+                self.host,
+                reply.status,
+                index,
+                state.excerpt,
+            )
+        elif before.refused:
+            log.error(
+                "order connections: %s answers keep-alives again (HTTP %d) after refusing "
+                "them for %.1f s",
+                self.host,
+                reply.status,
+                (now - before.since_ns) / 1e9,
+            )
+        self._set_front_door(state)
+
+    def _set_front_door(self, state: FrontDoor) -> None:
+        self.front_door = state
+        if self._on_front_door is not None:
+            self._on_front_door(state)
+
+    async def probe(self, within_s: float = 5.0) -> FrontDoor:
+        """Send one keep-alive now on an idle lane and return :attr:`front_door` once it is
+        answered (or unchanged if no lane is idle or no reply came within ``within_s``)."""
+        lane = self.idle_lane()
+        if lane is not None:
+            await self._ping(lane, within_s)
+        return self.front_door

@@ -1,7 +1,9 @@
 """The one sell order of the run: its size, its clientOid, its pre-signed request bytes.
 
 ``PreparedOrder`` owns the ``OrderTemplate`` (compiled core), re-signs it with server time and
-hands each fresh copy of the bytes to the ``OrderTrigger``. The clientOid is chosen once per run
+hands each fresh copy of the bytes to the ``OrderTrigger``. The request says
+``User-Agent: sniper/<version>`` (``lanes.USER_AGENT``), like the keep-alives on the same
+connections. The clientOid is chosen once per run
 and never changes, whatever is rebuilt or resent.
 """
 
@@ -16,6 +18,7 @@ from sniper._fast import OrderTemplate
 from sniper.config import Config
 from sniper.errors import ConfigError
 from sniper.live.clock import ServerClock
+from sniper.live.lanes import USER_AGENT
 from sniper.live.venue import Venue
 from sniper.secrets import mask
 
@@ -127,6 +130,7 @@ class PreparedOrder:
             locale=self.config.locale,
             demo=self.config.demo,
             timestamp_ms=self.clock.now_ms(),
+            user_agent=USER_AGENT,  # in the pre-built bytes: costs nothing at the fire
         )
         self.size = size
         self._on_request(self.template.request)

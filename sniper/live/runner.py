@@ -48,7 +48,7 @@ from sniper.live.fastpath import (
     now_ns,
 )
 from sniper.live.feed import Feed
-from sniper.live.lanes import OrderLane, OrderLanes
+from sniper.live.lanes import OrderLane, OrderLanes, keepalive_request
 from sniper.live.order import PreparedOrder, format_decimal, masked_request, order_size
 from sniper.live.pacing import Backoff, PollPacer
 from sniper.live.rest import RestClient, client_ssl_context
@@ -218,12 +218,9 @@ class Sniper:
         self.trigger = OrderTrigger(self._on_fired, self._on_seen, dry_run=self.dry_run)
         trigger = self.trigger
         rest_ssl = client_ssl_context(cfg) if cfg.rest_url.startswith("https") else None
-        keepalive = (
-            f"GET {self.venue.time_call().path_with_query} HTTP/1.1\r\nHost: {host}\r\n"
-            f"Connection: keep-alive\r\nlocale: {cfg.locale}\r\n"
-            + ("paptrading: 1\r\n" if cfg.demo else "")
-            + "\r\n"
-        ).encode()
+        keepalive = keepalive_request(
+            path=self.venue.time_call().path_with_query, host=host, locale=cfg.locale, demo=cfg.demo
+        )
 
         def lane_changed(lane: OrderLane) -> None:
             trigger.set_lane(lane.index, lane.write, lane.idle)

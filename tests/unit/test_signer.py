@@ -12,6 +12,8 @@ import pickle
 import traceback
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sniper.secrets import Secret
 
@@ -436,3 +438,130 @@ def test_compiled_and_twin_build_identical_requests(compiled, twin):
         b.resign(1799999999999)
         assert a.request == b.request
         assert repr(a) == repr(b)
+
+
+# --- User-Agent (issue 11 item 7: the raw order connections look like a normal client) -----------
+UA = "sniper/1.2.3"
+
+
+def test_no_user_agent_by_default(impl):
+    assert b"User-Agent" not in _post(impl).request
+    assert _post(impl, user_agent=None).request == _post(impl).request
+
+
+def test_post_with_user_agent_layout_exact(impl):
+    t = _post(impl, user_agent=UA, demo=True)
+    expected = (
+        b"POST /api/v2/spot/trade/place-order HTTP/1.1\r\n"
+        b"Host: api.bitget.com\r\n"
+        b"User-Agent: sniper/1.2.3\r\n"
+        b"Connection: keep-alive\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(BODY)).encode() + b"\r\n"
+        b"locale: en-US\r\n"
+        b"ACCESS-KEY: " + KEY.encode() + b"\r\n"
+        b"ACCESS-PASSPHRASE: " + PASSPHRASE.encode() + b"\r\n"
+        b"ACCESS-TIMESTAMP: 1700000000000\r\n"
+        b"ACCESS-SIGN: l6Fr6MPNUinskcZO75drnG/JL3B7iAOZSl1xF+E9GzA=\r\n"
+        b"paptrading: 1\r\n"
+        b"\r\n" + BODY
+    )
+    assert t.request == expected
+    assert (
+        t.size
+        == len(expected)
+        == _post(impl, demo=True).size + len(b"User-Agent: \r\n" + UA.encode())
+    )
+
+
+def test_get_with_user_agent_layout_exact(impl):
+    t = impl.OrderTemplate(
+        method="GET",
+        host="127.0.0.1:8443",
+        path="/api/v2/spot/account/assets",
+        query="coin=USDT",
+        api_key=KEY,
+        secret=SECRET,
+        passphrase=PASSPHRASE,
+        timestamp_ms=TS,
+        user_agent="sniper/0.0.0+unknown (linux; x86_64)",
+    )
+    assert t.request == (
+        b"GET /api/v2/spot/account/assets?coin=USDT HTTP/1.1\r\n"
+        b"Host: 127.0.0.1:8443\r\n"
+        b"User-Agent: sniper/0.0.0+unknown (linux; x86_64)\r\n"
+        b"Connection: keep-alive\r\n"
+        b"Content-Type: application/json\r\n"
+        b"locale: en-US\r\n"
+        b"ACCESS-KEY: " + KEY.encode() + b"\r\n"
+        b"ACCESS-PASSPHRASE: " + PASSPHRASE.encode() + b"\r\n"
+        b"ACCESS-TIMESTAMP: 1700000000000\r\n"
+        b"ACCESS-SIGN: xyqcxZRYUngp1X6a3XzL1TjXe+3TcK3vDxlbPkNgqF0=\r\n"
+        b"\r\n"
+    )
+
+
+def test_resign_with_user_agent_changes_only_timestamp_and_signature(impl):
+    t = _post(impl, user_agent=UA)
+    before, size, view = t.request, t.size, t.view
+    t.resign(1712345678901)
+    after = t.request
+    assert len(after) == len(before) == size == t.size  # the buffer never changes size
+    ts_at = before.index(b"ACCESS-TIMESTAMP: ") + len(b"ACCESS-TIMESTAMP: ")
+    sign_at = before.index(b"ACCESS-SIGN: ") + len(b"ACCESS-SIGN: ")
+    allowed = set(range(ts_at, ts_at + 13)) | set(range(sign_at, sign_at + 44))
+    changed = {i for i in range(len(before)) if before[i] != after[i]}
+    assert changed and changed <= allowed
+    assert _header(after, b"User-Agent") == UA.encode()
+    assert _header(after, b"ACCESS-TIMESTAMP") == b"1712345678901"
+    prehash = b"1712345678901POST" + PLACE.encode() + BODY  # the header is not signed
+    assert _header(after, b"ACCESS-SIGN") == _reference_sign(SECRET.encode(), prehash)
+    assert bytes(view) == after  # same live buffer
+    t.resign(TS)
+    assert t.request == before
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "exc"),
+    [
+        ("", ValueError),
+        (" sniper/1", ValueError),
+        ("sniper/1 ", ValueError),
+        ("sniper/1\r\nX-Injected: 1", ValueError),
+        ("sniper/1\n", ValueError),
+        ("sniper/1\x00", ValueError),
+        ("sniper/1\t(x)", ValueError),
+        ("sniper/é", ValueError),
+        (b"sniper/1", TypeError),
+        (1, TypeError),
+    ],
+)
+def test_bad_user_agent(impl, user_agent, exc):
+    with pytest.raises(exc, match="user_agent"):
+        _post(impl, user_agent=user_agent, api_key=MARK + "key", secret=MARK + "secret")
+
+
+def test_compiled_and_twin_agree_with_user_agent(compiled, twin):
+    for kwargs in (
+        {"user_agent": UA},
+        {"user_agent": UA, "demo": True, "body": b""},
+        {"user_agent": "a b/c (d; e)", "method": "GET", "body": b"", "query": "x=1"},
+    ):
+        a, b = _post(compiled, **kwargs), _post(twin, **kwargs)
+        assert a.request == b.request
+        a.resign(1799999999999)
+        b.resign(1799999999999)
+        assert a.request == b.request and a.size == b.size
+
+
+@settings(max_examples=200, deadline=None)
+@given(user_agent=st.one_of(st.none(), st.text(max_size=40), st.binary(max_size=4)))
+def test_compiled_and_twin_agree_on_any_user_agent(compiled, twin, user_agent):
+    """Same bytes, or the same exception type and message, for any value."""
+    results = []
+    for impl in (compiled, twin):
+        try:
+            results.append(_post(impl, user_agent=user_agent).request)
+        except (TypeError, ValueError) as exc:
+            results.append((type(exc), str(exc)))
+    assert results[0] == results[1]
