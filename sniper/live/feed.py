@@ -16,7 +16,6 @@ upkeep around it:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import picows
 
+from sniper import jsonio
 from sniper.config import Config
 from sniper.live.fastpath import OrderTrigger, TickerListener
 from sniper.live.pacing import Backoff, RateWindow
@@ -94,7 +94,7 @@ class Feed:
     # --- callbacks from the listener (off the hot path) ---------------------------------------
     def _on_event(self, payload: bytes) -> None:
         try:
-            doc = json.loads(payload)
+            doc = jsonio.loads(payload)
         except ValueError:
             return
         if not isinstance(doc, dict):
