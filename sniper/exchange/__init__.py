@@ -81,7 +81,7 @@ Symbols: ``add_symbol`` (visible now, any status), ``list_symbol`` (a scheduled 
 ``open_symbol``, ``set_symbol_status`` (halt / offline / gray / online), ``set_price``.
 """
 
-from .faults import Faults
+from .faults import Faults, OrderReply
 from .recorder import OrderRecord, Records, RequestRecord, WsSubscriptionRecord
 from .server import EmbeddedExchange
 from .settings import DEFAULT_RATE_LIMITS, ExchangeSettings
@@ -94,6 +94,7 @@ __all__ = [
     "ExchangeSettings",
     "Faults",
     "OrderRecord",
+    "OrderReply",
     "Records",
     "RequestRecord",
     "Symbol",

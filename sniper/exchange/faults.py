@@ -1,23 +1,66 @@
 """Fault injection: everything a test can make the exchange do wrong on purpose.
 
-Canned replies (``queue_order_replies``, ``fail_polls``) are given as either a string Bitget
-code (HTTP 400 + JSON envelope with that code; ``"429"`` gives the real 429 reply) or an int
-HTTP status (429: the real 429 JSON reply; any other status, e.g. 502/503/504: a small
-``text/html`` body like the Cloudflare front door returns, so the client meets non-JSON).
+Canned replies (``queue_order_replies``, ``fail_polls``) are given as
+
+* a string Bitget code: HTTP 400 + JSON envelope with that code and its message from
+  :data:`KNOWN_MESSAGES` (v2 codes from bitget-api.md §6, v3/UTA codes from §5.11); ``"429"``
+  gives the real 429 reply;
+* an int HTTP status: 429 is the real 429 JSON reply; any other status, e.g. 502/503/504, a
+  small ``text/html`` body like the Cloudflare front door returns, so the client meets non-JSON;
+* an :class:`OrderReply`, which says everything: code, message, HTTP status, a raw body, and
+  whether the order was executed before the reply was written.
+
+A string or an int is answered WITHOUT executing the order ("not executed, answered X": e.g. a
+UTA 25000 the matching engine never saw). ``OrderReply(..., executed=True)`` runs the order
+through the matching engine first (validation, fill, balances, orderInfo) and then answers X
+instead of the real reply ("executed but answered X": a 5xx, a 40015 or a garbled body AFTER a
+fill, §10.8 "never resend without a lookup first").
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .server import EmbeddedExchange
 
-CannedReply = str | int
 
-# Messages for the codes a test is likely to queue (§6); anything else gets a generic text.
+@dataclass(frozen=True, slots=True)
+class OrderReply:
+    """One canned reply to a place-order (or to a poll, where ``executed`` must stay False).
+
+    * ``code`` (+ ``msg``): a JSON error envelope ``{"code","msg","requestTime","data":null}``;
+      ``msg`` None takes :data:`KNOWN_MESSAGES` (or a generic text). ``status`` defaults to 400
+      (429 for code ``"429"``); a ``status`` of 200 gives the "HTTP 200 + error code" form some
+      clients guard against (§3.4 [UNCERTAIN]).
+    * no ``code``, a ``status``: the small Cloudflare-style HTML page of that status.
+    * ``raw``: exactly these bytes as the body (garbled or truncated JSON, an empty body, ...)
+      with ``status`` (default 200) and ``content_type``; ``code`` is then only what the
+      records show.
+    * ``executed``: the order goes through the matching engine first (and is filled if valid),
+      then this reply is written instead of the real one. False: never executed.
+    """
+
+    code: str | None = None
+    msg: str | None = None
+    status: int | None = None
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    executed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.code is None and self.status is None and self.raw is None:
+            raise ValueError("OrderReply needs a code, a status or a raw body")
+
+
+CannedReply = str | int | OrderReply
+
+# Messages for the codes a test is likely to queue; anything else gets a generic text.
+# v2 texts: bitget-api.md §6 (Bitget's REST error table); v3/UTA texts: §5.11 (Bitget's table
+# of the 25xxx family UTA replies use, verbatim).
 KNOWN_MESSAGES: dict[str, str] = {
     "40015": "System is abnormal, please try again later",
     "40200": "Server upgrade, please try again later",
@@ -33,7 +76,26 @@ KNOWN_MESSAGES: dict[str, str] = {
     "45110": "less than the minimum amount 1 USDT",
     "43118": "clientOrderId duplicate",
     "40034": "Parameter does not exist",
+    "41114": (
+        "The current trading pair is under maintenance, please refer to the official "
+        "announcement for the opening time"
+    ),
+    "45113": "Maximum order value limit triggered",
     "429": "Too Many Requests",
+    # v3 / UTA (§5.11)
+    "25000": "System error, please try again later",
+    "25001": "Operation timed out",
+    "25003": "Concurrent operation, please retry",
+    "25004": "Operation too frequent, please try again later",
+    "25101": "Trading pair not open for trading",
+    "25102": "Trading pair temporarily closed for maintenance",
+    "25202": "Insufficient balance",
+    "25204": "Order does not exist",
+    "25209": "Insufficient market liquidity, please try again later",
+    "25212": "Duplicate clientOid",
+    "25610": "Order amount does not meet precision requirements",
+    "25611": "Order quantity must be greater than the minimum order amount",
+    "25620": "permission denied",
 }
 
 
@@ -84,14 +146,17 @@ class Faults:
         self._drop += count
 
     def queue_order_replies(self, replies: list[CannedReply]) -> None:
-        """Answer the next place-orders with these canned replies, in order, WITHOUT executing.
+        """Answer the next place-orders with these canned replies, in order.
 
-        Applied after authentication (a badly signed order still gets 40009).
+        Not executed, unless a reply is an ``OrderReply(..., executed=True)`` (see the module
+        docstring). Applied after authentication (a badly signed order still gets 40009).
         """
         self._order_replies.extend(replies)
 
     def fail_polls(self, reply: CannedReply, count: int = 1) -> None:
         """The next ``count`` public symbols / instruments calls get ``reply``."""
+        if isinstance(reply, OrderReply) and reply.executed:
+            raise ValueError("a poll executes nothing: OrderReply(executed=True) is for orders")
         self._poll_failures.extend([reply] * count)
 
     def freeze_balances(self) -> None:

@@ -11,7 +11,13 @@ Request pipeline (one aiohttp middleware, then the endpoint):
    (classic on v3 -> 40084, UTA on v2 -> 40085);
 7. the endpoint.
 
-Errors are HTTP 400 with ``{"code":"<string>","msg":...,"requestTime":<ms>,"data":null}``.
+Errors are HTTP 400 with ``{"code":"<string>","msg":...,"requestTime":<ms>,"data":null}``
+(``requestTime`` a number, or a string with ``settings.request_time_as_string``: the real
+samples carry both).
+
+Reply shapes follow the real samples of ``tests/data/bitget-samples.json`` key for key
+(``tests/exchange/test_conformance.py`` checks every sample kind); where a row carries a field
+the samples lack, the comment at that field names the source.
 """
 
 from __future__ import annotations
@@ -27,10 +33,20 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .auth import authenticate
-from .faults import KNOWN_MESSAGES, CannedReply
+from .faults import KNOWN_MESSAGES, CannedReply, OrderReply
 from .net import RxStamp
 from .recorder import OrderRecord, RequestRecord
-from .state import Account, Order, OrderRequest, Rejection, fmt, fmt16, parse_decimal
+from .state import (
+    Account,
+    Order,
+    OrderRequest,
+    Rejection,
+    Symbol,
+    fmt,
+    fmt16,
+    message,
+    parse_decimal,
+)
 
 if TYPE_CHECKING:
     from .server import EmbeddedExchange
@@ -89,7 +105,10 @@ class RestApi:
     def envelope(
         self, code: str, msg: str, data: Any, status: int = 200, remain: int | None = None
     ) -> web.Response:
-        body = {"code": code, "msg": msg, "requestTime": self.ex.server_time_ms(), "data": data}
+        now: int | str = self.ex.server_time_ms()
+        if self.ex.settings.request_time_as_string:
+            now = str(now)
+        body = {"code": code, "msg": msg, "requestTime": now, "data": data}
         resp = web.Response(
             status=status,
             body=json.dumps(body, separators=(",", ":")).encode(),
@@ -107,17 +126,40 @@ class RestApi:
         return self.envelope(code, msg, None, status=status)
 
     def canned(self, reply: CannedReply) -> web.Response:
+        """The response of a canned reply (see :mod:`.faults`)."""
+        if isinstance(reply, OrderReply):
+            if reply.raw is not None:
+                resp = web.Response(
+                    status=reply.status or 200, body=reply.raw, content_type=reply.content_type
+                )
+                resp[CODE_KEY] = reply.code or ""
+                return resp
+            if reply.code is None:
+                assert reply.status is not None  # OrderReply.__post_init__
+                return self.html_error(reply.status)
+            msg = reply.msg
+            if msg is None:
+                msg = KNOWN_MESSAGES.get(reply.code, f"simulated error {reply.code}")
+            status = reply.status or (429 if reply.code == "429" else 400)
+            return self.envelope(
+                reply.code, msg, None, status=status, remain=0 if status == 429 else None
+            )
         if reply == 429 or reply == "429":
             return self.envelope("429", "Too Many Requests", None, status=429, remain=0)
         if isinstance(reply, str):
             return self.error(reply, KNOWN_MESSAGES.get(reply, f"simulated error {reply}"))
+        return self.html_error(reply)
+
+    def html_error(self, status: int) -> web.Response:
+        """The front door's small HTML error page (Cloudflare, §2), not JSON."""
         reason = {
+            403: "Forbidden",
             502: "Bad Gateway",
             503: "Service Temporarily Unavailable",
             504: "Gateway Time-out",
         }
-        text = HTML_ERROR.format(status=reply, reason=reason.get(reply, "Error"))
-        resp = web.Response(status=reply, text=text, content_type="text/html")
+        text = HTML_ERROR.format(status=status, reason=reason.get(status, "Error"))
+        resp = web.Response(status=status, text=text, content_type="text/html")
         resp[CODE_KEY] = ""
         return resp
 
@@ -279,40 +321,56 @@ class RestApi:
     async def v2_time(self, request: web.Request) -> web.Response:
         return self.ok({"serverTime": str(self.ex.server_time_ms())})
 
+    def _open_time(self, sym: Symbol, status: str) -> int | None:
+        """The open a row shows: the announced/actual open, or for a pre-existing market the
+        time it came online (real online rows carry their past open, rest_symbols_v2)."""
+        if sym.open_time_ms is not None:
+            return sym.open_time_ms
+        if status != "gray" and sym.opened_at_ms is not None:
+            return sym.opened_at_ms
+        return None
+
     async def v2_symbols(self, request: web.Request) -> web.Response:
+        s = self.ex.settings
         now_ms = self.ex.server_time_ms()
         wanted = request.query.get("symbol")
         rows = []
         for sym, status in self.ex.state.visible_symbols(now_ms):
             if wanted and sym.symbol != wanted:
                 continue
-            open_time = ""
-            if sym.open_time_ms is not None:
-                open_time = str(sym.open_time_ms)
-            rows.append(
-                {
-                    "symbol": sym.symbol,
-                    "baseCoin": sym.base_coin,
-                    "quoteCoin": sym.quote_coin,
-                    "minTradeAmount": "0",
-                    "maxTradeAmount": "900000000000000000000",
-                    "takerFeeRate": sym.taker_fee_rate,
-                    "makerFeeRate": sym.maker_fee_rate,
-                    "pricePrecision": str(sym.price_precision),
-                    "quantityPrecision": str(sym.quantity_precision),
-                    "quotePrecision": str(sym.quote_precision),
-                    "minTradeUSDT": sym.min_trade_usdt,
-                    "status": status,
-                    "buyLimitPriceRatio": sym.buy_limit_price_ratio,
-                    "sellLimitPriceRatio": sym.sell_limit_price_ratio,
-                    "orderQuantity": "200",
-                    "areaSymbol": "no",
-                    "openTime": open_time,
-                    "offTime": "",
-                    "maxLimitOrderValue": "",
-                    "maxMarketOrderValue": "",
-                }
-            )
+            open_ms = self._open_time(sym, status)
+            if open_ms is not None:
+                open_time = str(open_ms)
+            elif s.v2_unannounced_open_time == "far_future":
+                open_time = str(s.placeholder_open_time_ms)
+            else:
+                open_time = ""
+            # exactly the keys of the real rows (rest_symbols_v2, 2025-07 capture)
+            row = {
+                "symbol": sym.symbol,
+                "baseCoin": sym.base_coin,
+                "quoteCoin": sym.quote_coin,
+                "minTradeAmount": sym.min_order_qty,
+                "maxTradeAmount": sym.max_order_qty or "900000000000000000000",
+                "takerFeeRate": sym.taker_fee_rate,
+                "makerFeeRate": sym.maker_fee_rate,
+                "pricePrecision": str(sym.price_precision),
+                "quantityPrecision": str(sym.quantity_precision),
+                "quotePrecision": str(sym.quote_precision),
+                "status": status,
+                "minTradeUSDT": sym.min_trade_usdt,
+                "buyLimitPriceRatio": sym.buy_limit_price_ratio,
+                "sellLimitPriceRatio": sym.sell_limit_price_ratio,
+                "areaSymbol": "no",
+                "orderQuantity": "200",
+                "openTime": open_time,
+                "offTime": "",
+            }
+            # [CODE]-optional (§5.1: JK BitgetSymbol, TS types mark it optional; no real row
+            # of the capture has it): only on a symbol with a cap configured
+            if sym.max_market_order_value is not None:
+                row["maxMarketOrderValue"] = sym.max_market_order_value
+            rows.append(row)
         if wanted and not rows:
             raise ApiError(
                 "40034",
@@ -329,7 +387,7 @@ class RestApi:
                 s = self.ex.settings
                 if v3:
                     raise ApiError(
-                        s.v3_unknown_symbol_code, f"Trading pair {wanted} does not exist"
+                        s.v3_unknown_symbol_code, message(s.v3_unknown_symbol_code, symbol=wanted)
                     )
                 raise ApiError("40034", f"Parameter {wanted} does not exist")
             rows = [found]
@@ -381,40 +439,60 @@ class RestApi:
         for sym, status in self.ex.state.visible_symbols(now_ms):
             if wanted and sym.symbol != wanted:
                 continue
-            open_time = "" if sym.open_time_ms is None else str(sym.open_time_ms)
-            row = {
+            # the keys of the documented SPOT row (rest_instruments_v3): no `openTime`
+            row: dict[str, Any] = {
                 "symbol": sym.symbol,
                 "category": "SPOT",
                 "baseCoin": sym.base_coin,
                 "quoteCoin": sym.quote_coin,
                 "buyLimitPriceRatio": sym.buy_limit_price_ratio,
                 "sellLimitPriceRatio": sym.sell_limit_price_ratio,
-                "feeRateUpRatio": "0.005",
-                "minOrderQty": "0",
-                "maxOrderQty": "900000000000000000000",
-                "maxMarketOrderQty": "900000000000000000000",
+                "feeRateUpRatio": "",
+                "minOrderQty": sym.min_order_qty,
+                "maxOrderQty": sym.max_order_qty or "",
                 "pricePrecision": str(sym.price_precision),
                 "quantityPrecision": str(sym.quantity_precision),
                 "quotePrecision": str(sym.quote_precision),
                 "minOrderAmount": sym.min_trade_usdt,
-                "maxSymbolOrderNum": "200",
-                "maxProductOrderNum": "400",
-                "status": s.v3_status_map.get(status, status),
+                "maxSymbolOrderNum": "",
+                "maxProductOrderNum": "",
+                "status": "restrictedAPI"
+                if sym.restricted_api
+                else s.v3_status_map.get(status, status),
                 "offTime": "",
-                "limitOpenTime": open_time,
+                # a restriction time, never the open (§5.11)
+                "limitOpenTime": s.v3_limit_open_time,
                 "maintainTime": "",
                 "areaSymbol": "no",
             }
-            if s.v3_include_open_time:
-                row["openTime"] = open_time
+            # the launch: [CODE] JKorf BitgetUaSpotSymbol.LaunchTime (§5.11); the documented
+            # example predates it. Placeholder for an unannounced open: a setting.
+            open_ms = self._open_time(sym, status)
+            if open_ms is not None:
+                row["launchTime"] = str(open_ms)
+            else:
+                placeholder = s.v3_unannounced_launch_time
+                if placeholder == "far_future":
+                    row["launchTime"] = str(s.placeholder_open_time_ms)
+                elif placeholder == "null":
+                    row["launchTime"] = None
+                elif placeholder != "absent":
+                    row["launchTime"] = placeholder
+            # [CODE] TS InstrumentV3 (§5.11); absent from the documented example: only on a
+            # symbol with a cap configured
+            if sym.max_market_order_qty is not None:
+                row["maxMarketOrderQty"] = sym.max_market_order_qty
             rows.append(row)
         if wanted and not rows:
-            raise ApiError(s.v3_unknown_symbol_code, f"Trading pair {wanted} does not exist")
+            raise ApiError(
+                s.v3_unknown_symbol_code, message(s.v3_unknown_symbol_code, symbol=wanted)
+            )
         return self.ok(rows)
 
     async def v3_tickers(self, request: web.Request) -> web.Response:
         if not self._require_spot_category(request):
             return self.ok([])
+        now = str(self.ex.server_time_ms())
         rows = []
         for sym in self._tradable(request.query.get("symbol"), v3=True):
             p = self.ex.format_price(sym)
@@ -422,6 +500,7 @@ class RestApi:
                 {
                     "category": "SPOT",
                     "symbol": sym.symbol,
+                    "ts": now,  # rest_tickers_v3
                     "lastPrice": p,
                     "openPrice24h": p,
                     "highPrice24h": p,
@@ -477,10 +556,16 @@ class RestApi:
         return self.ok(rows)
 
     async def v3_settings(self, request: web.Request) -> web.Response:
+        # the keys (and the mode values) of the real reply rest_account_settings_v3; a spot
+        # account has no per-symbol or per-coin leverage configured, so both lists are empty
         return self.ok(
             {
-                "assetMode": "union",
+                "uid": request[ACCOUNT_KEY].uid,
+                "accountMode": "hybrid",
+                "assetMode": "multi_assets",
+                "accountLevel": "advanced",
                 "holdMode": "one_way_mode",
+                "stpMode": "none",
                 "symbolConfigList": [],
                 "coinConfigList": [],
             }
@@ -603,8 +688,9 @@ class RestApi:
             return self.error("40010", "Request timed out")  # never written: aborted at stop
         withhold = ex.faults.take_withhold()
         canned = ex.faults.take_order_reply()
-        if canned is not None:
-            resp = self.canned(canned)
+        executed = isinstance(canned, OrderReply) and canned.executed
+        if canned is not None and not executed:
+            resp = self.canned(canned)  # never reached the matching engine
         else:
             try:
                 req = self._parse_order(request[BODY_KEY], v3)
@@ -620,6 +706,8 @@ class RestApi:
                 resp = self.ok({"orderId": result.order_id, "clientOid": result.client_oid})
             else:
                 resp = self.error(result.code, result.msg)
+            if canned is not None:  # executed (if valid), then answered with the canned reply
+                resp = self.canned(canned)
         order_rec.code = resp.get(CODE_KEY) or None
         if withhold:
             order_rec.replied = False
@@ -645,7 +733,8 @@ class RestApi:
         return order
 
     async def v2_order_info(self, request: web.Request) -> web.Response:
-        return self.ok([self._lookup_order(request, v3=False).v2_info()])
+        order = self._lookup_order(request, v3=False)
+        return self.ok([order.v2_info(cancel_reason=self.ex.settings.v2_order_info_cancel_reason)])
 
     async def v3_order_info(self, request: web.Request) -> web.Response:
         return self.ok(self._lookup_order(request, v3=True).v3_info())

@@ -213,8 +213,21 @@ class EmbeddedExchange:
         base_coin: str | None = None,
         quote_coin: str | None = None,
         open_time_ms: int | None = None,
+        min_order_qty: str = "0",
+        max_order_qty: str | None = None,
+        max_market_order_value: str | None = None,
+        max_market_order_qty: str | None = None,
+        restricted_api: bool = False,
     ) -> Symbol:
-        """A symbol visible right away with ``status`` (gray / online / halt / offline)."""
+        """A symbol visible right away with ``status`` (gray / online / halt / offline).
+
+        Listing-day fields (§5.1, §5.11, §10.8): ``max_market_order_value`` (v2 row
+        ``maxMarketOrderValue``, quote coin) and ``max_market_order_qty`` (v3 row
+        ``maxMarketOrderQty``, base coin) cap a market order (over it: 45113, not executed);
+        ``restricted_api``: the v3 row shows ``restrictedAPI`` and v3 orders get 25013.
+        ``min_order_qty`` / ``max_order_qty`` bound the base quantity (45111/45112, v3
+        25207/25208). None / "0": no cap, no bound.
+        """
         if status not in SYMBOL_STATUSES:
             raise ValueError(f"status must be one of {SYMBOL_STATUSES}, got {status!r}")
         sym = self._new_symbol(
@@ -226,6 +239,11 @@ class EmbeddedExchange:
             min_trade_usdt,
             base_coin,
             quote_coin,
+            min_order_qty=min_order_qty,
+            max_order_qty=max_order_qty,
+            max_market_order_value=max_market_order_value,
+            max_market_order_qty=max_market_order_qty,
+            restricted_api=restricted_api,
         )
         sym.status = status
         sym.open_time_ms = open_time_ms
@@ -246,6 +264,12 @@ class EmbeddedExchange:
         min_trade_usdt: str,
         base_coin: str | None,
         quote_coin: str | None,
+        *,
+        min_order_qty: str,
+        max_order_qty: str | None,
+        max_market_order_value: str | None,
+        max_market_order_qty: str | None,
+        restricted_api: bool,
     ) -> Symbol:
         if base_coin is None or quote_coin is None:
             base, quote = split_symbol(symbol)
@@ -263,6 +287,15 @@ class EmbeddedExchange:
             min_trade_usdt=str(min_trade_usdt),
             taker_fee_rate=self.settings.taker_fee_rate,
             maker_fee_rate=self.settings.taker_fee_rate,
+            min_order_qty=str(min_order_qty),
+            max_order_qty=None if max_order_qty is None else str(max_order_qty),
+            max_market_order_value=(
+                None if max_market_order_value is None else str(max_market_order_value)
+            ),
+            max_market_order_qty=None
+            if max_market_order_qty is None
+            else str(max_market_order_qty),
+            restricted_api=restricted_api,
         )
         self.state.symbols[symbol] = sym
         return sym
@@ -281,6 +314,11 @@ class EmbeddedExchange:
         announce_open_time: bool = True,
         base_coin: str | None = None,
         quote_coin: str | None = None,
+        min_order_qty: str = "0",
+        max_order_qty: str | None = None,
+        max_market_order_value: str | None = None,
+        max_market_order_qty: str | None = None,
+        restricted_api: bool = False,
     ) -> Symbol:
         """A new listing: absent -> gray (if ``gray``) -> online exactly at ``open_at_ms``.
 
@@ -288,7 +326,10 @@ class EmbeddedExchange:
         online from that ms on; a timer flips it and writes the listing ticker to every
         subscriber (within ~1 ms, the event loop's timer resolution). ``open_at_ms=None``: it
         stays gray (or absent) until :meth:`open_symbol`. ``announce_open_time=False``: the
-        gray row shows ``openTime: ""``.
+        gray row shows the unannounced placeholder (v2 ``openTime``
+        ``settings.v2_unannounced_open_time``, v3 ``launchTime``
+        ``settings.v3_unannounced_launch_time``). The caps, bounds and ``restricted_api`` are
+        those of :meth:`add_symbol`.
         """
         sym = self._new_symbol(
             symbol,
@@ -299,6 +340,11 @@ class EmbeddedExchange:
             min_trade_usdt,
             base_coin,
             quote_coin,
+            min_order_qty=min_order_qty,
+            max_order_qty=max_order_qty,
+            max_market_order_value=max_market_order_value,
+            max_market_order_qty=max_market_order_qty,
+            restricted_api=restricted_api,
         )
         sym.status = "gray"
         sym.visible = gray

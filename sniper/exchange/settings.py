@@ -30,7 +30,8 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
 
 # How a v2 symbol status reads in the v3 instruments list (§5.10). [UNCERTAIN]: UTA statuses
 # are listed/online/limit_open/limit_close/offline/restrictedAPI; which one a pre-open pair
-# shows is not documented, "listed" is the closest reading.
+# shows is not documented, "listed" is the closest reading. A symbol made with
+# ``restricted_api=True`` shows ``restrictedAPI`` whatever its lifecycle status (§5.10, §5.11).
 DEFAULT_V3_STATUS_MAP: dict[str, str] = {
     "gray": "listed",
     "online": "online",
@@ -76,12 +77,27 @@ class ExchangeSettings:
     uta_on_v2_msg: str = (
         "You are in Unified Account mode, and the Classic Account API is not supported at this time"
     )
+    # --- REST envelope (§4) ---
+    # `requestTime` as a JSON number (default: the live captures rest_symbols_v2,
+    # rest_place_order_v2, the error replies rest_error_v2*, doc examples rest_time_v2) or as a
+    # string (the ccxt recordings rest_tickers_v2, rest_assets_v2 and every rest_*_v3 sample).
+    # The real samples disagree among themselves, so a client must read both.
+    request_time_as_string: bool = False
     # --- order validation (§6, §12.5) ---
     # place-order on an unknown symbol [UNCERTAIN]; alt "40102". Public v2 endpoints always
     # answer 40034 (observed).
     unknown_symbol_code: str = "40034"
-    not_open_code: str = "43115"  # gray symbol
-    halt_code: str = "41114"  # halt / offline symbol
+    not_open_code: str = "43115"  # gray symbol (rest_error_v2 sample, §10.5)
+    halt_code: str = "41114"  # halt / offline symbol (§6)
+    # base-quantity bounds (symbol `min_order_qty` / `max_order_qty`): §6 "45111 / 45112"
+    # [DOC]; the table also lists 43006 / 43007 for the same situation [UNCERTAIN]
+    min_qty_code: str = "45111"
+    max_qty_code: str = "45112"
+    # a market order over the symbol's cap (`maxMarketOrderValue` v2 / `maxMarketOrderQty`
+    # v3): 45113 "Maximum order value limit triggered", NOT executed (§5.11, §10.8; seen on a
+    # real demo market sell — which generation is not stated, so v3 uses it too by default)
+    max_market_code: str = "45113"
+    v3_max_market_code: str = "45113"
     duplicate_code: str = "43118"
     # clientOid idempotency (§5.6: "idempotency time is 6 hours, only valid when orders are
     # unfilled"; §12.5). Each of the three is [UNCERTAIN]:
@@ -95,19 +111,40 @@ class ExchangeSettings:
     # * for how long after the order (exchange clock): then the clientOid is free again.
     duplicate_expiry_s: float = 6 * 3600.0
     taker_fee_rate: str = "0.001"  # charged on the received coin of a fill
-    # v3 (UTA) codes. 25202/25212/25204/25100 are seen in SDKs or probes; the not-open,
-    # precision and min-value codes for UTA are not documented anywhere found, so the v2
-    # codes are reused by default [UNCERTAIN].
-    v3_unknown_symbol_code: str = "25100"
-    v3_not_open_code: str = "43115"
-    v3_halt_code: str = "41114"
-    v3_precision_code: str = "40808"
-    v3_min_value_code: str = "45110"
+    # v2 orderInfo rows: §5.9 [DOC] lists `cancelReason`, the real recorded reply
+    # (rest_order_info_v2, 2024-03) has none. False (default): as recorded.
+    v2_order_info_cancel_reason: bool = False
+    # v3 (UTA) codes: bitget-api.md §5.11, Bitget's own table of the 25xxx family UTA REST
+    # replies use (25100/25202/25204 also seen live / in SDK tests). Each is a field so a test
+    # can choose a variant; the message follows the code (state.MESSAGES).
+    v3_unknown_symbol_code: str = "25100"  # "Trading pair {0} does not exist"
+    v3_not_open_code: str = "25101"  # "Trading pair not open for trading" (NOT 43115)
+    v3_halt_code: str = "25102"  # "Trading pair temporarily closed for maintenance"
+    v3_precision_code: str = "25610"  # "Order amount does not meet precision requirements"
+    v3_min_value_code: str = "25611"  # "...greater than the minimum order amount"
+    v3_min_qty_code: str = "25207"  # "{0} trading quantity cannot be less than {1} units"
+    v3_max_qty_code: str = "25208"  # "{0} trading quantity cannot exceed {1} units"
+    v3_restricted_code: str = "25013"  # "{0} not support API trade" (status restrictedAPI)
     v3_balance_code: str = "25202"
     v3_duplicate_code: str = "25212"
     v3_order_not_found_code: str = "25204"
     v3_status_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_V3_STATUS_MAP))
-    v3_include_open_time: bool = True  # also emit `openTime` next to `limitOpenTime`
+    # --- open time on the symbol rows (§5.1, §5.11, §10.3) ---
+    # v2 `openTime` of a row whose open is not announced: "" (default; real gray rows SLNUSDT,
+    # PREMARKET3USDT of rest_symbols_v2) or "far_future" (`placeholder_open_time_ms`; the real
+    # gray row CARUSDT carried 2056266000000, other gray rows 2030-2049 values) [UNCERTAIN].
+    v2_unannounced_open_time: Literal["", "far_future"] = ""
+    # v3 rows carry NO `openTime` (rest_instruments_v3, §5.11); the launch is `launchTime`
+    # ([CODE] JKorf BitgetUaSpotSymbol.LaunchTime, nullable). For a row whose open is not
+    # announced [UNCERTAIN]: "0" (default, §5.11 "0 or null for some pairs"; the least kind:
+    # a client that parses it as a time sees an open in the past), "" , "null" (JSON null),
+    # "far_future" (`placeholder_open_time_ms`) or "absent" (no launchTime key at all, as in the
+    # documented example rest_instruments_v3).
+    v3_unannounced_launch_time: Literal["0", "", "null", "far_future", "absent"] = "0"
+    placeholder_open_time_ms: int = 2_056_266_000_000  # rest_symbols_v2 row CARUSDT
+    # v3 `limitOpenTime` is a RESTRICTION time ("" or "-1" when none, §5.11), never the open;
+    # "" in the documented example rest_instruments_v3, "-1" in a futures instruments row.
+    v3_limit_open_time: Literal["", "-1"] = ""
     # --- rate limits (§4, §5, §12.3) ---
     # True: DEFAULT_RATE_LIMITS. False: none. A mapping: DEFAULT_RATE_LIMITS overlaid by it
     # (path -> requests/s; 0 or a negative number disables that endpoint's bucket).
@@ -122,6 +159,10 @@ class ExchangeSettings:
     # one snapshot right after the ack of a gray ticker, data[0] an object with every price "0"
     # (a client that takes any ticker data as "open" fires early and meets 43115)
     ws_gray_snapshot: bool = False
+    # [UNCERTAIN] v3 subscribe acks: the documented ack (ws_v3_ack) has no `connId`, live acks
+    # reportedly carry one (GinArea/gobitget ws_response.go). v3 error events always carry
+    # `connId` and no `arg` (real frames ws_v3_error_unknown_symbol, ws_v3_error_login).
+    ws_v3_ack_conn_id: bool = False
     ticker_interval_s: tuple[float, float] = (0.1, 0.3)  # push period range, random in range
 
     def __post_init__(self) -> None:
@@ -133,6 +174,20 @@ class ExchangeSettings:
         if self.duplicate_scope not in ("any", "unfilled"):
             raise ValueError(
                 f"duplicate_scope must be 'any' or 'unfilled', got {self.duplicate_scope!r}"
+            )
+        if self.v2_unannounced_open_time not in ("", "far_future"):
+            raise ValueError(
+                "v2_unannounced_open_time must be '' or 'far_future', "
+                f"got {self.v2_unannounced_open_time!r}"
+            )
+        if self.v3_unannounced_launch_time not in ("0", "", "null", "far_future", "absent"):
+            raise ValueError(
+                "v3_unannounced_launch_time must be one of '0', '', 'null', 'far_future', "
+                f"'absent', got {self.v3_unannounced_launch_time!r}"
+            )
+        if self.v3_limit_open_time not in ("", "-1"):
+            raise ValueError(
+                f"v3_limit_open_time must be '' or '-1', got {self.v3_limit_open_time!r}"
             )
 
     def rate_limit_table(self) -> dict[str, float]:

@@ -21,6 +21,53 @@ from .settings import ExchangeSettings
 QUOTE_COINS = ("USDT", "USDC", "BTC", "ETH", "EUR")
 SYMBOL_STATUSES = ("gray", "online", "halt", "offline")
 
+# The message each order-rejection code carries, so a test that picks another code (a setting)
+# gets that code's own text. v2: Bitget's REST error table (bitget-api.md §6, real replies of
+# rest_error_v2); v3/UTA: Bitget's table of the 25xxx family (§5.11). Placeholders are named
+# here where Bitget's table writes {0}/{1}.
+MESSAGES: dict[str, str] = {
+    "40034": "Parameter {symbol} does not exist",
+    "40102": "Symbol does not exist",
+    "43115": (
+        "The current trading pair is opening soon, please refer to the official announcement "
+        "for the opening time"
+    ),
+    "41114": (
+        "The current trading pair is under maintenance, please refer to the official "
+        "announcement for the opening time"
+    ),
+    "40808": (
+        "Parameter verification exception size checkBDScale error value={size} checkScale={scale}"
+    ),
+    "45110": "less than the minimum amount {min_value} {quote}",
+    "45111": "less than the minimum order quantity",
+    "45112": "more than the maximum order quantity",
+    "43006": "The order quantity is less than the minimum transaction quantity",
+    "43007": "The order quantity is greater than the maximum transaction quantity",
+    "45113": "Maximum order value limit triggered",
+    "43012": "Insufficient balance",
+    "43118": "clientOrderId duplicate",
+    "25013": "{symbol} not support API trade",
+    "22004": "This symbol {symbol} not support API trade",
+    "25100": "Trading pair {symbol} does not exist",
+    "25101": "Trading pair not open for trading",
+    "25102": "Trading pair temporarily closed for maintenance",
+    "25202": "Insufficient balance",
+    "25207": "{symbol} trading quantity cannot be less than {min_qty} units",
+    "25208": "{symbol} trading quantity cannot exceed {max_qty} units",
+    "25212": "Duplicate clientOid",
+    "25610": "Order amount does not meet precision requirements",
+    "25611": "Order quantity must be greater than the minimum order amount",
+}
+
+
+def message(code: str, **values: object) -> str:
+    """The text of ``code`` with its placeholders filled (unknown code: a generic text)."""
+    template = MESSAGES.get(code)
+    if template is None:
+        return f"simulated error {code}"
+    return template.format(**values)
+
 
 def fmt(value: Decimal) -> str:
     """A decimal as a plain string without exponent or trailing zeros ("0" for zero)."""
@@ -100,6 +147,18 @@ class Symbol:
     buy_limit_price_ratio: str = "0.05"
     sell_limit_price_ratio: str = "0.05"
     opened_at_ms: int | None = None  # when it actually went online
+    # base-quantity bounds (v2 minTradeAmount/maxTradeAmount, v3 minOrderQty/maxOrderQty):
+    # "0" / None = no bound (real v2 rows: "0" and "900000000000000000000", §5.1)
+    min_order_qty: str = "0"
+    max_order_qty: str | None = None
+    # listing-day caps (§5.1, §5.11, §10.8): the largest MARKET order the pair accepts, v2 by
+    # value in the quote coin (`maxMarketOrderValue`), v3 by base quantity
+    # (`maxMarketOrderQty`). None: no cap, and the field is absent from the row. Over it: 45113.
+    max_market_order_value: str | None = None
+    max_market_order_qty: str | None = None
+    # v3 status `restrictedAPI`: cannot be traded through the API (25013). No source names a v2
+    # counterpart, so v2 rows and v2 orders ignore it. Mutable: a test may lift it.
+    restricted_api: bool = False
 
     def status_at(self, now_ms: int) -> str | None:
         """Status as seen by a client at ``now_ms``; None while absent."""
@@ -130,8 +189,8 @@ class Order:
     u_time: int
     api: str  # "v2" or "v3"
 
-    def v2_info(self) -> dict[str, str]:
-        fee_detail = {
+    def v2_info(self, *, cancel_reason: bool = False) -> dict[str, str]:
+        fee_detail: dict[str, object] = {
             "newFees": {
                 "c": 0,
                 "d": 0,
@@ -141,7 +200,15 @@ class Order:
                 "totalDeductionFee": 0,
             }
         }
-        return {
+        if self.fee:
+            # the per-coin entry next to newFees, as in the real reply (rest_order_info_v2)
+            fee_detail[self.fee_coin] = {
+                "deduction": False,
+                "feeCoinCode": self.fee_coin,
+                "totalDeductionFee": 0,
+                "totalFee": -float(self.fee),
+            }
+        info = {
             "userId": self.user_id,
             "symbol": self.symbol,
             "orderId": self.order_id,
@@ -157,10 +224,12 @@ class Order:
             "enterPointSource": "API",
             "feeDetail": json.dumps(fee_detail, separators=(",", ":")),
             "orderSource": f"{self.order_type}",
-            "cancelReason": "",
             "cTime": str(self.c_time),
             "uTime": str(self.u_time),
         }
+        if cancel_reason:  # §5.9 lists it; the real recorded reply has none
+            info["cancelReason"] = ""
+        return info
 
     def v3_info(self) -> dict[str, object]:
         return {
@@ -187,6 +256,15 @@ class Order:
             "stpMode": "none",
             "createdTime": str(self.c_time),
             "updatedTime": str(self.u_time),
+            # TP/SL fields: null on a plain spot order (rest_order_info_v3)
+            "tpTriggerBy": None,
+            "slTriggerBy": None,
+            "takeProfit": None,
+            "stopLoss": None,
+            "tpOrderType": None,
+            "slOrderType": None,
+            "tpLimitPrice": None,
+            "slLimitPrice": None,
         }
 
 
@@ -256,43 +334,37 @@ class ExchangeState:
     ) -> Order | Rejection:
         """Validate in the order of §12.5 (after auth and parameter presence) and fill.
 
-        Order: symbol exists -> status (gray 43115 / halt,offline 41114) -> precision (40808;
-        price 41103) -> minimum value (45110) -> duplicate clientOid (43118, by default here:
-        ``settings.duplicate_check``) -> balance (43012) -> accept. Market orders fill at once
-        at the symbol's current price; a limit order fills at once if marketable, otherwise it
-        rests as ``live`` with its funds frozen.
+        Order: symbol exists (40034 / 25100) -> v3 only: restrictedAPI (25013) -> status (gray
+        43115 / 25101; halt, offline 41114 / 25102) -> precision (40808 / 25610; price 41103)
+        -> base-quantity bounds (45111, 45112 / 25207, 25208) -> minimum value (45110 / 25611)
+        -> market-order cap (45113: v2 ``maxMarketOrderValue`` by value, v3
+        ``maxMarketOrderQty`` by base quantity) -> duplicate clientOid (43118 / 25212, by
+        default here: ``settings.duplicate_check``) -> balance (43012 / 25202) -> accept. Every
+        code is a setting (v2 / v3). Market orders fill at once at the symbol's current price; a
+        limit order fills at once if marketable, otherwise it rests as ``live`` with its funds
+        frozen.
         """
         s = self.settings
         v3 = api == "v3"
+
+        def reject(code: str, **values: object) -> Rejection:
+            return Rejection(code, message(code, symbol=req.symbol, **values))
+
         found = self.find_symbol(req.symbol, now_ms)
         if found is None:
-            if v3:
-                return Rejection(
-                    s.v3_unknown_symbol_code, f"Trading pair {req.symbol} does not exist"
-                )
-            return Rejection(s.unknown_symbol_code, f"Parameter {req.symbol} does not exist")
+            return reject(s.v3_unknown_symbol_code if v3 else s.unknown_symbol_code)
         sym, status = found
+        if v3 and sym.restricted_api:
+            return reject(s.v3_restricted_code)
         if status == "gray":
-            return Rejection(
-                s.v3_not_open_code if v3 else s.not_open_code,
-                "The current trading pair is opening soon, please refer to the official "
-                "announcement for the opening time",
-            )
+            return reject(s.v3_not_open_code if v3 else s.not_open_code)
         if status in ("halt", "offline"):
-            return Rejection(
-                s.v3_halt_code if v3 else s.halt_code,
-                "The current trading pair is under maintenance, please refer to the official "
-                "announcement for the opening time",
-            )
+            return reject(s.v3_halt_code if v3 else s.halt_code)
         size = Decimal(req.size)
         market_buy = req.order_type == "market" and req.side == "buy"
         size_scale = sym.quote_precision if market_buy else sym.quantity_precision
         if scale_of(size) > size_scale:
-            return Rejection(
-                s.v3_precision_code if v3 else "40808",
-                f"Parameter verification exception size checkBDScale error value={req.size} "
-                f"checkScale={size_scale}",
-            )
+            return reject(s.v3_precision_code if v3 else "40808", size=req.size, scale=size_scale)
         limit_price: Decimal | None = None
         if req.order_type == "limit":
             assert req.price is not None
@@ -300,27 +372,34 @@ class ExchangeState:
             if scale_of(limit_price) > sym.price_precision:
                 return Rejection("41103", "param price scale error error")
         ref_price = limit_price if limit_price is not None else sym.price
+        base_qty = size / ref_price if market_buy else size
+        if base_qty < Decimal(sym.min_order_qty):
+            return reject(s.v3_min_qty_code if v3 else s.min_qty_code, min_qty=sym.min_order_qty)
+        if sym.max_order_qty is not None and base_qty > Decimal(sym.max_order_qty):
+            return reject(s.v3_max_qty_code if v3 else s.max_qty_code, max_qty=sym.max_order_qty)
         value = size if market_buy else size * ref_price
         if value < Decimal(sym.min_trade_usdt):
-            return Rejection(
+            return reject(
                 s.v3_min_value_code if v3 else "45110",
-                f"less than the minimum amount {sym.min_trade_usdt} {sym.quote_coin}",
+                min_value=sym.min_trade_usdt,
+                quote=sym.quote_coin,
             )
+        if req.order_type == "market":
+            if v3:
+                cap, amount = sym.max_market_order_qty, base_qty
+            else:
+                cap, amount = sym.max_market_order_value, value
+            if cap is not None and amount > Decimal(cap):
+                return reject(s.v3_max_market_code if v3 else s.max_market_code)
         client_oid = req.client_oid or str(uuid.uuid4())
-        duplicate = Rejection(
-            s.v3_duplicate_code if v3 else s.duplicate_code,
-            "clientOrderId duplicate" if not v3 else "Duplicate clientOid",
-        )
+        duplicate = reject(s.v3_duplicate_code if v3 else s.duplicate_code)
         check_duplicate_first = s.duplicate_check == "before_balance"
         if check_duplicate_first and self._client_oid_taken(account, client_oid, now_ms):
             return duplicate
         spend_coin = sym.quote_coin if req.side == "buy" else sym.base_coin
         spend = value if req.side == "buy" else size
         if account.balance(spend_coin) < spend:
-            return Rejection(
-                s.v3_balance_code if v3 else "43012",
-                "Insufficient balance",
-            )
+            return reject(s.v3_balance_code if v3 else "43012")
         if not check_duplicate_first and self._client_oid_taken(account, client_oid, now_ms):
             return duplicate
         account.client_oids[client_oid] = now_ms

@@ -11,6 +11,11 @@ frame the exchange *sends* is encoded here and written straight to the transport
 
 Compression is never negotiated (the real venue offers no permessage-deflate either, §2), so
 raw frames are valid frames.
+
+Event shapes follow the real frames of ``tests/data/bitget-samples.json``: a v2 error carries
+``arg`` and ``op`` (ws_v2_error_unknown_symbol, ws_v2_error_param); a v3 error carries NO
+``arg`` and a ``connId`` (ws_v3_error_unknown_symbol, ws_v3_error_login, §5.11); a v3 ticker
+push has no ``symbol`` inside ``data`` (ws_v3_ticker).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import contextlib
 import itertools
 import json
 import random
+import secrets
 import struct
 import time
 from collections import deque
@@ -95,6 +101,12 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+def new_conn_id() -> str:
+    """A v3 ``connId`` in the shape of the real one (ws_v3_error_unknown_symbol):
+    ``0ac601fffe2331d1-0000b8a2-02ec8f7d-12be2501ca6d557e-522cdcdf``."""
+    return "-".join(secrets.token_hex(n) for n in (8, 4, 4, 8, 4))
+
+
 @dataclass(eq=False)
 class WsConnection:
     conn_id: int
@@ -110,6 +122,7 @@ class WsConnection:
     over_limit: bool = False  # 30007 sent: the handler closes the connection next
     # a JSON text message -> the bytes written (the hub's encode_text: one frame, or fragments)
     encode_text: Callable[[bytes], bytes] = encode_frame
+    conn_id_text: str = field(default_factory=new_conn_id)  # v3 `connId`
 
     def write(self, frame: bytes) -> bool:
         if self.transport.is_closing():
@@ -119,6 +132,21 @@ class WsConnection:
 
     def send_json(self, obj: Any) -> bool:
         return self.write(self.encode_text(dumps(obj)))
+
+    def send_error(self, code: int, msg: str, *, arg: Any = None, op: str | None = None) -> bool:
+        """An error event in this socket's generation. v2: ``{"event","arg"?,"code","msg","op"?}``
+        (ws_v2_error_*); v3: ``{"event","code","msg","connId"}``, never an ``arg``
+        (ws_v3_error_unknown_symbol, ws_v3_error_login)."""
+        event: dict[str, Any] = {"event": "error"}
+        if self.version == "v3":
+            event.update(code=code, msg=msg, connId=self.conn_id_text)
+            return self.send_json(event)
+        if arg is not None:
+            event["arg"] = arg
+        event.update(code=code, msg=msg)
+        if op is not None:
+            event["op"] = op
+        return self.send_json(event)
 
     def abort(self) -> None:
         self.transport.abort()
@@ -230,7 +258,6 @@ class WsHub:
             "arg": {"instType": "spot", "topic": "ticker", "symbol": sym.symbol},
             "data": [
                 {
-                    "symbol": sym.symbol,
                     "lastPrice": price,
                     "openPrice24h": price,
                     "highPrice24h": price,
@@ -312,7 +339,7 @@ class WsHub:
                     self._on_text(conn, msg.data)
                 elif msg.type == WSMsgType.BINARY:
                     if self._count_message(conn):
-                        conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
+                        conn.send_error(30002, "Illegal request")
                 elif msg.type == WSMsgType.ERROR:
                     break
                 if conn.over_limit:
@@ -338,9 +365,7 @@ class WsHub:
         if conn.over_limit:
             return False  # closing: nothing more is answered
         if limit and len(times) > limit:
-            conn.send_json(
-                {"event": "error", "code": 30007, "msg": "request over limit,connection close"}
-            )
+            conn.send_error(30007, "request over limit,connection close")
             conn.over_limit = True  # the handler closes gracefully (see handle)
             return False
         return True
@@ -357,18 +382,18 @@ class WsHub:
         try:
             req = json.loads(text)
         except (ValueError, RecursionError):  # deep nesting raises RecursionError
-            conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
+            conn.send_error(30002, "Illegal request")
             return
         if not isinstance(req, dict) or "op" not in req:
-            conn.send_json({"event": "error", "code": 30002, "msg": "Illegal request"})
+            conn.send_error(30002, "Illegal request")
             return
         op = req.get("op")
         if op not in ("subscribe", "unsubscribe"):
-            conn.send_json({"event": "error", "code": 30003, "msg": "Invalid op", "op": op})
+            conn.send_error(30003, "Invalid op", op=op)
             return
         args = req.get("args")
         if not isinstance(args, list) or not args:
-            conn.send_json({"event": "error", "code": 30016, "msg": "Param error", "op": op})
+            conn.send_error(30016, "Param error", op=op)
             return
         for arg in args:
             if op == "subscribe":
@@ -388,7 +413,7 @@ class WsHub:
         return strings[0], strings[1], strings[2]
 
     def _error(self, conn: WsConnection, arg: Any, code: int, msg: str, op: str) -> None:
-        conn.send_json({"event": "error", "arg": arg, "code": code, "msg": msg, "op": op})
+        conn.send_error(code, msg, arg=arg, op=op)
 
     def _subscribe(self, conn: WsConnection, arg: Any) -> None:
         ex = self._ex
@@ -428,15 +453,24 @@ class WsHub:
             exists = False
         if not exists:
             if v2:
-                msg = f"instType:{inst_type},channel:{channel},instId:{symbol} doesn't exist"
+                # ws_v2_error_unknown_symbol: book channels add their precision
+                msg = f"instType:{inst_type},channel:{channel},instId:{symbol}"
+                if channel.startswith("books"):
+                    msg += ",precision:null"
+                msg += " doesn't exist"
             else:
-                msg = f"instType:{inst_type},topic:{channel},symbol:{symbol} doesn't exist"
+                # ws_v3_error_unknown_symbol: the arg as compact JSON, keys in sorted order
+                described = {"instType": inst_type, "symbol": symbol, "topic": channel}
+                msg = json.dumps(described, separators=(",", ":")) + " doesn't exist"
             self._error(conn, arg, 30001, msg, "subscribe")
             ex.records.ws_subscriptions.append(
                 WsSubscriptionRecord(conn.conn_id, record_arg, 30001)
             )
             return
-        conn.send_json({"event": "subscribe", "arg": arg})
+        ack: dict[str, Any] = {"event": "subscribe", "arg": arg}
+        if not v2 and s.ws_v3_ack_conn_id:
+            ack["connId"] = conn.conn_id_text
+        conn.send_json(ack)
         ex.records.ws_subscriptions.append(WsSubscriptionRecord(conn.conn_id, record_arg, "ok"))
         if channel == "ticker":
             conn.tickers.add(symbol)

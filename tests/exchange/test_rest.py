@@ -228,14 +228,16 @@ async def test_v3_instruments_tickers_and_orders(api: Api) -> None:
     await ex.list_symbol("PAWSUSDT", open_at_ms=None, price="0.0123", quantity_precision=2)
     status, body = await api.public("/api/v3/market/instruments?category=SPOT&symbol=PAWSUSDT")
     (row,) = body["data"]
-    assert row["status"] == "listed" and row["limitOpenTime"] == "" and "openTime" in row
+    # §5.11: no openTime on v3; launchTime "0" while not announced; limitOpenTime is no open
+    assert row["status"] == "listed" and row["limitOpenTime"] == "" and "openTime" not in row
+    assert row["launchTime"] == "0"
     assert row["minOrderAmount"] == "1" and row["quantityPrecision"] == "2"
     status, body = await api.public("/api/v3/market/instruments")
     assert (status, body["code"]) == (400, "40019")
     status, body = await api.public("/api/v3/market/instruments?category=SPOT&symbol=NOPEUSDT")
     assert (status, body["code"]) == (400, "25100")
     status, body = await api.sell_v3("PAWSUSDT", "100")
-    assert body["code"] == "43115"
+    assert (body["code"], body["msg"]) == ("25101", "Trading pair not open for trading")
     ex.open_symbol("PAWSUSDT")
     _, body = await api.public("/api/v3/market/instruments?category=SPOT&symbol=PAWSUSDT")
     assert body["data"][0]["status"] == "online"
