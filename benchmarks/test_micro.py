@@ -3,7 +3,8 @@
 Run: ``python -m pytest benchmarks/test_micro.py --benchmark-only``
 (plain ``pytest`` does not collect this directory: ``testpaths = ["tests"]``).
 Each group holds the same operation for both implementations; compare them within one run
-(absolute times on a shared machine are noise, ratios are not).
+(absolute times on a shared machine are noise, ratios are not). ``test_json_loads`` compares the
+JSON seam (``sniper.jsonio.loads``, pysimdjson) with ``json.loads`` on a full symbols list.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sniper import jsonio
 from sniper._fast import matcher, matcher_py, scanner, scanner_py, signer, signer_py
 
 SYM = "PAWSUSDT"
@@ -149,3 +152,47 @@ def test_payload_sizes():
     assert 400 <= len(MISS_FUTURES) <= 480
     assert 900 <= len(MISS_1K) <= 1100
     assert 60_000 <= len(MISS_64K) <= 64 * 1024
+
+
+# --- the JSON seam ----------------------------------------------------------------------------
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "bitget-samples.json"
+SYMBOLS_ROWS = 823  # rows of the real capture the corpus excerpt comes from (its ``source``)
+
+
+def _symbols_body(rows: int = SYMBOLS_ROWS) -> bytes:
+    """A ``GET /api/v2/spot/public/symbols`` reply of ``rows`` rows, built from the corpus'
+    real 6-row excerpt (``rest_symbols_v2``): its envelope, its 6 rows verbatim, then copies of
+    them in turn whose ``symbol``/``baseCoin`` get a numeric suffix (``LUMIA7`` / ``LUMIA7USDT``)
+    so that every symbol is distinct. Compact, as the venue sends it. The real capture has 823
+    rows in ~334 kB compact; this body is within a few per cent of that size."""
+    doc = json.loads(CORPUS.read_text(encoding="utf-8"))
+    body = next(s["body"] for s in doc["samples"] if s["kind"] == "rest_symbols_v2")
+    envelope = json.loads(body)
+    real = envelope["data"]
+    out = list(real)
+    for i in range(len(real), rows):
+        row = dict(real[i % len(real)])
+        row["baseCoin"] = f"{row['baseCoin']}{i}"
+        row["symbol"] = f"{row['baseCoin']}{row['quoteCoin']}"
+        out.append(row)
+    envelope["data"] = out
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+SYMBOLS_BODY = _symbols_body()
+JSON_PARSERS: dict[str, Callable[[bytes], Any]] = {"jsonio": jsonio.loads, "json": json.loads}
+
+
+@pytest.mark.parametrize("parser", list(JSON_PARSERS))
+def test_json_loads(benchmark, parser):
+    benchmark.group = f"json-symbols-{SYMBOLS_ROWS}-rows ({len(SYMBOLS_BODY)} B)"
+    doc = _measure(benchmark, JSON_PARSERS[parser], SYMBOLS_BODY)
+    assert doc == json.loads(SYMBOLS_BODY)
+
+
+def test_symbols_body_shape():
+    doc = json.loads(SYMBOLS_BODY)
+    symbols = [row["symbol"] for row in doc["data"]]
+    assert len(symbols) == len(set(symbols)) == SYMBOLS_ROWS
+    assert symbols[:2] == ["LUMIAUSDT", "MCHUSDT"]  # the real rows first, verbatim
+    assert 320_000 <= len(SYMBOLS_BODY) <= 350_000
