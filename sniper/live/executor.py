@@ -4,16 +4,19 @@ One order, one clientOid for the whole run. The trigger (hot path) writes the fi
 then on this executor owns the order:
 
 * a reply ``00000`` → accepted;
-* retryable (40015, 40010, 40200, 43059, 45001, HTTP 429, 5xx, a lane that failed before any byte
-  was written) → re-sign and resend the SAME clientOid, backing off, within
+* refused before execution (HTTP 429, 25004 rate limit, 25209 thin book, a lane that failed
+  before any byte was written) → re-sign and resend the SAME clientOid, backing off, within
   ``order_retry_window_s`` and the 10 orders/s limit;
+* the timestamp refused (40008/40004: a clock step or skew) → not executed: re-sync the
+  clock, re-sign, resend;
 * 43115 "opening soon" → retry ~every 100 ms (slower after a few seconds), and immediately once
   another channel has seen the pair open;
 * unknown outcome (bytes written, then ``order_timeout_s`` or a disconnect) → never resent
   blindly: look it up by clientOid until known (see *The resend rule* below);
 * 43118 / 25212 duplicate → an earlier copy landed: look it up;
-* ambiguous (25001 "operation timed out", an HTTP 200 whose body is no envelope) → the order
-  may exist: handled exactly like a copy that got no answer (looked up, never resent blindly);
+* ambiguous (5xx, 40015/40010/40200/43059/45001/40725, 25000/25001/25003, a body that is no
+  envelope — HTML, truncated, empty) → the order may exist: handled exactly like a copy that
+  got no answer (reconciled: looked up, holdings read; never resent blindly);
 * a code no table knows → no verdict: the order is looked up by clientOid (found → accepted);
   not found → tried again, paced (~100 ms, slowing to 1 s), within ``order_retry_window_s``,
   saying so in the log; still unknown at the end of the window →
@@ -302,7 +305,7 @@ class Executor:
                     " now (open seen)" if not delay else f" every {delay * 1000:.0f} ms",
                 )
                 await self._wait_or_open(delay)
-            else:  # Outcome.RETRY
+            else:  # Outcome.RETRY / Outcome.RESYNC: refused before execution
                 if time.monotonic() > retry_deadline:
                     if self.unanswered:
                         return await self._confirm_after_unanswered(env, "still answers")
@@ -313,14 +316,32 @@ class Executor:
                         hint=f"still failing after {self.config.order_retry_window_s:g}s of "
                         f"retries: {self.venue.explain(env)}",
                     )
-                delay = backoff.next()
-                log.warning(
-                    "order answer %s: retrying in %.0f ms (same clientOid)",
-                    self.venue.explain(env),
-                    delay * 1000,
-                )
-                await asyncio.sleep(delay)
+                if outcome is Outcome.RESYNC:
+                    log.warning(
+                        "order answer %s: the timestamp was refused, so it did not execute — "
+                        "re-syncing the clock, re-signing and resending (same clientOid)",
+                        self.venue.explain(env),
+                    )
+                    await self._resync_clock()
+                else:
+                    delay = backoff.next()
+                    log.warning(
+                        "order answer %s: retrying in %.0f ms (same clientOid)",
+                        self.venue.explain(env),
+                        delay * 1000,
+                    )
+                    await asyncio.sleep(delay)
             attempt = Attempt(attempt.number, 0, None)
+
+    async def _resync_clock(self) -> None:
+        """Re-sync to the exchange clock (a local clock step, or skew past the 30 s window)."""
+        try:
+            moved = await self.rest.clock.sync(self.rest.server_time_ms, samples=3)
+        except (ExchangeUnavailable, ValueError) as exc:
+            log.warning("clock re-sync failed (%s): resending signed with the old offset", exc)
+            await asyncio.sleep(NOT_OPEN_FAST_DELAY_S)
+            return
+        log.info("clock: re-synced, offset moved %+.1f ms", moved)
 
     async def _after_unknown_code(self, env: Envelope, retry_deadline: float) -> Execution | None:
         """A code no table knows is no verdict while the pair may be opening: look the order up

@@ -20,11 +20,15 @@ class Outcome(enum.Enum):
     """What the executor does with one answer to the place-order request."""
 
     ACCEPTED = "accepted"  # the order exists: done
-    RETRY = "retry"  # transient: re-sign and resend the same clientOid within the retry window
+    # refused before execution (429, 25004, 25209): re-sign and resend the same clientOid,
+    # paced, within the retry window
+    RETRY = "retry"
+    # the signature's timestamp was refused (40008): not executed; re-sync, re-sign, resend
+    RESYNC = "resync"
     NOT_OPEN_YET = "not-open-yet"  # not trading yet (43115 / 25101): retry ~10/s until open
     DUPLICATE = "duplicate"  # the clientOid already exists: an earlier send landed; look it up
-    # the order may or may not exist (25001 "operation timed out", a 200 whose body is no
-    # envelope): look it up before any resend, exactly like a copy that got no answer
+    # the order may or may not exist (5xx, 40015/40010/25000/25001, a body that is no
+    # envelope): reconciled before any resend, exactly like a copy that got no answer
     AMBIGUOUS = "ambiguous"
     # a code no table knows: not a verdict while the pair may be opening. Look the order up;
     # not found -> try again, paced, within the retry window
@@ -35,7 +39,16 @@ class Outcome(enum.Enum):
 # --- v2 classic tables (bitget-api.md §3.4, §6) ------------------------------------------------
 
 V2_SUCCESS = "00000"
-V2_RETRYABLE = frozenset({"40015", "40010", "40200", "43059", "45001", "40725", "429"})
+# Transient answers, by what they prove (issue 12, ARCHITECTURE.md "Order answers"):
+# * rate limits are refused at the door: the order was NOT executed, resend after a pause;
+V2_RATE_LIMITED = frozenset({"429"})
+# * "system is abnormal / timed out / try again" may come from a matching engine that already
+#   took the order: AMBIGUOUS — reconciled (looked up, holdings read), never resent blindly.
+V2_AMBIGUOUS = frozenset({"40015", "40010", "40200", "43059", "45001", "40725"})
+V2_RETRYABLE = V2_RATE_LIMITED | V2_AMBIGUOUS  # for any REST read: worth asking again later
+# the signature's timestamp was refused (clock step, skew): proves NOT executed; re-sync the
+# clock, re-sign and resend (§3.3)
+TIMESTAMP_CODES = frozenset({"40004", "40008"})
 V2_NOT_OPEN = frozenset({"43115", "43119", "43120", "50030", "41114"})
 V2_DUPLICATE = frozenset({"43118", "40708", "40786", "45034", "50060"})
 V2_ORDER_NOT_FOUND = frozenset({"43001", "43025", "40109"})
@@ -133,13 +146,14 @@ AUTH_CODES = frozenset(
 # confirmed by probes and SDK tests). The v2 sets are kept alongside: auth and envelope-level
 # codes (400xx, 429) are shared, and a v2 code met on v3 is still known.
 V3_NOT_OPEN = V2_NOT_OPEN | {"25101", "25102"}  # not open for trading / closed for maintenance
-# 25000 system error, 25003 concurrent operation: retry (JKorf: retryable); 25004 too frequent:
-# a rate limit, retried slower; 25209 insufficient liquidity: [UNCERTAIN] at a listing, retried
-# within the bounded window (§5.11)
-V3_RETRYABLE = V2_RETRYABLE | {"25000", "25003", "25004", "25209"}
-V3_RATE_LIMITED = frozenset({"429", "25004"})
-# 25001 "operation timed out": the order may or may not exist — look it up before any resend
-V3_AMBIGUOUS = frozenset({"25001"})
+# 25004 too frequent: a rate limit (not executed), retried slower; 25209 insufficient
+# liquidity: a refusal (not executed), [UNCERTAIN] at a listing, retried within the bounded
+# window (§5.11)
+V3_RATE_LIMITED = V2_RATE_LIMITED | {"25004", "25209"}
+# 25000 system error, 25003 concurrent operation (JKorf: retryable) and 25001 "operation timed
+# out" (the order may or may not exist): reconciled before any resend
+V3_AMBIGUOUS = V2_AMBIGUOUS | {"25000", "25001", "25003"}
+V3_RETRYABLE = V3_RATE_LIMITED | V3_AMBIGUOUS
 V3_DUPLICATE = V2_DUPLICATE | {"25212"}
 V3_ORDER_NOT_FOUND = V2_ORDER_NOT_FOUND | {"25204"}
 V3_SYMBOL_ABSENT = V2_SYMBOL_ABSENT | {"25100"}
@@ -189,8 +203,9 @@ class CodeTable:
     symbol_absent: frozenset[str]
     auth: frozenset[str]
     hints: Mapping[str, tuple[str, str]]
-    ambiguous: frozenset[str] = frozenset()
-    rate_limited: frozenset[str] = frozenset({"429"})
+    ambiguous: frozenset[str] = V2_AMBIGUOUS
+    rate_limited: frozenset[str] = V2_RATE_LIMITED
+    timestamp: frozenset[str] = TIMESTAMP_CODES
 
     def knows(self, code: str) -> bool:
         """Whether any set or hint of this table names ``code``."""
@@ -248,17 +263,16 @@ def classify_order_reply(
         return Outcome.DUPLICATE
     if code in table.not_open:
         return Outcome.NOT_OPEN_YET
+    if http_status == 429 or code in table.rate_limited:
+        return Outcome.RETRY  # refused at the door
+    if code in table.timestamp:
+        return Outcome.RESYNC
     if code in table.ambiguous:
         return Outcome.AMBIGUOUS
-    if http_status == 429 or code in table.retryable:
-        return Outcome.RETRY
     if http_status is not None and http_status >= 500:
-        return Outcome.RETRY
+        return Outcome.AMBIGUOUS  # a gateway error says nothing about the matching engine
     if code is None:
-        if http_status is not None and http_status >= 400:
-            # No envelope (a proxy's HTML page, a truncated body): a front door problem.
-            return Outcome.RETRY
-        # A 2xx whose body is no envelope (truncated, HTML, empty): the order may exist.
+        # No envelope (a proxy's HTML page, a truncated or empty body): the order may exist.
         return Outcome.AMBIGUOUS
     if not table.knows(code):
         return Outcome.UNKNOWN

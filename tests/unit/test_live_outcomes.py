@@ -21,16 +21,19 @@ from sniper.live.venue import ClassicVenue, parse_envelope
     ("status", "code", "outcome"),
     [
         (200, "00000", Outcome.ACCEPTED),
-        (400, "40015", Outcome.RETRY),
-        (400, "40010", Outcome.RETRY),
-        (400, "40200", Outcome.RETRY),
-        (400, "43059", Outcome.RETRY),
-        (400, "45001", Outcome.RETRY),
-        (429, "429", Outcome.RETRY),
+        # "abnormal / timed out / try again": the matching engine may have taken the order
+        (400, "40015", Outcome.AMBIGUOUS),
+        (400, "40010", Outcome.AMBIGUOUS),
+        (400, "40200", Outcome.AMBIGUOUS),
+        (400, "43059", Outcome.AMBIGUOUS),
+        (400, "45001", Outcome.AMBIGUOUS),
+        (429, "429", Outcome.RETRY),  # refused at the door: not executed
         (429, None, Outcome.RETRY),
-        (502, None, Outcome.RETRY),
-        (503, "50000", Outcome.RETRY),
-        (400, None, Outcome.RETRY),  # a front door page, not a verdict
+        (502, None, Outcome.AMBIGUOUS),  # a gateway error says nothing about the engine
+        (503, "50000", Outcome.AMBIGUOUS),
+        (400, None, Outcome.AMBIGUOUS),  # a front door page, not a verdict
+        (400, "40008", Outcome.RESYNC),  # timestamp refused: not executed, re-sync and resend
+        (400, "40004", Outcome.RESYNC),
         (400, "43115", Outcome.NOT_OPEN_YET),
         (400, "43118", Outcome.DUPLICATE),
         (400, "43012", Outcome.REJECTED),
@@ -41,7 +44,7 @@ from sniper.live.venue import ClassicVenue, parse_envelope
         (400, "40034", Outcome.REJECTED),
         # a code no table knows is no verdict: looked up, then retried, paced (issue 11)
         (400, "99999", Outcome.UNKNOWN),
-        (200, "40015", Outcome.RETRY),  # HTTP 200 with an error code: the code decides
+        (200, "40015", Outcome.AMBIGUOUS),  # HTTP 200 with an error code: the code decides
         (200, None, Outcome.AMBIGUOUS),  # a 200 that is no envelope: the order may exist
     ],
 )
@@ -50,7 +53,7 @@ def test_classify_order_reply(status: int, code: str | None, outcome: Outcome) -
 
 
 def test_success_code_on_an_error_status_is_not_acceptance() -> None:
-    assert classify_order_reply(500, "00000") is Outcome.RETRY
+    assert classify_order_reply(500, "00000") is Outcome.AMBIGUOUS
 
 
 def test_is_transient() -> None:
@@ -104,7 +107,7 @@ def test_every_hint_has_a_fix() -> None:
         (400, "25212", Outcome.DUPLICATE),
         (400, "43118", Outcome.DUPLICATE),
         (400, "43115", Outcome.NOT_OPEN_YET),
-        (400, "40015", Outcome.RETRY),
+        (400, "40015", Outcome.AMBIGUOUS),
         (429, "429", Outcome.RETRY),
         (400, "25202", Outcome.REJECTED),
         (400, "25100", Outcome.REJECTED),
@@ -113,10 +116,10 @@ def test_every_hint_has_a_fix() -> None:
         # §5.11, Bitget's own 25xxx table
         (400, "25101", Outcome.NOT_OPEN_YET),  # not open for trading: retried until the open
         (400, "25102", Outcome.NOT_OPEN_YET),  # closed for maintenance, like 41114
-        (400, "25000", Outcome.RETRY),
-        (400, "25003", Outcome.RETRY),
-        (400, "25004", Outcome.RETRY),  # too frequent: a rate limit
-        (400, "25209", Outcome.RETRY),  # thin book: within the retry window
+        (400, "25000", Outcome.AMBIGUOUS),  # system error: reconciled, then retried
+        (400, "25003", Outcome.AMBIGUOUS),
+        (400, "25004", Outcome.RETRY),  # too frequent: a rate limit, not executed
+        (400, "25209", Outcome.RETRY),  # thin book: refused, within the retry window
         (400, "25001", Outcome.AMBIGUOUS),  # timed out: the order may exist — look it up
         (400, "25610", Outcome.REJECTED),
         (400, "25611", Outcome.REJECTED),
