@@ -4,7 +4,7 @@ Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``main(args) -> int``; those modules keep heavy imports inside ``main`` so ``sniper --help``
 stays quick.
 Any :class:`~sniper.errors.SniperError` that escapes becomes one line on stderr and its exit code
-(no traceback).
+(no traceback). The commands that load credentials run with core dumps disabled.
 """
 
 from __future__ import annotations
@@ -31,6 +31,26 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "exchange": ("sniper.exchange.cli", "serve the embedded Bitget-shaped exchange on 127.0.0.1"),
     "bench": ("benchmarks.budget", "run the latency benchmarks and check the budget"),
 }
+
+
+# Commands that hold the user's API credentials in memory: no core dump may ever write them out.
+SECRET_COMMANDS = frozenset({"run", "check"})
+
+
+def disable_core_dumps() -> bool:
+    """Set ``RLIMIT_CORE`` to 0 (soft and hard, so nothing in the process can raise it again):
+    a crash must not write the credentials to a core file. False where it cannot be done (not
+    POSIX, or refused), after saying so on stderr."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no core files of this kind
+        return False
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (OSError, ValueError) as exc:
+        print(f"sniper: warning: could not disable core dumps ({exc})", file=sys.stderr)
+        return False
+    return True
 
 
 def _benchmarks_from_checkout() -> None:
@@ -76,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unavailable:
         print(f"sniper: {unavailable}", file=sys.stderr)
         return 2
+    if args.command in SECRET_COMMANDS:
+        disable_core_dumps()  # before any credential is read
     module = importlib.import_module(args._module)
     try:
         return int(module.main(args))

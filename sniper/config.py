@@ -6,8 +6,13 @@ and what was received (credentials only ever shown masked).
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import math
 import os
 import re
+import ssl
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
@@ -26,10 +31,15 @@ DEMO_WS_URL_V2 = "wss://wspap.bitget.com/v2/ws/public"
 DEMO_WS_URL_V3 = "wss://wspap.bitget.com/v3/ws/public"
 
 # Quote coins recognised when TARGET_TOKEN is written without a separator (PAWSUSDT).
+log = logging.getLogger("sniper.config")
+
 QUOTE_COINS = ("USDT", "USDC", "USDE", "BTC", "ETH", "EUR", "BGB", "BRL")
 
 # Documented public REST limit is 20 req/s/IP (bitget-api.md §5): never poll faster than 50 ms.
 MIN_POLL_INTERVAL_MS = 50
+# The default leaves headroom under that limit: `sniper check` and other tools on the same IP
+# share it (issue 11, item 8).
+DEFAULT_POLL_INTERVAL_MS = 55
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,30}$")
 _DECIMAL_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
@@ -53,7 +63,7 @@ class Config:
     demo: bool  # paptrading: 1 on every REST call, wspap host
     locale: str = "en-US"
     ca_file: str | None = None  # extra CA bundle for TLS (e.g. the embedded exchange's)
-    poll_interval_ms: int = 50  # ms between symbol-status polls (>= 50)
+    poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS  # ms between symbol-status polls (>= 50)
     ws_ping_interval_s: float = 25.0  # s between text pings
     ws_pong_timeout_s: float = 10.0  # s without pong before reconnect
     resign_interval_s: float = 10.0  # s between background re-signs (< 30 s window)
@@ -69,12 +79,15 @@ class Config:
     ws_resubscribe_s: float = 20.0  # s between re-subscribes while the pair is unknown (30001)
     ws_reconnect_max_s: float = 3.0  # s, cap of the feed's reconnect backoff
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Start-up warnings found while loading (plain http to a remote host, a .env readable by
+    # others): logged by load_config; shown by whoever reports readiness.
+    warnings: tuple[str, ...] = ()
 
     def describe(self) -> list[tuple[str, str]]:
         """(name, value) pairs safe to print: credentials masked."""
         out = []
         for f in fields(self):
-            if f.name == "extra":
+            if f.name in ("extra", "warnings"):
                 continue
             out.append((f.name, str(getattr(self, f.name))))
         return out
@@ -95,7 +108,13 @@ class Config:
 # The tunables, parsed by _number.
 TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     # (variable, Config field, default, type, minimum)
-    ("POLL_INTERVAL_MS", "poll_interval_ms", "50", int, MIN_POLL_INTERVAL_MS),
+    (
+        "POLL_INTERVAL_MS",
+        "poll_interval_ms",
+        str(DEFAULT_POLL_INTERVAL_MS),
+        int,
+        MIN_POLL_INTERVAL_MS,
+    ),
     ("WS_PING_INTERVAL_S", "ws_ping_interval_s", "25", float, 1),
     ("WS_PONG_TIMEOUT_S", "ws_pong_timeout_s", "10", float, 0.1),
     ("RESIGN_INTERVAL_S", "resign_interval_s", "10", float, 0.1),
@@ -118,16 +137,25 @@ VARIABLES: dict[str, str] = {
     "BITGET_PASSPHRASE": "API passphrase (required for run/check)",
     "TARGET_TOKEN": "pair to sell on, e.g. PAWSUSDT, PAWS/USDT or pawsusdt",
     "COIN_AMOUNT": "base-coin amount to sell: a positive decimal, or `all`",
-    "BITGET_REST_URL": f"REST base URL (default {DEFAULT_REST_URL})",
-    "BITGET_WS_URL": f"public WebSocket URL, used as given (default {DEFAULT_WS_URL_V2})",
+    "BITGET_REST_URL": (
+        f"REST base URL (default {DEFAULT_REST_URL}; http:// to a non-loopback host is warned "
+        "about)"
+    ),
+    "BITGET_WS_URL": (
+        f"public WebSocket URL, used as given (default {DEFAULT_WS_URL_V2}; ws:// to a "
+        "non-loopback host is warned about)"
+    ),
     "BITGET_ACCOUNT": "auto | classic | uta (default auto: detected at start)",
     "BITGET_DEMO": "1 = Bitget demo trading (paptrading header, wspap host)",
     "BITGET_LOCALE": "locale header, en-US or zh-CN (default en-US)",
-    "BITGET_CA_FILE": "extra CA bundle (PEM) trusted for https/wss",
+    "BITGET_CA_FILE": "extra CA bundle (PEM) trusted for https/wss; checked at start",
     "OPEN_TIME": "announced open time (ISO 8601 or ms) when the exchange shows none",
 }
 _TUNABLE_HELP = {
-    "POLL_INTERVAL_MS": "ms between symbol-status polls; never below 50 (20 req/s/IP limit)",
+    "POLL_INTERVAL_MS": (
+        "ms between symbol-status polls; never below 50 (20 req/s/IP limit, shared with "
+        "`sniper check` and other tools on the same IP)"
+    ),
     "WS_PING_INTERVAL_S": "s between text pings on the WebSocket",
     "WS_PONG_TIMEOUT_S": "s without pong before the WebSocket is reconnected",
     "RESIGN_INTERVAL_S": "s between background re-signs of the order (< 25)",
@@ -222,12 +250,15 @@ def _url(variable: str, raw: str, schemes: tuple[str, ...]) -> str:
 
 
 def _number(variable: str, raw: str, kind: type, minimum: float) -> int | float:
+    """A finite ``kind`` >= ``minimum``: nan and ±inf are errors (nan compares false with
+    everything, so it would pass any bound and fail later, possibly after the order went out)."""
+    expected = f"a finite {kind.__name__} >= {minimum:g}"
     try:
         value = kind(raw.strip())
     except ValueError:
-        raise ConfigError(variable, f"a {kind.__name__} >= {minimum:g}", repr(raw)) from None
-    if value < minimum:
-        raise ConfigError(variable, f"a {kind.__name__} >= {minimum:g}", repr(raw))
+        raise ConfigError(variable, expected, repr(raw)) from None
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(variable, expected, repr(raw))
     return value
 
 
@@ -240,18 +271,137 @@ def _flag(variable: str, raw: str) -> bool:
     raise ConfigError(variable, "1 or 0", repr(raw))
 
 
+CREDENTIAL_VARIABLES = ("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE")
+
+
+def env_file_path(env_file: str | os.PathLike[str] | None = None) -> Path:
+    """The file :func:`read_environment` reads: ``env_file``, else ``./.env``."""
+    return Path(env_file) if env_file is not None else Path.cwd() / ".env"
+
+
+def _is_file(path: Path, variable: str) -> bool:
+    """``path.is_file()``, where a path that cannot even be looked at (a directory on the way
+    refuses us) is a ConfigError naming it, not a crash."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise ConfigError(
+            variable, "a readable file", f"{str(path)!r} ({exc.strerror or exc})"
+        ) from None
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines of ``path``. An unreadable or non-UTF-8 file is a ConfigError naming
+    the file (never its content: it holds credentials)."""
+    try:
+        values = dotenv_values(path, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(path),
+            "a UTF-8 text file of NAME=value lines",
+            f"a byte that is not UTF-8 (0x{exc.object[exc.start]:02x} at offset {exc.start})",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            str(path), "a readable file", f"{type(exc).__name__}: {exc.strerror or exc}"
+        ) from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _read_sources(
+    env_file: str | os.PathLike[str] | None, environ: Mapping[str, str] | None
+) -> tuple[Path | None, dict[str, str], dict[str, str]]:
+    """(the env file read or None, its values, the merge with ``environ``)."""
+    path = env_file_path(env_file)
+    exists = _is_file(path, "--env-file" if env_file is not None else ".env")
+    if env_file is not None and not exists:
+        raise ConfigError("--env-file", "an existing file", repr(str(env_file)))
+    if not exists:
+        return None, {}, dict(os.environ if environ is None else environ)
+    from_file = _read_env_file(path)
+    return path, from_file, {**from_file, **(os.environ if environ is None else environ)}
+
+
 def read_environment(
     env_file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """Merge ``.env`` (or ``env_file``) and ``environ``; the environment wins."""
-    merged: dict[str, str] = {}
-    path = Path(env_file) if env_file is not None else Path.cwd() / ".env"
-    if env_file is not None and not path.is_file():
-        raise ConfigError("--env-file", "an existing file", repr(str(env_file)))
-    if path.is_file():
-        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
-    merged.update(os.environ if environ is None else environ)
-    return merged
+    return _read_sources(env_file, environ)[2]
+
+
+def check_ca_bundle(raw: str, variable: str = "BITGET_CA_FILE") -> str:
+    """``raw`` names a readable PEM bundle holding at least one certificate; else a ConfigError
+    naming the file. Loaded into a throw-away context (no system store: quick)."""
+    if not _is_file(Path(raw), variable):
+        raise ConfigError(variable, "an existing PEM file of CA certificates", repr(raw))
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=raw)
+    except ssl.SSLError as exc:  # before OSError: SSLError is one
+        raise ConfigError(
+            variable,
+            "a PEM bundle of CA certificates (-----BEGIN CERTIFICATE----- blocks)",
+            f"{raw!r}, which has none OpenSSL can load ({exc.reason or exc})",
+        ) from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            variable, "a readable PEM bundle of CA certificates", f"{raw!r} ({reason})"
+        ) from None
+    return raw
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` (and ``*.localhost``) or a loopback IP address (127.0.0.0/8, ::1)."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_url_warning(variable: str, url: str) -> str | None:
+    """A warning when ``url`` is plain http:// or ws:// to a host that is not loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "ws") or is_loopback_host(parts.hostname or ""):
+        return None
+    if parts.scheme == "http":
+        what, secure = "credentials and orders would travel unencrypted", "https"
+    else:
+        what, secure = "the feed that triggers the sell would travel unencrypted", "wss"
+    return (
+        f"{variable} is {parts.scheme}:// to {parts.hostname}, not a loopback host: {what}; "
+        f"use {secure}://"
+    )
+
+
+def env_file_mode_warning(path: Path) -> str | None:
+    """A warning when ``path`` (a file holding credentials) is open to group or others."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (
+        f"{path} holds credentials and is readable or writable by other users "
+        f"(mode {mode:03o}); run: chmod 600 {path}"
+    )
+
+
+def _startup_warnings(
+    path: Path | None, from_file: Mapping[str, str], rest_url: str, ws_url: str
+) -> tuple[str, ...]:
+    found = [
+        plaintext_url_warning("BITGET_REST_URL", rest_url),
+        plaintext_url_warning("BITGET_WS_URL", ws_url),
+    ]
+    if path is not None and any(from_file.get(n, "").strip() for n in CREDENTIAL_VARIABLES):
+        found.append(env_file_mode_warning(path))
+    return tuple(w for w in found if w)
 
 
 def load_config(
@@ -260,13 +410,13 @@ def load_config(
     *,
     need_credentials: bool = True,
 ) -> Config:
-    env = read_environment(env_file, environ)
+    path, from_file, env = _read_sources(env_file, environ)
 
     def get(name: str, default: str = "") -> str:
         return env.get(name, default)
 
     creds = {}
-    for name in ("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE"):
+    for name in CREDENTIAL_VARIABLES:
         value = get(name).strip()
         if need_credentials and not value:
             raise ConfigError(name, "a non-empty credential", "nothing (unset or empty)")
@@ -298,8 +448,8 @@ def load_config(
     if locale not in ("en-US", "zh-CN"):
         raise ConfigError("BITGET_LOCALE", "en-US or zh-CN", repr(locale))
     ca_file = get("BITGET_CA_FILE").strip() or None
-    if ca_file is not None and not Path(ca_file).is_file():
-        raise ConfigError("BITGET_CA_FILE", "an existing PEM file", repr(ca_file))
+    if ca_file is not None:
+        check_ca_bundle(ca_file)
     open_time = get("OPEN_TIME").strip()
 
     tunables: dict[str, int | float] = {}
@@ -311,6 +461,10 @@ def load_config(
             "a value < 25 s (signatures expire after 30 s)",
             repr(get("RESIGN_INTERVAL_S")),
         )
+
+    warnings = _startup_warnings(path, from_file, rest_url, ws_url)
+    for warning in warnings:
+        log.warning("%s", warning)
 
     return Config(
         api_key=creds["BITGET_API_KEY"],
@@ -328,6 +482,7 @@ def load_config(
         locale=locale,
         ca_file=ca_file,
         open_time_ms=parse_open_time(open_time) if open_time else None,
+        warnings=warnings,
         **tunables,  # type: ignore[arg-type]
     )
 

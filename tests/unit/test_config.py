@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import logging
+import os
+import ssl
 from pathlib import Path
 
 import pytest
+import trustme
 
 from sniper.config import (
     DEFAULT_REST_URL,
@@ -10,6 +14,9 @@ from sniper.config import (
     DEFAULT_WS_URL_V3,
     DEMO_WS_URL_V2,
     DEMO_WS_URL_V3,
+    MIN_POLL_INTERVAL_MS,
+    TUNABLES,
+    is_loopback_host,
     load_config,
     normalise_symbol,
     parse_amount,
@@ -77,7 +84,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert c.coin_amount == "1020200"
     assert c.rest_url == DEFAULT_REST_URL
     assert c.ws_url == DEFAULT_WS_URL_V2 and not c.ws_url_explicit
-    assert c.poll_interval_ms == 50
+    assert c.poll_interval_ms == 55  # headroom under the 20 req/s/IP limit (issue 11 item 8)
     assert c.account == "auto" and c.demo is False
 
 
@@ -204,3 +211,180 @@ def test_open_time_forms() -> None:
     assert parse_open_time("2025-07-04T10:00:00Z") == 1751623200000
     assert parse_open_time("2025-07-04T10:00:00") == 1751623200000
     assert parse_open_time("2025-07-04T12:00:00+02:00") == 1751623200000
+
+
+def test_poll_interval_hard_minimum_stays_50(tmp_path: Path) -> None:
+    assert MIN_POLL_INTERVAL_MS == 50
+    assert cfg(tmp_path, POLL_INTERVAL_MS="50").poll_interval_ms == 50
+    with pytest.raises(ConfigError, match="POLL_INTERVAL_MS"):
+        cfg(tmp_path, POLL_INTERVAL_MS="49")
+
+
+# ---- non-finite numbers ------------------------------------------------------------------------
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "NaN", "+Infinity", " nan ", "1e999"])
+@pytest.mark.parametrize("variable", [t[0] for t in TUNABLES])
+def test_non_finite_tunable_is_a_config_error(tmp_path: Path, variable: str, raw: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        cfg(tmp_path, **{variable: raw})
+    assert info.value.variable == variable
+    assert info.value.exit_code == 2
+    assert "finite" in info.value.expected
+
+
+# ---- the .env file itself ----------------------------------------------------------------------
+def test_non_utf8_env_file_names_the_file_not_its_content(tmp_path: Path) -> None:
+    env_file = tmp_path / "latin1.env"
+    env_file.write_bytes(b"BITGET_SECRET_KEY=very-secret-value\nTARGET_TOKEN=PAWS\xe9USDT\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(env_file=env_file, environ=BASE)
+    text = str(info.value)
+    assert str(env_file) in text and "UTF-8" in text and "0xe9" in text
+    assert "very-secret" not in text
+    assert info.value.exit_code == 2
+
+
+def test_non_utf8_dotenv_in_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_bytes(b"COIN_AMOUNT=\xff\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"\.env: expected a UTF-8"):
+        load_config(environ=BASE)
+
+
+# ---- BITGET_CA_FILE ----------------------------------------------------------------------------
+def test_ca_file_pem_bundle_accepted(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    assert cfg(tmp_path, BITGET_CA_FILE=str(ca)).ca_file == str(ca)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\x00\x01\xffgarbage that is not PEM",
+        b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+        "der",
+    ],
+    ids=["empty", "binary", "broken-pem", "der"],
+)
+def test_ca_file_that_is_not_a_pem_bundle(tmp_path: Path, content: bytes | str) -> None:
+    ca = tmp_path / "ca.pem"
+    if content == "der":
+        content = ssl.PEM_cert_to_DER_cert(trustme.CA().cert_pem.bytes().decode())
+    assert isinstance(content, bytes)
+    ca.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        cfg(tmp_path, BITGET_CA_FILE=str(ca))
+    assert info.value.variable == "BITGET_CA_FILE"
+    assert "PEM" in info.value.expected and str(ca) in info.value.received
+
+
+def test_ca_file_that_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="BITGET_CA_FILE"):
+        cfg(tmp_path, BITGET_CA_FILE=str(tmp_path))
+
+
+# ---- start-up warnings -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("api.localhost", True),
+        ("10.0.0.5", False),
+        ("192.168.1.2", False),
+        ("api.bitget.com", False),
+        ("localhost.evil.com", False),
+        ("", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback_host(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("var", "url", "secure"),
+    [
+        ("BITGET_REST_URL", "http://api.example.com", "https://"),
+        ("BITGET_REST_URL", "http://10.1.2.3:8080/", "https://"),
+        ("BITGET_WS_URL", "ws://ws.example.com/v2/ws/public", "wss://"),
+    ],
+)
+def test_plain_http_to_a_remote_host_is_warned_about(
+    tmp_path: Path, var: str, url: str, secure: str
+) -> None:
+    c = cfg(tmp_path, **{var: url})
+    assert len(c.warnings) == 1
+    (warning,) = c.warnings
+    assert warning.startswith(var) and "unencrypted" in warning and secure in warning
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {},  # the defaults: https and wss
+        {"BITGET_REST_URL": "http://127.0.0.1:8600", "BITGET_WS_URL": "ws://127.0.0.1:8600/ws"},
+        {"BITGET_REST_URL": "http://localhost:1", "BITGET_WS_URL": "ws://[::1]:2/v3/ws/public"},
+        {"BITGET_REST_URL": "https://api.example.com", "BITGET_WS_URL": "wss://x.example.com/"},
+    ],
+)
+def test_no_warning_for_tls_or_loopback(tmp_path: Path, over: dict[str, str]) -> None:
+    assert cfg(tmp_path, **over).warnings == ()
+
+
+def test_warnings_are_logged_and_not_part_of_describe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("sniper.config")
+    monkeypatch.setattr(logger, "level", logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        c = cfg(tmp_path, BITGET_REST_URL="http://api.example.com")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == list(c.warnings)
+    assert all(r.levelno == logging.WARNING for r in records)
+    assert "warnings" not in dict(c.describe())
+
+
+def _env_file_with(tmp_path: Path, mode: int, *, credentials: bool) -> Path:
+    env_file = tmp_path / "creds.env"
+    keys = BASE if credentials else {"TARGET_TOKEN": "PAWSUSDT"}
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in keys.items()))
+    env_file.chmod(mode)
+    return env_file
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o666, 0o620])
+def test_env_file_open_to_others_is_warned_about(tmp_path: Path, mode: int) -> None:
+    env_file = _env_file_with(tmp_path, mode, credentials=True)
+    c = load_config(env_file=env_file, environ={})
+    assert len(c.warnings) == 1
+    (warning,) = c.warnings
+    assert str(env_file) in warning and f"{mode:03o}" in warning
+    assert f"chmod 600 {env_file}" in warning
+    for secret in (BASE["BITGET_SECRET_KEY"], BASE["BITGET_PASSPHRASE"]):
+        assert secret not in warning
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_private_env_file_is_not_warned_about(tmp_path: Path, mode: int) -> None:
+    env_file = _env_file_with(tmp_path, mode, credentials=True)
+    assert load_config(env_file=env_file, environ={}).warnings == ()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_readable_env_file_without_credentials_is_not_warned_about(tmp_path: Path) -> None:
+    env_file = _env_file_with(tmp_path, 0o644, credentials=False)
+    assert load_config(env_file=env_file, environ=BASE).warnings == ()
