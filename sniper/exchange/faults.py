@@ -99,9 +99,33 @@ KNOWN_MESSAGES: dict[str, str] = {
 }
 
 
+# The page a Cloudflare front door answers a refused client with ("Attention Required!", HTTP
+# 403, text/html, no Bitget envelope). Not a capture: it mimics Cloudflare's block page, short,
+# because bitget-api.md §2 and §11 say the REST front door of api.bitget.com is Cloudflare.
+FRONT_DOOR_403_PATH = "/api/v2/public/time"  # the keep-alive GET of the order connections
+FRONT_DOOR_403_HTML = (
+    b"<!DOCTYPE html>\n"
+    b'<html class="no-js" lang="en-US">\n<head>\n'
+    b"<title>Attention Required! | Cloudflare</title>\n"
+    b'<meta charset="UTF-8" />\n'
+    b'<meta name="robots" content="noindex, nofollow" />\n'
+    b"</head>\n<body>\n"
+    b'<div id="cf-wrapper"><div id="cf-error-details" class="cf-error-details-wrapper">\n'
+    b'<h1 data-translate="block_headline">Sorry, you have been blocked</h1>\n'
+    b'<h2 class="cf-subheadline">You are unable to access bitget.com</h2>\n'
+    b"<p>This website is using a security service to protect itself from online attacks.</p>\n"
+    b'<p class="cf-footer-item">Cloudflare Ray ID: <strong>8c3e1f2a9b7d4e60</strong></p>\n'
+    b"</div></div>\n</body>\n</html>\n"
+)
+
+
 class Faults:
     def __init__(self, exchange: EmbeddedExchange) -> None:
         self._exchange = exchange
+        # the REST front door refuses every GET of FRONT_DOOR_403_PATH (the order connections'
+        # keep-alive; the client's clock sync uses the same path) with HTTP 403 and
+        # FRONT_DOOR_403_HTML, before the exchange sees it: no envelope, no rate limit
+        self.front_door_403: bool = False
         # ms the exchange clock runs ahead of the host clock (negative: behind)
         self.clock_skew_ms: int = 0
         # no ticker pushes at all (acks, pongs and errors still flow)
@@ -183,8 +207,13 @@ class Faults:
         self.fragment_ws_pushes = 0
         self.swallow_ws_pings = False
         self.clock_skew_ms = 0
+        self.front_door_403 = False
 
     # consumed by the REST layer
+    def front_door_page(self, path: str) -> bytes | None:
+        """The 403 HTML body the front door answers ``path`` with, or None to let it through."""
+        return FRONT_DOOR_403_HTML if self.front_door_403 and path == FRONT_DOOR_403_PATH else None
+
     def take_order_reply(self) -> CannedReply | None:
         return self._order_replies.popleft() if self._order_replies else None
 

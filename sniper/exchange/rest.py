@@ -268,6 +268,11 @@ class RestApi:
     ) -> web.StreamResponse:
         ex = self.ex
         s = ex.settings
+        page = ex.faults.front_door_page(endpoint.path)  # Cloudflare answers before the origin
+        if page is not None:
+            refusal = web.Response(status=403, body=page, content_type="text/html", charset="UTF-8")
+            refusal[CODE_KEY] = ""
+            return refusal
         if s.demo and request.headers.get("paptrading", "").strip() != "1":
             return self.error(s.demo_error_code, s.demo_error_msg)
         if endpoint.poll:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from sniper_harness import (
 )
 
 from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
+from sniper.live.lanes import USER_AGENT
 from sniper.live.order import new_client_oid
 
 
@@ -37,6 +39,74 @@ async def test_keepalives_alternate_and_one_lane_is_always_idle(ex: EmbeddedExch
     ex.open_symbol(TARGET)
     result = await run.result()
     assert_one_accepted(ex, result.client_oid)
+
+
+async def test_the_order_and_the_keepalives_say_user_agent(ex: EmbeddedExchange) -> None:
+    await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)
+    run = start_sniper(sniper_config(ex, KEEPALIVE_INTERVAL_S="0.1", POLL_INTERVAL_MS="3000"))
+    await run.armed()
+    lanes = run.sniper.lanes
+    assert lanes is not None
+    await wait_until(lambda: lanes.keepalives >= 2)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert_one_accepted(ex, result.client_oid)
+    assert USER_AGENT.startswith("sniper/")
+    orders = [r for r in ex.records.requests if r.path.endswith("/place-order")]
+    assert orders and all(r.headers.get("User-Agent") == USER_AGENT for r in orders)
+    # the same path serves the REST client's clock sync (aiohttp, its own User-Agent)
+    agents = [r.headers.get("User-Agent") for r in ex.records.requests if r.path.endswith("/time")]
+    assert agents.count(USER_AGENT) >= lanes.keepalives >= 2
+
+
+def _lane_errors(records: list[logging.LogRecord]) -> list[str]:
+    return [
+        r.getMessage() for r in records if r.name == "sniper.lanes" and r.levelno >= logging.ERROR
+    ]
+
+
+async def test_a_refusing_front_door_is_reported_while_armed(
+    ex: EmbeddedExchange, log_records: list[logging.LogRecord]
+) -> None:
+    """A Cloudflare-style 403 on the keep-alives is an ERROR while armed, not news at the fire;
+    its end is said too, and the sale then goes through once."""
+    await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)
+    run = start_sniper(sniper_config(ex, KEEPALIVE_INTERVAL_S="0.1", POLL_INTERVAL_MS="3000"))
+    await run.armed()
+    lanes = run.sniper.lanes
+    assert lanes is not None
+    await wait_until(lambda: lanes.front_door.status == 200)
+    assert _lane_errors(log_records) == []
+    ex.faults.front_door_403 = True
+    await wait_until(lambda: lanes.front_door.refused)
+    assert run.sniper.armed.is_set() and not run.task.done()  # type: ignore[union-attr]
+    errors = _lane_errors(log_records)
+    assert len(errors) == 1 and "HTTP 403" in errors[0] and "Cloudflare" in errors[0], errors
+    ex.faults.front_door_403 = False
+    await wait_until(lambda: not lanes.front_door.refused)
+    errors = _lane_errors(log_records)
+    assert len(errors) == 2 and "again (HTTP 200)" in errors[1], errors
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert_one_accepted(ex, result.client_oid)
+    text = "\n".join(r.getMessage() for r in log_records)
+    assert all(secret not in text for secret in (API_KEY, SECRET, PASSPHRASE))
+
+
+async def test_no_front_door_error_without_the_fault(
+    ex: EmbeddedExchange, log_records: list[logging.LogRecord]
+) -> None:
+    await ex.list_symbol(TARGET, open_at_ms=None, price="0.0123", announce_open_time=False)
+    run = start_sniper(sniper_config(ex, KEEPALIVE_INTERVAL_S="0.1", POLL_INTERVAL_MS="3000"))
+    await run.armed()
+    lanes = run.sniper.lanes
+    assert lanes is not None
+    await wait_until(lambda: lanes.keepalives >= 4 and lanes.front_door.status == 200)
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert_one_accepted(ex, result.client_oid)
+    assert _lane_errors(log_records) == []
+    assert not lanes.front_door.refused
 
 
 async def test_a_lane_closed_by_the_server_is_reopened(ex: EmbeddedExchange) -> None:
