@@ -94,3 +94,8 @@ class OrderUnconfirmed(SniperError):
 class CredentialsRejected(StartupError):
     """The exchange refused the API key, secret or passphrase (or the key's IP/permission):
     exit 2, the message names the variable to fix."""
+
+
+class AlreadyRunning(StartupError):
+    """Another ``sniper run`` holds the instance lock of this account and target: exit 2, the
+    message names that process (pid, start time) and the lock file."""
