@@ -1,4 +1,4 @@
-"""``sniper`` command line: ``run``, ``demo``, ``check``, ``exchange``, ``bench``.
+"""``sniper`` command line: ``run``, ``demo``, ``check``, ``journal``, ``exchange``, ``bench``.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``main(args) -> int``; those modules keep heavy imports inside ``main`` so ``sniper --help``
@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "run the real sniper against the embedded exchange and show the latency",
     ),
     "check": ("sniper.live.check", "validate everything `run` needs without trading"),
+    "journal": ("sniper.live.journal_cli", "show what past runs armed, fired and how they ended"),
     "exchange": ("sniper.exchange.cli", "serve the embedded Bitget-shaped exchange on 127.0.0.1"),
     "bench": ("benchmarks.budget", "run the latency benchmarks and check the budget"),
 }
