@@ -289,3 +289,113 @@ async def test_swallow_ws_pings(make_exchange: ExchangeFactory, api_for: Any) ->
         async with api.session.ws_connect(ex.ws_url) as ws:
             await ws.send_str("ping")
             assert (await ws.receive(timeout=2)).data == "pong"
+
+
+async def test_queued_v3_codes_carry_their_message_and_are_not_executed(api: Api) -> None:
+    """§5.11 transient UTA codes as canned replies: 'not executed, answered 25000'."""
+    ex = api.ex
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    ex.faults.queue_order_replies(["25000", "25001", "25003", "25004", "25209"])
+    seen = [(await api.sell_v3("PAWSUSDT", "10"))[1] for _ in range(5)]
+    assert [(b["code"], b["msg"]) for b in seen] == [
+        ("25000", "System error, please try again later"),
+        ("25001", "Operation timed out"),
+        ("25003", "Concurrent operation, please retry"),
+        ("25004", "Operation too frequent, please try again later"),
+        ("25209", "Insufficient market liquidity, please try again later"),
+    ]
+    assert all(b["data"] is None for b in seen)
+    assert ex.balance(api.UTA_KEY, "PAWS") == Decimal("1000")
+    assert not any(o.accepted for o in ex.records.orders)
+
+
+async def test_order_reply_executed_then_answered(api: Api) -> None:
+    """'Executed but answered X': the order fills (balance, orderInfo), the client reads X."""
+    from sniper.exchange import OrderReply
+
+    ex = api.ex
+    ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
+    ex.faults.queue_order_replies(
+        [
+            OrderReply("25001", executed=True),
+            OrderReply(status=503, executed=True),
+            OrderReply(raw=b'{"code":"00000","msg":"succ', executed=True),
+            OrderReply("40015", status=200, executed=True),
+        ]
+    )
+    s1, b1 = await api.sell_v3("PAWSUSDT", "10", client_oid="x1")
+    assert (s1, b1["code"], b1["msg"], b1["data"]) == (400, "25001", "Operation timed out", None)
+    async with api.session.post(
+        ex.rest_url + "/api/v2/spot/trade/place-order",
+        data=(
+            body := json.dumps(
+                {
+                    "symbol": "PAWSUSDT",
+                    "side": "sell",
+                    "orderType": "market",
+                    "force": "gtc",
+                    "size": "10",
+                    "clientOid": "x2",
+                }
+            )
+        ),
+        headers=api.headers("POST", "/api/v2/spot/trade/place-order", body),
+    ) as r:
+        assert (r.status, r.content_type) == (503, "text/html")
+    async with api.session.post(
+        ex.rest_url + "/api/v2/spot/trade/place-order",
+        data=(body := body.replace("x2", "x3")),
+        headers=api.headers("POST", "/api/v2/spot/trade/place-order", body),
+    ) as r:
+        assert (r.status, await r.read()) == (200, b'{"code":"00000","msg":"succ')
+    s4, b4 = await api.sell("PAWSUSDT", "10", client_oid="x4")
+    assert (s4, b4["code"], b4["msg"]) == (
+        200,
+        "40015",
+        "System is abnormal, please try again later",
+    )
+    # all four were executed
+    assert ex.balance(api.UTA_KEY, "PAWS") == Decimal("990")
+    assert ex.balance(api.KEY, "PAWS") == Decimal("970")
+    _, info = await api.private("GET", "/api/v3/trade/order-info?clientOid=x1", key=api.UTA_KEY)
+    assert info["data"]["orderStatus"] == "filled"
+    for oid in ("x2", "x3", "x4"):
+        _, info = await api.private("GET", f"/api/v2/spot/trade/orderInfo?clientOid={oid}")
+        assert info["data"][0]["status"] == "filled"
+    assert [(o.accepted, o.code) for o in ex.records.orders] == [
+        (True, "25001"),
+        (True, None),
+        (True, None),
+        (True, "40015"),
+    ]
+
+
+async def test_order_reply_executed_but_refused_executes_nothing(api: Api) -> None:
+    """executed=True runs the order through the matching engine: a refused order (here: the
+    pair is not open, 25101) stays unexecuted, and the canned reply is still what is read."""
+    from sniper.exchange import OrderReply
+
+    ex = api.ex
+    await ex.list_symbol("PAWSUSDT", open_at_ms=None, price="1")
+    ex.faults.queue_order_replies([OrderReply("25000", msg="custom text", executed=True)])
+    _, body = await api.sell_v3("PAWSUSDT", "10")
+    assert (body["code"], body["msg"]) == ("25000", "custom text")
+    assert ex.balance(api.UTA_KEY, "PAWS") == Decimal("1000")
+    assert [(o.accepted, o.code) for o in ex.records.orders] == [(False, "25000")]
+
+
+def test_order_reply_needs_something_to_say() -> None:
+    from sniper.exchange import OrderReply
+
+    with pytest.raises(ValueError, match="code, a status or a raw body"):
+        OrderReply()
+
+
+async def test_fail_polls_refuses_an_executed_reply(api: Api) -> None:
+    from sniper.exchange import OrderReply
+
+    with pytest.raises(ValueError, match="executes nothing"):
+        api.ex.faults.fail_polls(OrderReply("40015", executed=True))
+    api.ex.faults.fail_polls(OrderReply("25004"))
+    status, body = await api.public("/api/v3/market/instruments?category=SPOT")
+    assert (status, body["code"]) == (400, "25004")

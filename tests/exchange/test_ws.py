@@ -59,7 +59,8 @@ async def test_subscribe_ack_push_shape_v3(api: Api) -> None:
         # ws_v3_error_unknown_symbol: no arg, a connId, the arg as sorted compact JSON
         assert set(err) == {"event", "code", "msg", "connId"}
         assert err["code"] == 30001
-        assert err["msg"] == '{"instType":"spot","symbol":"NOPEUSDT","topic":"ticker"} doesn\'t exist'
+        described = '{"instType":"spot","symbol":"NOPEUSDT","topic":"ticker"}'
+        assert err["msg"] == described + " doesn't exist"
 
 
 async def test_unknown_symbol_30001_then_resubscribe_after_listing(api: Api) -> None:
