@@ -247,8 +247,11 @@ class EmbeddedExchange:
         )
         sym.status = status
         sym.open_time_ms = open_time_ms
-        if status == "online":
+        if status != "gray":
+            # a pre-existing market opened before: its row shows that open (real online and
+            # halt rows carry their past openTime, rest_symbols_v2)
             sym.opened_at_ms = self.server_time_ms()
+        if status == "online":
             sym.listing_pushed = True  # a pre-existing market: no listing ticker
             if self._runner is not None:
                 self.ws_hub.ensure_ticker(symbol)

@@ -783,6 +783,9 @@ async def test_v2_unannounced_open_time_variants(
         assert (await _v2_row(api))["openTime"] == v2_value
         btc = await _v2_row(api, "BTCUSDT")  # online since the exchange started
         assert btc["status"] == "online" and 0 < int(btc["openTime"]) <= ex.server_time_ms()
+        ex.add_symbol("MCHUSDT", status="halt")  # a halted market opened before, too
+        mch = await _v2_row(api, "MCHUSDT")
+        assert mch["status"] == "halt" and 0 < int(mch["openTime"]) <= ex.server_time_ms()
 
 
 @pytest.mark.parametrize(
