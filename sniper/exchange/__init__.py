@@ -91,8 +91,18 @@ brackets (a bitget-api.md section or a sample kind).
   (``front_door_403``).
 * Records (:class:`~.recorder.Records`): every request with its first-byte time, every order,
   listing ticker times, WS subscriptions.
+* Private WS (:mod:`.private_ws`, §7.4) on ``ex.ws_private_url`` (``/v2/ws/private``) and
+  ``ex.ws_private_url_v3`` (``/v3/ws/private``): login signed over ``timestamp + "GET" +
+  "/user/verify"`` (seconds, ms per setting, 30 s window on the exchange clock; 30011-30015,
+  30005; a key of the other generation refused per ``ws_private_wrong_account_code``), 30004
+  before login; v2 ``orders`` / ``fill`` / ``account`` and v3 ``order`` / ``fill`` /
+  ``account``; on every order the owner's sockets get ``live`` -> ``partially_filled`` ->
+  ``filled`` (v2) or ``filled`` / ``new`` -> ``filled`` (v3, a setting), the fill and the
+  balance change, deposits (``set_balance``) too; faults ``mute_private_ws``,
+  ``private_ws_push_delay_ms``, ``drop_private_ws_connections()``; records
+  ``private_logins`` / ``private_subscriptions`` / ``private_pushes`` (with write times).
 
-Not modelled: private WebSocket (login, orders/account/fill channels: issue 12), futures
+Not modelled: futures
 (tickers, books of USDT-FUTURES are "unknown symbols"), WS order placement, call
 auction stages, order book / trades, cancel and batch endpoints, ``receiveWindow``,
 ``/api/v2/public/annoucements``, RSA keys, the 6000/min per-IP overall cap, connection-count
@@ -121,7 +131,14 @@ cap, quote coin), ``max_market_order_qty`` (v3 cap, base coin), ``restricted_api
 """
 
 from .faults import Faults, OrderReply
-from .recorder import OrderRecord, Records, RequestRecord, WsSubscriptionRecord
+from .recorder import (
+    OrderRecord,
+    PrivateLoginRecord,
+    PrivatePushRecord,
+    Records,
+    RequestRecord,
+    WsSubscriptionRecord,
+)
 from .server import EmbeddedExchange
 from .settings import DEFAULT_RATE_LIMITS, ExchangeSettings
 from .state import Account, Symbol, random_credentials
@@ -134,6 +151,8 @@ __all__ = [
     "Faults",
     "OrderRecord",
     "OrderReply",
+    "PrivateLoginRecord",
+    "PrivatePushRecord",
     "Records",
     "RequestRecord",
     "Symbol",

@@ -140,6 +140,11 @@ class Faults:
         # and it does not keep the connection alive (the idle kill still comes). Pushes, acks
         # and errors still flow (add mute_ws_pushes for a fully silent connection).
         self.swallow_ws_pings: bool = False
+        # private WebSocket (.private_ws; the public-socket faults above do not touch it):
+        # no pushes at all, as on a feed that silently stopped (logins, acks, pongs still flow)
+        self.mute_private_ws: bool = False
+        # every private push is written this many ms after its event, in order (a lagging feed)
+        self.private_ws_push_delay_ms: int = 0
         # orderInfo / order-info answer "does not exist" (43001 / 25204) for every order, as
         # if the order index lagged behind the matching engine; the orders still execute
         self.hide_orders_from_lookup: bool = False
@@ -208,6 +213,8 @@ class Faults:
         self.swallow_ws_pings = False
         self.clock_skew_ms = 0
         self.front_door_403 = False
+        self.mute_private_ws = False
+        self.private_ws_push_delay_ms = 0
 
     # consumed by the REST layer
     def front_door_page(self, path: str) -> bytes | None:
@@ -244,3 +251,8 @@ class Faults:
         JSON on purpose. Returns the number of connections written to.
         """
         return self._exchange.ws_hub.send_raw_to_all(frames, binary=binary)
+
+    async def drop_private_ws_connections(self) -> int:
+        """Abort every private WebSocket connection now (1006 for the client; pushes not yet
+        written by ``private_ws_push_delay_ms`` are lost). Public sockets stay up."""
+        return self._exchange.private_ws.drop_all()

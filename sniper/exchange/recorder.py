@@ -68,6 +68,32 @@ class WsSubscriptionRecord(NamedTuple):
     result: str | int  # "ok" or the WS error code (30001, 30006, 30016, ...)
 
 
+class PrivateLoginRecord(NamedTuple):
+    """One login on the private WebSocket (see :mod:`.private_ws`)."""
+
+    conn_id: int  # counts private sockets only
+    version: str  # "v2" or "v3"
+    api_key: str  # as sent ("" when absent)
+    result: str | int  # "ok" or the error code (30011, 30012, ..., the wrong-account code)
+    ns: int  # CLOCK_REALTIME, when the reply was written
+
+
+@dataclass(slots=True)
+class PrivatePushRecord:
+    """One push written on a private socket: what the client could have seen, and when."""
+
+    conn_id: int  # counts private sockets only
+    version: str  # "v2" or "v3"
+    api_key: str  # the socket's logged-in key
+    channel: str  # v2 channel (orders / fill / account) or v3 topic (order / fill / account)
+    message: dict[str, Any]  # the whole frame as written (action, arg, data, ts)
+    event_ns: int  # CLOCK_REALTIME, when the exchange made the push (the order executed)
+    sent_ns: int  # CLOCK_REALTIME, immediately before transport.write (after any delay fault)
+    order_id: str | None = None  # order and fill pushes
+    client_oid: str | None = None
+    status: str | None = None  # order pushes: v2 `status` / v3 `orderStatus`
+
+
 @dataclass
 class Records:
     requests: list[RequestRecord] = field(default_factory=list)
@@ -77,6 +103,12 @@ class Records:
     listing_pushes: list[tuple[int, str, int]] = field(default_factory=list)
     ws_subscriptions: list[WsSubscriptionRecord] = field(default_factory=list)
     ws_connections: int = 0  # WebSocket connections accepted so far
+    # the private WebSocket (.private_ws): sockets accepted, logins, subscriptions (incl.
+    # 30004 before login), every push written
+    private_ws_connections: int = 0
+    private_logins: list[PrivateLoginRecord] = field(default_factory=list)
+    private_subscriptions: list[WsSubscriptionRecord] = field(default_factory=list)
+    private_pushes: list[PrivatePushRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._order_event: asyncio.Event | None = None
@@ -108,3 +140,6 @@ class Records:
         self.listing_ticker_ns.clear()
         self.listing_pushes.clear()
         self.ws_subscriptions.clear()
+        self.private_logins.clear()
+        self.private_subscriptions.clear()
+        self.private_pushes.clear()

@@ -708,6 +708,7 @@ class RestApi:
                 order_rec.accepted = True
                 order_rec.order_id = result.order_id
                 order_rec.client_oid = result.client_oid
+                ex.private_ws.publish_order(result)  # private WS pushes (before the reply)
                 resp = self.ok({"orderId": result.order_id, "clientOid": result.client_oid})
             else:
                 resp = self.error(result.code, result.msg)

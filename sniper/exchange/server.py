@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .faults import Faults
 from .net import STAMPING_SUPPORTED, StampingServer, make_listener, wait_kernel_stamping
+from .private_ws import PrivateWsHub
 from .ratelimit import RateLimiter
 from .recorder import OrderRecord, Records
 from .rest import RestApi
@@ -33,6 +34,7 @@ class EmbeddedExchange:
         self.records = Records()
         self.limiter = RateLimiter(self.settings.rate_limit_table())
         self.ws_hub = WsHub(self)
+        self.private_ws = PrivateWsHub(self)  # /v2/ws/private, /v3/ws/private
         self.rest = RestApi(self)
         self.ca_pem: bytes | None = None
         self._ca: Any = None
@@ -64,6 +66,7 @@ class EmbeddedExchange:
         self._stopped = asyncio.Event()
         ssl_ctx = self._make_tls() if s.tls else None
         app = self.rest.build_app()
+        self.private_ws.add_routes(app)
         runner = web.AppRunner(
             app,
             handle_signals=False,
@@ -90,6 +93,7 @@ class EmbeddedExchange:
             # the listener holds packet stamping on; make sure the kernel has switched it on
             self.kernel_stamping = await wait_kernel_stamping()
         self.ws_hub.start()
+        self.private_ws.start()
         now_ms = self.server_time_ms()
         for sym in self.state.symbols.values():
             if sym.status_at(now_ms) == "online":
@@ -113,6 +117,7 @@ class EmbeddedExchange:
         assert self._stopped is not None
         self._stopped.set()
         await self.ws_hub.stop()
+        await self.private_ws.stop()
         await runner.cleanup()
 
     async def wait_stopped(self, request: web.Request) -> None:
@@ -176,6 +181,18 @@ class EmbeddedExchange:
         scheme = "wss" if self.settings.tls else "ws"
         return f"{scheme}://{self.host}:{self.port}/v3/ws/public"
 
+    @property
+    def ws_private_url(self) -> str:
+        """The private WebSocket, v2 (classic keys): login, ``orders`` / ``fill`` / ``account``."""
+        scheme = "wss" if self.settings.tls else "ws"
+        return f"{scheme}://{self.host}:{self.port}/v2/ws/private"
+
+    @property
+    def ws_private_url_v3(self) -> str:
+        """The private WebSocket, v3 (UTA keys): login, ``order`` / ``fill`` / ``account``."""
+        scheme = "wss" if self.settings.tls else "ws"
+        return f"{scheme}://{self.host}:{self.port}/v3/ws/private"
+
     # --- clock ----------------------------------------------------------------------------
     def server_time_ms(self) -> int:
         """The exchange clock in ms: host CLOCK_REALTIME plus ``faults.clock_skew_ms``."""
@@ -195,6 +212,7 @@ class EmbeddedExchange:
 
     def set_balance(self, api_key: str, coin: str, amount: str | int | Decimal) -> None:
         self.state.accounts[api_key].available[coin.upper()] = Decimal(str(amount))
+        self.private_ws.publish_balance(api_key, [coin])  # a deposit: an `account` push
 
     def balance(self, api_key: str, coin: str) -> Decimal:
         return self.state.accounts[api_key].balance(coin)

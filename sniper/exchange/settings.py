@@ -164,6 +164,39 @@ class ExchangeSettings:
     # `connId` and no `arg` (real frames ws_v3_error_unknown_symbol, ws_v3_error_login).
     ws_v3_ack_conn_id: bool = False
     ticker_interval_s: tuple[float, float] = (0.1, 0.3)  # push period range, random in range
+    # --- private WebSocket (§7.4; sniper/exchange/private_ws.py, checked by its check_settings)
+    # login timestamp: seconds (every client, the v1 doc); 13-digit ms too (2026 probes: both
+    # accepted on v2 and v3) [UNCERTAIN]; False: ms -> 30013
+    ws_private_login_accept_ms: bool = True
+    ws_private_login_window_s: float = 30.0  # login "expires 30 s after timestamp" -> 30014
+    # [UNCERTAIN] `connId` in the v2 login ack: absent in the real 2024/2025 replies
+    # (ws_v2_login_ok), present in a 2026 probe of both hosts (§7.4)
+    ws_private_v2_login_conn_id: bool = False
+    # the documented form (ws_v2_login_ok_documented, ws_v2_login_error): `"code":"0","msg":""`
+    # and string error codes in login replies; False: the numeric codes of real replies
+    ws_private_login_documented: bool = False
+    # [UNCERTAIN] after a failed login the socket is closed (close frame 1008): the doc says it
+    # disconnects; v3 was observed NOT to close within 8 s (ws_v3_login_error)
+    ws_private_v2_login_error_closes: bool = True
+    ws_private_v3_login_error_closes: bool = False
+    # [UNCERTAIN] a key of the other account generation (UTA key on v2, classic key on v3):
+    # refused with this code (30005, the generic "login failed" of §7.3: no source names a
+    # dedicated code and REST's 40084/40085 have no WS counterpart), or None: logged in, acked,
+    # and never sent a push (the least kind variant)
+    ws_private_wrong_account_code: int | None = 30005
+    # v2 order pushes with the 2024+ keys `newSize` and `stpMode` (the documented push,
+    # ws_v2_orders_push); False: the 2023 key set of the real bbgo/ccxt frames (§7.4 drift)
+    ws_private_v2_2024_fields: bool = True
+    # [UNCERTAIN] v3 `order` pushes of an order that fills at once: one `filled` push, or
+    # `new` then `filled` (§7.4: both observed on futures)
+    ws_private_v3_order_statuses: Literal["filled", "new_filled"] = "filled"
+    # [UNCERTAIN] v3 spot order / fill pushes also carry the futures-only keys of
+    # ws_v3_order_push / ws_v3_fill_push (holdMode, marginCoin, ... empty), as the real spot
+    # REST row carries holdMode "" (rest_order_info_v3); False: left out (no spot frame known)
+    ws_private_v3_futures_keys: bool = False
+    # one `account` snapshot of every coin right after its ack (the Account-Channel pages, the
+    # source of ws_v2_account_push / ws_v3_account_push: "push ... for the first subscription")
+    ws_private_account_snapshot_on_subscribe: bool = True
 
     def __post_init__(self) -> None:
         if self.duplicate_check not in ("before_balance", "after_balance"):
