@@ -370,8 +370,16 @@ class PrivateWsHub:
         self._ex = exchange
         self.conns: dict[int, PrivateConnection] = {}
         self._ids = itertools.count(1)
-        self._trade_ids = itertools.count(1_107_950_490_073_112_582)
         self._sweeper: asyncio.Task[None] | None = None
+        self.feed = PrivateFeed(exchange, self.conns)
+
+    def publish_order(self, order: Order) -> None:
+        """See :meth:`PrivateFeed.publish_order` (called by the REST layer)."""
+        self.feed.publish_order(order)
+
+    def publish_balance(self, api_key: str, coins: Iterable[str]) -> None:
+        """See :meth:`PrivateFeed.publish_balance` (called by ``ex.set_balance``)."""
+        self.feed.publish_balance(api_key, coins)
 
     # --- lifecycle ------------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
@@ -393,7 +401,7 @@ class PrivateWsHub:
         """Abort every private socket now (no close frame: the client sees 1006)."""
         conns = list(self.conns.values())
         for conn in conns:
-            self._discard_pending(conn)
+            self.feed.discard_pending(conn)
             conn.abort()
         return len(conns)
 
@@ -407,7 +415,7 @@ class PrivateWsHub:
                 idle = now - conn.last_ping > s.ws_idle_timeout_s
                 old = s.ws_max_lifetime_s is not None and now - conn.opened > s.ws_max_lifetime_s
                 if idle or old:
-                    self._discard_pending(conn)
+                    self.feed.discard_pending(conn)
                     conn.abort()
 
     # --- connection handler ---------------------------------------------------------------
@@ -438,7 +446,7 @@ class PrivateWsHub:
                     break
         finally:
             self.conns.pop(conn.conn_id, None)
-            self._discard_pending(conn)
+            self.feed.discard_pending(conn)
         return ws
 
     def _count_message(self, conn: PrivateConnection) -> bool:
@@ -646,7 +654,7 @@ class PrivateWsHub:
         self._record_sub(conn, arg, "ok")
         if key[0] == "account" and s.ws_private_account_snapshot_on_subscribe:
             assert conn.account is not None
-            self._push_account(conn, conn.account, account_coins(conn.account), "snapshot")
+            self.feed.push_account(conn, conn.account, account_coins(conn.account), "snapshot")
 
     def _unsubscribe(self, conn: PrivateConnection, arg: Any) -> None:
         key = self._sub_key(conn, arg)
@@ -656,14 +664,23 @@ class PrivateWsHub:
         conn.subs.pop(key, None)
         conn.event({"event": "unsubscribe", "arg": arg})
 
-    # --- publishing -----------------------------------------------------------------------
+
+class PrivateFeed:
+    """The pushes of the private sockets: who gets what for an order or a balance change, and
+    the writing (with the mute and delay faults and the push records)."""
+
+    def __init__(self, exchange: EmbeddedExchange, conns: dict[int, PrivateConnection]) -> None:
+        self._ex = exchange
+        self._conns = conns  # the hub's live registry
+        self._trade_ids = itertools.count(1_107_950_490_073_112_582)
+
     def _listeners(self, account: Account) -> list[PrivateConnection]:
         """The sockets logged in with this key, on the account's own generation (a socket of
         the other generation, let in by ``ws_private_wrong_account_code=None``, gets nothing)."""
         version = "v2" if account.mode == "classic" else "v3"
         return [
             c
-            for c in self.conns.values()
+            for c in self._conns.values()
             if c.account is not None
             and c.account.api_key == account.api_key
             and c.version == version
@@ -701,7 +718,7 @@ class PrivateWsHub:
                 self._publish_v2(conn, order, sym, fill, now_ms)
             else:
                 self._publish_v3(conn, order, fill, now_ms)
-            self._push_account(conn, account, coins, "update")
+            self.push_account(conn, account, coins, "update")
 
     def publish_balance(self, api_key: str, coins: Iterable[str]) -> None:
         """Push a balance change that is not an order (a deposit: ``ex.set_balance``)."""
@@ -709,7 +726,7 @@ class PrivateWsHub:
         if account is None:
             return
         for conn in self._listeners(account):
-            self._push_account(conn, account, [c.upper() for c in coins], "update")
+            self.push_account(conn, account, [c.upper() for c in coins], "update")
 
     def _publish_v2(
         self, conn: PrivateConnection, order: Order, sym: Symbol, fill: Fill | None, now_ms: int
@@ -751,7 +768,7 @@ class PrivateWsHub:
             data = v3_fill_data(order, fill, futures_keys=futures_keys)
             self._push(conn, "fill", "snapshot", conn.subs[("fill",)], [data], now_ms, order, None)
 
-    def _push_account(
+    def push_account(
         self, conn: PrivateConnection, account: Account, coins: list[str], action: str
     ) -> None:
         key = ("account",)
@@ -859,7 +876,7 @@ class PrivateWsHub:
         if conn.pending:
             conn.timer = loop.call_at(conn.pending[0][0], self._flush, conn)
 
-    def _discard_pending(self, conn: PrivateConnection) -> None:
+    def discard_pending(self, conn: PrivateConnection) -> None:
         if conn.timer is not None:
             conn.timer.cancel()
             conn.timer = None
