@@ -195,6 +195,9 @@ def contestant_env(settings: Mapping[str, str]) -> dict[str, str]:
     ``SNIPER_PURE_PYTHON``, no ``SNIPER_*`` tuning, no parent ``PYTHONPATH``."""
     env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
     env["PYTHONPATH"] = str(SNIPER_ROOT)
+    # every round its own journal and lock: a round killed after its fire must not make the
+    # next round reconcile instead of firing, and no benchmark writes to the user's state dir
+    env["SNIPER_STATE_DIR"] = tempfile.mkdtemp(prefix="sniper-bench-state-")
     env.update(settings)
     return env
 

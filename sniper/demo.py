@@ -117,6 +117,9 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
     }
     if ca_file is not None:
         env["BITGET_CA_FILE"] = str(ca_file)
+    # The rehearsal's journal and lock live with its throwaway account, not in the user's state
+    # directory beside real runs.
+    env["SNIPER_STATE_DIR"] = str(tmp / "state")
     # The child imports the same `sniper` as this process (an installed wheel, or a source
     # tree with an in-place build), never whatever its working directory would offer.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))

@@ -25,11 +25,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _no_ambient_bitget_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's real credentials in the shell must never leak into a test run."""
+def _no_ambient_bitget_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A developer's real credentials in the shell must never leak into a test run, and no test
+    reads or writes the developer's sniper journal: each test has its own state directory."""
     for name in list(os.environ):
         if name.startswith("BITGET_") or name in ("TARGET_TOKEN", "COIN_AMOUNT", "OPEN_TIME"):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SNIPER_STATE_DIR", str(tmp_path / "sniper-state"))
 
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}

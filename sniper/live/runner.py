@@ -31,12 +31,21 @@ import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from sniper import _fast
 from sniper.config import Config
-from sniper.errors import ConfigError, CredentialsRejected, ExchangeUnavailable, StartupError
+from sniper.errors import (
+    ConfigError,
+    CredentialsRejected,
+    ExchangeUnavailable,
+    OrderRejected,
+    OrderUnconfirmed,
+    SniperError,
+    StartupError,
+)
 from sniper.live.clock import ServerClock
 from sniper.live.executor import Execution, Executor
 from sniper.live.fastpath import (
@@ -48,7 +57,9 @@ from sniper.live.fastpath import (
     now_ns,
 )
 from sniper.live.feed import Feed
+from sniper.live.journal import Journal, OrderRecord
 from sniper.live.lanes import OrderLane, OrderLanes, keepalive_request
+from sniper.live.lock import InstanceLock
 from sniper.live.order import PreparedOrder, format_decimal, masked_request, order_size
 from sniper.live.pacing import Backoff, PollPacer
 from sniper.live.rest import RestClient, client_ssl_context
@@ -155,8 +166,15 @@ class Sniper:
         status_stream: IO[str] | None = None,
         venue: Venue | None = None,
         client_oid: str | None = None,
+        use_journal: bool = True,
+        state_dir: Path | None = None,
     ) -> None:
         self.config = config
+        # the journal and the single-instance lock (``state_dir`` overrides SNIPER_STATE_DIR)
+        self.use_journal = use_journal
+        self._state_dir = state_dir
+        self.journal: Journal | None = None
+        self._earlier: OrderRecord | None = None  # an earlier run's order this run confirmed
         self._client_oid = client_oid  # None: a fresh one (tests pin it)
         self.out = out if out is not None else sys.stdout
         self.dry_run = dry_run
@@ -194,10 +212,28 @@ class Sniper:
 
     # =============================================================================================
     async def run(self) -> RunResult:
+        """Lock (one run per account + target), run, record the outcome in the journal."""
+        lock = None
+        if self.use_journal and not self.dry_run:
+            lock = InstanceLock.for_config(self.config, directory=self._state_dir)
+            lock.acquire()  # AlreadyRunning (exit 2) names the other process
         try:
-            return await self._run()
+            result = await self._run()
+        except SniperError as exc:
+            self._journal_outcome(exc)
+            raise
+        except BaseException:
+            self._journal_outcome(None)
+            raise
+        else:
+            self._journal_result(result)
+            return result
         finally:
             await self._shutdown()
+            if self.journal is not None:
+                self.journal.close()
+            if lock is not None:
+                lock.release()
 
     async def _run(self) -> RunResult:
         log.info(
@@ -210,6 +246,12 @@ class Sniper:
         )
         await self.prepare()
         cfg = self.config  # resolved for the account mode
+        if self.use_journal and not self.dry_run:
+            self.journal = Journal.open(cfg, directory=self._state_dir)
+            for record in self.journal.pending():
+                # an earlier run sent an order and never confirmed it: never fire again before
+                # its fate is known (issue 12)
+                return await self._reconcile_earlier(record)
         rest = self.rest
         assert rest is not None
 
@@ -260,6 +302,13 @@ class Sniper:
             holdings=lambda: self.holdings,
         )
         self._rebuild_order(startup=True)
+        if self.journal is not None:
+            self.journal.record_intent(
+                order.client_oid,
+                amount=cfg.coin_amount,
+                size=order.size or "",
+                mode=self.venue.mode,
+            )
         self._spawn(self._resigner(), "resign")
         self._spawn(self._clock_resync(), "clock")
         self._spawn(self._balance_refresh(), "balance")
@@ -738,6 +787,9 @@ class Sniper:
     def _on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
         if self.executor is not None:
             self.executor.on_fired(channel, lane, detect_ns, written_ns)
+        if self.journal is not None and self.order is not None and lane >= 0:
+            # after the write (the hot path paid nothing for it): one os.write, never raises
+            self.journal.record_fired(self.order.client_oid, channel, lane)
 
     def _on_seen(self, channel: str, detect_ns: int) -> None:
         if self.executor is not None:
@@ -886,6 +938,97 @@ class Sniper:
         log.info("dry run: open detected by %s — no order sent", fired.channel)
         self._report(result)
         return result
+
+    # =============================================================================================
+    # the journal
+    async def _reconcile_earlier(self, record: OrderRecord) -> RunResult:
+        """An order an earlier run fired and never confirmed: look it up by its clientOid.
+        Found → that sale is this run's result (nothing is sent). Not found →
+        :class:`OrderUnconfirmed` (exit 4): never fire again while it may have executed."""
+        assert self.rest is not None and self.journal is not None
+        oid = record.client_oid
+        log.warning(
+            "journal: clientOid %s was sent by an earlier run (%s, fired %s) and never "
+            "confirmed — looking it up instead of firing",
+            oid,
+            record.run_id,
+            record.fired_at or "?",
+        )
+        call = self.venue.order_info_call(oid)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(self.config.lookup_window_s, 1.0)
+        answers = 0
+        while True:
+            try:
+                env = await self.rest.request(call, signed=True, time_limit_s=2.0)
+                state = self.venue.parse_order_info(env)
+                answers += 1
+            except (ExchangeUnavailable, ValueError):
+                state = None
+            if state is not None:
+                break
+            if answers >= 3 and loop.time() > deadline:
+                raise OrderUnconfirmed(
+                    f"clientOid {oid} was sent by an earlier run and is still not found: it may "
+                    f"have executed, so sniper will not fire again — check your orders on "
+                    f"Bitget; once you are sure it did not execute, move {self.journal.path} "
+                    "aside and run again"
+                )
+            await asyncio.sleep(0.2)
+        log.info("journal: clientOid %s found: orderId %s (%s)", oid, state.order_id, state.status)
+        self._earlier = record
+        result = RunResult(
+            client_oid=oid,
+            channel=record.channel or "earlier run",
+            order_id=state.order_id,
+            size=record.size or state.size,
+            detect_ns=0,
+            written_ns=0,
+            accepted_via="lookup",
+            attempts=0,
+            fill=state,
+        )
+        self._report(result)
+        return result
+
+    def _journal_result(self, result: RunResult) -> None:
+        if self.journal is None or result.dry_run:
+            return
+        fill = result.fill
+        status = fill.status if fill is not None else ""
+        outcome = {
+            "filled": "filled",
+            "full_fill": "filled",
+            "partially_filled": "partially_filled",
+            "cancelled": "cancelled",
+            "canceled": "cancelled",
+        }.get(status, "accepted")
+        self.journal.record_outcome(
+            result.client_oid,
+            outcome,
+            order_id=result.order_id,
+            fill=asdict(fill) if fill is not None else None,
+            exit_code=0,
+            run_id=self._earlier.run_id if self._earlier is not None else None,
+        )
+
+    def _journal_outcome(self, exc: SniperError | None) -> None:
+        """The run ended without a sale it could report: say why in the journal."""
+        if self.journal is None or self.order is None:
+            return
+        fired = self.trigger is not None and self.trigger.fired
+        if isinstance(exc, OrderRejected):
+            outcome = "rejected"
+        elif fired:
+            outcome = "unconfirmed"  # interrupted or unconfirmed after the write: fate unknown
+        else:
+            outcome = "interrupted-before-fire"
+        self.journal.record_outcome(
+            self.order.client_oid,
+            outcome,
+            exit_code=exc.exit_code if exc is not None else None,
+            message=" ".join(str(exc).split()) if exc is not None else "interrupted",
+        )
 
     async def _finish(self, execution: Execution) -> RunResult:
         assert self.executor is not None and self.order is not None

@@ -128,6 +128,8 @@ async def run_cli(
 ) -> tuple[int, str, str]:
     """``python -m sniper <args>`` in a subprocess; the exchange keeps serving meanwhile."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("BITGET_", "SNIPER_"))}
+    # the test's own journal and lock (tests/conftest.py), never the developer's
+    full_env["SNIPER_STATE_DIR"] = os.environ["SNIPER_STATE_DIR"]
     full_env.update(env)
     full_env["PYTHONPATH"] = SRC_ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
     proc = await asyncio.create_subprocess_exec(
