@@ -467,9 +467,10 @@ class OrderLanes:
             self._on_front_door(state)
 
     async def probe(self, within_s: float = 5.0) -> FrontDoor:
-        """Send one keep-alive now on an idle lane and return :attr:`front_door` once it is
-        answered (or unchanged if no lane is idle or no reply came within ``within_s``)."""
-        lane = self.idle_lane()
-        if lane is not None:
+        """Send one keep-alive now and return :attr:`front_door` once it is answered. As for
+        the periodic ones, only while both lanes are idle (one lane stays free for the order);
+        otherwise, or without a reply within ``within_s``, the state is returned unchanged."""
+        lane, other = self.lanes
+        if lane is not None and lane.idle and other is not None and other.idle:
             await self._ping(lane, within_s)
         return self.front_door
