@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sniper.live import outcomes
 from sniper.live.outcomes import Outcome
+from sniper.secrets import Secret
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,18 @@ class Venue(Protocol):
     def is_rate_limited(self, env: Envelope) -> bool: ...
     def ws_subscribe(self) -> bytes: ...
     def ws_event(self, event: Mapping[str, Any]) -> str: ...
+    def private_login(
+        self,
+        *,
+        api_key: Secret | str,
+        passphrase: Secret | str,
+        secret: Secret | str,
+        timestamp_s: int,
+    ) -> bytes: ...
+    def order_subscribe(self) -> bytes: ...
+    def private_ws_url(self, public_url: str) -> str: ...
+    def private_event(self, event: Mapping[str, Any]) -> str: ...
+    def parse_order_push(self, doc: Any) -> list[OrderState]: ...
 
 
 @dataclass(frozen=True)
@@ -229,6 +242,13 @@ class ApiGeneration:
     ws_inst_type: str
     ws_channel_key: str
     ws_symbol_key: str
+    # private WebSocket (§7.4): its URL path, the order channel's subscribe arg (all symbols:
+    # the pair may not exist yet), the push fields of an OrderState (first present wins), and
+    # the row field naming the product line (v3 ``category``; v2 says it in the arg's instType)
+    ws_private_path: str
+    ws_order_arg: Mapping[str, str]
+    ws_order_fields: Mapping[str, tuple[str, ...]]
+    ws_order_row_category: str | None
 
 
 CLASSIC_V2 = ApiGeneration(
@@ -258,6 +278,17 @@ CLASSIC_V2 = ApiGeneration(
     ws_inst_type="SPOT",
     ws_channel_key="channel",
     ws_symbol_key="instId",
+    ws_private_path="/v2/ws/private",
+    ws_order_arg={"instType": "SPOT", "channel": "orders", "instId": "default"},
+    ws_order_fields={
+        "status": ("status",),
+        "size": ("size",),
+        # cumulative; the push's ``baseVolume`` is the size of the one fill it reports (§7.4)
+        "base_volume": ("accBaseVolume",),
+        "quote_volume": ("quoteVolume",),  # not in v2 pushes: derived (parse_order_push)
+        "price_avg": ("priceAvg",),
+    },
+    ws_order_row_category=None,
 )
 
 # v3 instrument status -> the sniper's words (bitget-api.md §5.10; UTA statuses are listed,
@@ -302,6 +333,16 @@ UTA_V3 = ApiGeneration(
     ws_inst_type="spot",
     ws_channel_key="topic",
     ws_symbol_key="symbol",
+    ws_private_path="/v3/ws/private",
+    ws_order_arg={"instType": "UTA", "topic": "order"},  # upper-case UTA (lower case: 30001)
+    ws_order_fields={
+        "status": ("orderStatus", "status"),
+        "size": ("qty",),
+        "base_volume": ("cumExecQty",),
+        "quote_volume": ("cumExecValue",),
+        "price_avg": ("avgPrice",),
+    },
+    ws_order_row_category="category",  # lower case on the wire (``spot``)
 )
 
 
@@ -514,6 +555,165 @@ class _VenueBase:
                 return "unknown-symbol"
             return "error"
         return "other"
+
+    # --- private WebSocket (§7.4) --------------------------------------------------------------
+    def private_login(
+        self,
+        *,
+        api_key: Secret | str,
+        passphrase: Secret | str,
+        secret: Secret | str,
+        timestamp_s: int,
+    ) -> bytes:
+        """The login frame: ``sign = Base64(HMAC_SHA256(secret, ts + "GET" + "/user/verify"))``
+        with ``ts`` in SECONDS of the exchange clock (§3.2 test vector, §7.4). The frame holds
+        the key and passphrase: never log it."""
+        from sniper._fast import sign  # the compiled signer (loaded only when logging in)
+
+        if isinstance(timestamp_s, bool) or not 10**9 <= timestamp_s < 10**10:
+            raise ValueError(f"timestamp_s must be 10 digits (seconds), got {timestamp_s!r}")
+        prehash = f"{timestamp_s}GET/user/verify".encode()
+        signature = sign(_reveal(secret).encode(), prehash).decode("ascii")
+        arg = {
+            "apiKey": _reveal(api_key),
+            "passphrase": _reveal(passphrase),
+            "timestamp": str(timestamp_s),
+            "sign": signature,
+        }
+        return json.dumps({"op": "login", "args": [arg]}, separators=(",", ":")).encode()
+
+    def order_subscribe(self) -> bytes:
+        """Subscribe to the spot order channel for every symbol (v2 ``orders`` with
+        ``instId: default``, v3 topic ``order``)."""
+        arg = dict(self.api.ws_order_arg)
+        return json.dumps({"op": "subscribe", "args": [arg]}, separators=(",", ":")).encode()
+
+    def private_ws_url(self, public_url: str) -> str:
+        """The private WebSocket URL beside a public one: its scheme and host with this
+        generation's private path (``wss://ws.bitget.com/v2/ws/private``, ``/v3/ws/private``;
+        demo: the ``wspap`` host of a demo public URL, §2)."""
+        parts = urlsplit(public_url)
+        return urlunsplit((parts.scheme, parts.netloc, self.api.ws_private_path, "", ""))
+
+    def private_event(self, event: Mapping[str, Any]) -> str:
+        """What a private-WS event says: ``logged-in`` (login code 0 or "0") |
+        ``login-refused`` (a :data:`WS_LOGIN_REFUSED` code, or a login event with any other
+        code) | ``subscribed`` (the order channel's ack) | ``not-logged-in`` (30004) |
+        ``error`` (any other error) | ``other``."""
+        kind = event.get("event")
+        code = event.get("code")
+        code_text = "" if code is None or isinstance(code, bool) else str(code)
+        if kind == "login":
+            return "logged-in" if code_text == "0" else "login-refused"
+        if kind == "subscribe":
+            return "subscribed" if self._is_order_arg(event.get("arg")) else "other"
+        if kind == "error":
+            if code_text in WS_LOGIN_REFUSED:
+                return "login-refused"
+            return "not-logged-in" if code_text == WS_NOT_LOGGED_IN else "error"
+        return "other"
+
+    def _is_order_arg(self, arg: object) -> bool:
+        """``arg`` names the order channel: same instType and channel/topic name (any case);
+        v2 echoes the instId (``default`` or a symbol), which does not matter here."""
+        if not isinstance(arg, dict):
+            return False
+        api = self.api
+        key = api.ws_channel_key
+        for name in ("instType", key):
+            if str(arg.get(name, "")).lower() != api.ws_order_arg[name].lower():
+                return False
+        return True
+
+    def parse_order_push(self, doc: Any) -> list[OrderState]:
+        """The spot orders of one order-channel push (tolerant: the field set drifts, §7.4).
+
+        ``[]`` for anything else: an event, another channel, another product line (a v2 arg
+        instType or a v3 row ``category`` that is not spot — a row without ``category`` is
+        kept), a row with neither orderId nor clientOid. Statuses are lower case, with the
+        spellings ``canceled`` / ``full_fill`` / ``partial_fill`` read as ``cancelled`` /
+        ``filled`` / ``partially_filled``. Missing fields are ``""``; v2 pushes carry no
+        cumulative quote volume, so it is ``accBaseVolume * priceAvg`` when both are numbers."""
+        if not isinstance(doc, dict) or "event" in doc or not self._is_order_arg(doc.get("arg")):
+            return []
+        rows = doc.get("data")
+        api = self.api
+        out = []
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict):
+                continue
+            category = api.ws_order_row_category
+            if category is not None and str(row.get(category, "spot")).lower() != "spot":
+                continue
+            order_id, client_oid = _text(row.get("orderId")), _text(row.get("clientOid"))
+            if not order_id and not client_oid:
+                continue
+            values = {f: _text(_first(row, names)) for f, names in api.ws_order_fields.items()}
+            status = values["status"].lower()
+            values["status"] = ORDER_STATUS_ALIASES.get(status, status)
+            if not values["quote_volume"]:
+                values["quote_volume"] = _product(values["base_volume"], values["price_avg"])
+            out.append(OrderState(order_id=order_id, client_oid=client_oid, **values))
+        return out
+
+
+# Order status spellings read as the documented ones: futures frames spell ``canceled``
+# (§7.4; the spot spelling is [UNCERTAIN]), v1 and old examples ``full_fill`` /
+# ``partial_fill`` (§5.9, §8).
+ORDER_STATUS_ALIASES: Mapping[str, str] = {
+    "canceled": "cancelled",
+    "full_fill": "filled",
+    "partial_fill": "partially_filled",
+}
+# An order in one of these states will not change any more.
+ORDER_DONE_STATUSES = frozenset({"filled", "cancelled"})
+
+# Private WS login refusals (§7.3, §7.4), numeric or string on the wire, in plain words. They
+# never quote the exchange's msg: nothing a server echoes about a credential reaches a log.
+WS_LOGIN_REFUSED: Mapping[str, str] = {
+    "30005": "the exchange refused the WebSocket login (30005): check BITGET_API_KEY, "
+    "BITGET_SECRET_KEY and BITGET_PASSPHRASE",
+    "30011": "the API key was not accepted (30011 invalid ACCESS_KEY): check BITGET_API_KEY "
+    "(and BITGET_DEMO: demo keys work only in demo trading)",
+    "30012": "the passphrase was not accepted (30012 invalid ACCESS_PASSPHRASE): check "
+    "BITGET_PASSPHRASE",
+    "30013": "the login timestamp was not accepted (30013 invalid ACCESS_TIMESTAMP)",
+    "30014": "the login timestamp had expired (30014): the exchange clock is off by more than 30 s",
+    "30015": "the login signature was not accepted (30015 invalid sign): check BITGET_SECRET_KEY",
+}
+# Refusals about time, not about the credentials: a later attempt may well succeed.
+WS_LOGIN_CLOCK_CODES = frozenset({"30013", "30014"})
+WS_NOT_LOGGED_IN = "30004"
+
+
+def ws_login_refusal(event: Mapping[str, Any]) -> tuple[str, str]:
+    """(code, plain words) of a refused login event; the code is ``""`` when there is none."""
+    code = event.get("code")
+    text = "" if code is None or isinstance(code, bool) else str(code)
+    words = WS_LOGIN_REFUSED.get(text, f"the exchange refused the WebSocket login ({text or '?'})")
+    return text, words
+
+
+def order_done(state: OrderState) -> bool:
+    """The order is final: filled or cancelled (possibly partly filled before it was)."""
+    return state.status in ORDER_DONE_STATUSES
+
+
+def _reveal(value: Secret | str) -> str:
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+def _text(value: object) -> str:
+    """A push field as text: ``""`` for a missing or null value."""
+    return "" if value is None else str(value)
+
+
+def _product(a: str, b: str) -> str:
+    """``a * b`` as a plain decimal string, ``""`` unless both are finite numbers."""
+    x, y = _dec(a), _dec(b)
+    if x is None or y is None:
+        return ""
+    return format((x * y).normalize(), "f")
 
 
 class ClassicVenue(_VenueBase):
