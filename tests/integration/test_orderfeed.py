@@ -19,15 +19,19 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
 import uvloop
 from aiohttp import WSMsgType, web
+from sniper_harness import both_modes, sniper_config, ws_url_for
 
+from sniper.exchange import EmbeddedExchange
 from sniper.live.clock import ClockSample, ServerClock
 from sniper.live.orderfeed import OrderFeed
-from sniper.live.venue import ClassicVenue, UtaVenue, Venue
+from sniper.live.rest import RestClient
+from sniper.live.venue import ClassicVenue, UtaVenue, Venue, make_venue
 from sniper.secrets import Secret
 
 T = TypeVar("T")
@@ -579,3 +583,102 @@ def test_close_while_the_handshake_hangs_or_before_start(run: Any) -> None:
             await asyncio.sleep(0.05)
 
     run(main)
+
+
+# --- against the embedded exchange's private WebSocket (sniper/exchange/private_ws.py) -----------
+@contextlib.asynccontextmanager
+async def exchange_feed(
+    ex: EmbeddedExchange, mode: str, **tunables: float
+) -> AsyncIterator[tuple[OrderFeed, RestClient, Venue]]:
+    """A ready feed for the test account (its generation), and a REST client to place orders."""
+    ex.add_symbol("PAWSUSDT", status="online", price="0.5", quantity_precision=2)
+    config = sniper_config(ex).with_account(mode)
+    v = make_venue(mode, config.target, config.base_coin)
+    clock = ServerClock()
+    async with RestClient(config, clock, v) as rest:
+        await clock.sync(rest.server_time_ms, samples=2)
+        feed = OrderFeed.from_config(config, venue=v, clock=clock, **tunables)
+        feed.start()
+        try:
+            await ready(feed)
+            yield feed, rest, v
+        finally:
+            await feed.close()
+
+
+async def sell(rest: RestClient, v: Venue, client_oid: str, size: str = "10") -> None:
+    env = await rest.request(v.order_call(size, client_oid), signed=True)
+    assert env.ok, (env.code, env.msg)
+
+
+@both_modes
+async def test_an_order_placed_over_rest_is_on_the_feed(ex: EmbeddedExchange, mode: str) -> None:
+    async with exchange_feed(ex, mode) as (feed, rest, v):
+        assert feed.url == v.private_ws_url(ws_url_for(ex))
+        assert feed.url == (ex.ws_private_url_v3 if mode == "uta" else ex.ws_private_url)
+        written = time.monotonic_ns()
+        await sell(rest, v, "snp-feed-1")
+        first = await feed.wait("snp-feed-1", timeout=5)
+        assert first is not None and first.client_oid == "snp-feed-1"
+        assert first.status in ("live", "new", "filled")
+        done = await feed.wait_done("snp-feed-1", timeout=5)
+        assert done is not None and done.status == "filled"
+        assert Decimal(done.base_volume) == 10 and Decimal(done.price_avg) > 0
+        assert Decimal(done.quote_volume) == Decimal(done.base_volume) * Decimal(done.price_avg)
+        assert done.order_id == ex.records.orders[-1].order_id
+        assert feed.covered(written) and await feed.confirm_covered(written, timeout=2)
+        assert feed.latest("snp-other") is None
+
+
+@both_modes
+async def test_after_a_dropped_connection_the_feed_logs_in_and_subscribes_again(
+    ex: EmbeddedExchange, mode: str
+) -> None:
+    async with exchange_feed(ex, mode, reconnect_max_s=0.1) as (feed, rest, v):
+        first_since = feed.ready_since_ns
+        assert first_since is not None
+        assert [r.result for r in ex.records.private_logins] == ["ok"]
+        assert await ex.faults.drop_private_ws_connections() == 1
+        await until(lambda: feed.ready_since_ns != first_since and feed.ready.is_set())
+        assert [r.result for r in ex.records.private_logins] == ["ok", "ok"]
+        subs = [(r.arg, r.result) for r in ex.records.private_subscriptions]
+        assert subs == [(json.loads(v.order_subscribe())["args"][0], "ok")] * 2
+        assert not feed.covered(first_since)
+        await sell(rest, v, "snp-feed-2")
+        done = await feed.wait_done("snp-feed-2", timeout=5)
+        assert done is not None and done.status == "filled"
+
+
+@both_modes
+async def test_a_lagging_push_is_why_silence_needs_a_margin(
+    ex: EmbeddedExchange, mode: str
+) -> None:
+    """confirm_covered proves the socket delivered everything written before the pong; a push
+    the venue writes later (its own lag) is not covered by it."""
+    async with exchange_feed(ex, mode) as (feed, rest, v):
+        ex.faults.private_ws_push_delay_ms = 800
+        written = time.monotonic_ns()
+        await sell(rest, v, "snp-feed-3")
+        assert await feed.confirm_covered(written, timeout=2)
+        assert feed.latest("snp-feed-3") is None  # executed, not yet pushed
+        done = await feed.wait_done("snp-feed-3", timeout=5)
+        assert done is not None and done.status == "filled"
+
+
+@both_modes
+async def test_a_key_of_the_other_generation_is_refused_in_plain_words(
+    ex: EmbeddedExchange, mode: str, records: list[logging.LogRecord]
+) -> None:
+    ex.add_symbol("PAWSUSDT", status="online", price="0.5", quantity_precision=2)
+    other = "classic" if mode == "uta" else "uta"
+    config = sniper_config(ex).with_account(other)
+    v = make_venue(other, config.target, config.base_coin)
+    feed = OrderFeed.from_config(config, venue=v, clock=ServerClock(), credentials_retry_s=5)
+    feed.start()
+    try:
+        await until(lambda: feed.login_error is not None)
+        assert not feed.ready.is_set() and feed.credentials_rejected
+        assert [r.result for r in ex.records.private_logins] == [30005]
+        assert_no_secret(records, repr(feed), str(feed.login_error))
+    finally:
+        await feed.close()
