@@ -59,7 +59,7 @@ from sniper.live.venue import (
 )
 from sniper.secrets import Secret
 
-__all__ = ["OrderBook", "OrderFeed", "ReadyHistory"]
+__all__ = ["LoginStatus", "OrderBook", "OrderFeed", "ReadyHistory"]
 
 log = logging.getLogger("sniper.orderfeed")
 # picows' own messages are never ours to show: its lowest level logs received bytes.
@@ -110,6 +110,7 @@ class OrderBook:
         self._states: OrderedDict[str, OrderState] = OrderedDict()
         self._waiters: dict[str, list[tuple[asyncio.Future[OrderState | None], bool]]] = {}
         self._limit = limit
+        self._released = False  # the feed closed: waits answer at once with what is known
 
     def latest(self, client_oid: str) -> OrderState | None:
         return self._states.get(client_oid)
@@ -147,7 +148,7 @@ class OrderBook:
         known = self._states.get(client_oid)
         if known is not None and (order_done(known) or not done_only):
             return known
-        if timeout <= 0:
+        if timeout <= 0 or self._released:
             return None
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[OrderState | None] = loop.create_future()
@@ -164,7 +165,9 @@ class OrderBook:
                 self._waiters.pop(client_oid, None)
 
     def release_all(self) -> None:
-        """Answer every pending wait with what is known (the feed is closing)."""
+        """Answer every pending wait, and every later one at once, with what is known (the
+        feed is closing)."""
+        self._released = True
         for oid, waiters in self._waiters.items():
             known = self._states.get(oid)
             for fut, done_only in waiters:
@@ -177,6 +180,33 @@ class OrderBook:
 def _settle(fut: asyncio.Future[Any], value: Any) -> None:
     if not fut.done():
         fut.set_result(value)
+
+
+class LoginStatus:
+    """The last login refusal, in plain words (never a credential or the server's msg): logged
+    at ERROR once per code, then quietly while it repeats; cleared by an accepted login."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.code: str | None = None  # "30015", "30005", ... ("" when the venue gave none)
+
+    @property
+    def credentials_rejected(self) -> bool:
+        """Refused for the credentials: not 30013/30014 (the clock), which may pass later."""
+        return self.code is not None and self.code not in WS_LOGIN_CLOCK_CODES
+
+    def refused(self, event: dict[str, Any]) -> None:
+        code, words = ws_login_refusal(event)
+        if code != self.code or self.error is None:
+            log.error("order feed: %s", words)
+        else:
+            log.debug("order feed: login refused again (%s)", code)
+        self.error, self.code = words, code
+
+    def accepted(self) -> None:
+        if self.error is not None:
+            log.info("order feed: login accepted")
+        self.error = self.code = None
 
 
 class _PrivateListener(picows.WSListener):
@@ -310,8 +340,7 @@ class OrderFeed:
         self.connections = 0  # connections established
         self.logins = 0  # logins accepted
         self.pushes = 0  # order pushes received (any order of the account)
-        self.login_error: str | None = None  # the last refusal in plain words; None after a login
-        self.login_error_code: str | None = None
+        self.login = LoginStatus()
         self._listener: _PrivateListener | None = None  # of the current connection
         self._step: asyncio.Future[str] | None = None  # the login / subscribe reply awaited
         self._closing = False
@@ -359,10 +388,14 @@ class OrderFeed:
         return self.history.since_ns
 
     @property
+    def login_error(self) -> str | None:
+        """The last login refusal in plain words; None once a login is accepted."""
+        return self.login.error
+
+    @property
     def credentials_rejected(self) -> bool:
         """The last login was refused for the credentials (not for the clock)."""
-        code = self.login_error_code
-        return code is not None and code not in WS_LOGIN_CLOCK_CODES
+        return self.login.credentials_rejected
 
     def latest(self, client_oid: str) -> OrderState | None:
         """The last pushed state of the order (None: no push seen for it)."""
@@ -443,7 +476,11 @@ class OrderFeed:
                 continue
             failures = 0
             connected_at = time.monotonic()
-            retry_in = await self._session(transport)
+            try:
+                retry_in = await self._session(transport)
+            except Exception as exc:  # a bug or a broken clock: never a silent, dead feed
+                log.error("order feed: session failed (%s)", _short(exc))
+                retry_in = None
             self._set_down()
             transport.disconnect(graceful=False)
             await transport.wait_disconnected()
@@ -489,9 +526,7 @@ class OrderFeed:
         if reply != "logged-in":
             return self._login_failed(reply)
         self.logins += 1
-        if self.login_error is not None:
-            log.info("order feed: login accepted")
-            self.login_error = self.login_error_code = None
+        self.login.accepted()
         reply = await self._request(transport, self.venue.order_subscribe())
         if reply != "subscribed":
             log.warning("order feed: the order channel was not acknowledged (%s)", reply)
@@ -524,10 +559,7 @@ class OrderFeed:
         if reply != "login-refused":
             log.warning("order feed: no login reply (%s)", reply)
             return None
-        code = self.login_error_code
-        if code in WS_LOGIN_CLOCK_CODES or code is None:
-            return None
-        return self._credentials_retry_s
+        return self._credentials_retry_s if self.login.credentials_rejected else None
 
     # --- callbacks from the listener ------------------------------------------------------------
     def _on_connected(self, listener: _PrivateListener, transport: picows.WSTransport) -> None:
@@ -567,7 +599,7 @@ class OrderFeed:
     def _on_event(self, listener: _PrivateListener, doc: dict[str, Any]) -> None:
         kind = self.venue.private_event(doc)
         if kind == "login-refused":
-            self._report_refusal(doc)
+            self.login.refused(doc)
         step = self._step
         if step is not None and kind != "other":
             _settle(step, kind)
@@ -579,24 +611,17 @@ class OrderFeed:
                 self._set_down()
                 listener.transport.disconnect(graceful=False)
         elif kind == "error":
-            msg = self._scrub(str(doc.get("msg", ""))[:200])
+            msg = _scrub(str(doc.get("msg", ""))[:200], self._creds)
             log.warning("order feed: error event %s: %s", str(doc.get("code"))[:16], msg)
 
-    def _scrub(self, text: str) -> str:
-        """``text`` with any credential replaced by its mask (a server may echo what it got)."""
-        for secret in self._creds:
-            value = secret.reveal()
-            if value and value in text:
-                text = text.replace(value, repr(secret))
-        return text
 
-    def _report_refusal(self, doc: dict[str, Any]) -> None:
-        code, words = ws_login_refusal(doc)
-        if code != self.login_error_code or self.login_error is None:
-            log.error("order feed: %s", words)
-        else:
-            log.debug("order feed: login refused again (%s)", code)
-        self.login_error, self.login_error_code = words, code
+def _scrub(text: str, secrets: tuple[Secret, ...]) -> str:
+    """``text`` with any credential replaced by its mask (a server may echo what it got)."""
+    for secret in secrets:
+        value = secret.reveal()
+        if value and value in text:
+            text = text.replace(value, repr(secret))
+    return text
 
 
 def _boxed(value: Secret | str) -> Secret:

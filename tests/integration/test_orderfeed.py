@@ -446,7 +446,7 @@ def test_the_login_uses_the_exchange_clock_in_seconds(run: Any) -> None:
             local = make_feed(srv, credentials_retry_s=5)
             local.start()
             await until(lambda: srv.refused >= 1)
-            assert local.login_error_code == "30014" and not local.credentials_rejected
+            assert local.login.code == "30014" and not local.credentials_rejected
             await local.close()
             clock = ServerClock()
             now = clock.wall_ms()
@@ -456,6 +456,25 @@ def test_the_login_uses_the_exchange_clock_in_seconds(run: Any) -> None:
             try:
                 await ready(feed)
                 assert srv.logins == 1
+            finally:
+                await feed.close()
+
+    run(main)
+
+
+def test_a_failing_session_is_logged_and_retried_never_a_dead_feed(
+    run: Any, records: list[logging.LogRecord]
+) -> None:
+    async def main() -> None:
+        wall = [0.0]  # a clock before 2001: no 10-digit login timestamp can be made
+        async with serve(PrivateServer("v2")) as srv:
+            feed = make_feed(srv, clock=ServerClock(lambda: wall[0]))
+            feed.start()
+            try:
+                await until(lambda: any("session failed" in r.getMessage() for r in records))
+                assert not feed.ready.is_set()
+                wall[0] = time.time_ns() / 1e6
+                await ready(feed)
             finally:
                 await feed.close()
 

@@ -374,6 +374,9 @@ async def test_release_all_answers_pending_waits_with_what_is_known() -> None:
     book.release_all()
     got = await asyncio.gather(*waits)
     assert [g.status if g else None for g in got] == ["live", None, None]
+    # closed: later waits answer at once
+    assert await asyncio.wait_for(book.wait("snp-9", 60, done_only=False), 1) is None
+    assert (await book.wait("snp-1", 60, done_only=False)).status == "live"  # type: ignore[union-attr]
 
 
 async def test_the_book_is_bounded_but_keeps_orders_someone_waits_for() -> None:
