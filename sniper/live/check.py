@@ -119,6 +119,8 @@ async def run_checks(config: Config) -> list[Item]:
             OK,
         )
     )
+    # start-up warnings of the configuration (http:// to a remote host, a readable .env)
+    items.extend(Item("configuration", "warning", WARN, w) for w in config.warnings)
     try:
         from sniper.live.runner import Sniper
     except ExtensionsMissing as exc:

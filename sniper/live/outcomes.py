@@ -257,8 +257,10 @@ def classify_order_reply(
     http_status: int | None, code: str | None, table: CodeTable = V2_TABLE
 ) -> Outcome:
     """Classify one place-order answer. ``code`` is the envelope's string code, if any."""
-    if code == table.success and (http_status is None or 200 <= http_status < 300):
-        return Outcome.ACCEPTED
+    if code == table.success:
+        if http_status is None or 200 <= http_status < 300:
+            return Outcome.ACCEPTED
+        return Outcome.AMBIGUOUS  # a success code under an error status: it may exist
     if code in table.duplicate:
         return Outcome.DUPLICATE
     if code in table.not_open:

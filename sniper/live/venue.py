@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from sniper import jsonio
 from sniper.live import outcomes
 from sniper.live.outcomes import Outcome
 from sniper.secrets import Secret
@@ -88,7 +89,7 @@ class OrderState:
 def parse_envelope(http_status: int, body: bytes) -> Envelope:
     """Never raises: a body that is not an envelope gives ``code=None`` and a short excerpt."""
     try:
-        doc = json.loads(body)
+        doc = jsonio.loads(body)
     except (ValueError, UnicodeDecodeError):
         text = body[:120].decode("utf-8", "replace").strip().replace("\n", " ")
         return Envelope(http_status, None, text, None)
@@ -160,6 +161,19 @@ def _holdings(row: Mapping[str, Any]) -> Decimal:
 def _envelope_rows(env: Envelope) -> list[Any]:
     data = env.data
     return data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+
+
+def _arg_in_message(msg: object) -> Mapping[str, Any] | None:
+    """The subscription arg a v3 error names in its msg (bitget-api.md §5.11:
+    ``{"instType":"spot","topic":"ticker","symbol":"NOPEUSDT"} doesn't exist``), else None."""
+    if not isinstance(msg, str) or not msg.startswith("{"):
+        return None
+    end = msg.rfind("}")
+    try:
+        doc = jsonio.loads(msg[: end + 1])
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def account_settings_call() -> Call:
@@ -547,7 +561,10 @@ class _VenueBase:
         """``subscribed`` | ``unknown-symbol`` (30001 for our pair) | ``error`` | ``other``."""
         kind = event.get("event")
         arg = event.get("arg")
-        ours = isinstance(arg, dict) and arg.get(self.api.ws_symbol_key) == self.target
+        if arg is None and kind == "error":
+            # v3 errors carry no arg; the msg names it as JSON: '{"instType":…} doesn't exist'
+            arg = _arg_in_message(event.get("msg"))
+        ours = isinstance(arg, dict) and self._our_ticker_arg(arg)
         if kind == "subscribe" and ours:
             return "subscribed"
         if kind == "error":
@@ -555,6 +572,17 @@ class _VenueBase:
                 return "unknown-symbol"
             return "error"
         return "other"
+
+    def _our_ticker_arg(self, arg: Mapping[str, Any]) -> bool:
+        """The spot ticker arg of our pair (an ack for our symbol on another channel, or on
+        futures, is not our subscription)."""
+        api = self.api
+        inst_type = arg.get("instType")
+        return (
+            arg.get(api.ws_symbol_key) == self.target
+            and arg.get(api.ws_channel_key) == "ticker"
+            and (inst_type is None or str(inst_type).lower() == "spot")
+        )
 
     # --- private WebSocket (§7.4) --------------------------------------------------------------
     def private_login(

@@ -313,8 +313,5 @@ def test_feed_and_check_call_the_seam(name: str) -> None:
     assert "jsonio.loads(" in (PACKAGE / name).read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="lead: venue.parse_envelope to call sniper.jsonio.loads (issue 11 item 9)"
-)
 def test_venue_parses_through_the_seam() -> None:
     assert _json_load_calls(PACKAGE / "live" / "venue.py") == []

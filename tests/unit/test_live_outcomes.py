@@ -54,6 +54,7 @@ def test_classify_order_reply(status: int, code: str | None, outcome: Outcome) -
 
 def test_success_code_on_an_error_status_is_not_acceptance() -> None:
     assert classify_order_reply(500, "00000") is Outcome.AMBIGUOUS
+    assert classify_order_reply(400, "00000") is Outcome.AMBIGUOUS  # it may exist: reconciled
 
 
 def test_is_transient() -> None:
