@@ -105,9 +105,11 @@ class ExchangeSettings:
     #   resend of a sell-all that FILLED answers 43012 "Insufficient balance" instead of 43118,
     #   which hides from the client that an earlier copy landed. Default: just before balance.
     duplicate_check: Literal["before_balance", "after_balance"] = "before_balance"
-    # * which orders hold their clientOid: "any" order (default), or only "unfilled" (resting)
-    #   ones, so that a resend of a FILLED order is executed as a NEW order (a second sale).
-    duplicate_scope: Literal["any", "unfilled"] = "any"
+    # * which orders hold their clientOid: only "unfilled" (resting) ones (default: the
+    #   place-order doc says idempotency is "only valid when orders are unfilled", §5.6, §10.8),
+    #   so that a resend of a FILLED order is executed as a NEW order (a second sale); or "any"
+    #   order (a kinder venue, kept as a variant the client is tested against too).
+    duplicate_scope: Literal["any", "unfilled"] = "unfilled"
     # * for how long after the order (exchange clock): then the clientOid is free again.
     duplicate_expiry_s: float = 6 * 3600.0
     taker_fee_rate: str = "0.001"  # charged on the received coin of a fill

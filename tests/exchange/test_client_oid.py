@@ -29,8 +29,10 @@ def _key(api: Api, v3: bool) -> str:
 async def test_resend_after_sell_all_fill_is_a_duplicate_not_insufficient_balance(
     api: Api, v3: bool
 ) -> None:
-    """Default: the duplicate check runs before the balance check, so resending the clientOid of
-    a sell-all that filled answers 43118/25212 (an earlier copy landed), not 43012/25202."""
+    """The duplicate check runs before the balance check (default), so on a venue that holds
+    the clientOid of any order (``duplicate_scope="any"``) resending the clientOid of a sell-all
+    that filled answers 43118/25212 (an earlier copy landed), not 43012/25202."""
+    api.ex.settings.duplicate_scope = "any"
     api.ex.add_symbol("PAWSUSDT", price="0.0123", quantity_precision=2)
     assert await _sell(api, v3, "1000", "all-1") == "00000"
     assert api.ex.balance(_key(api, v3), "PAWS") == 0
@@ -45,7 +47,7 @@ async def test_duplicate_check_after_balance_setting(
     make_exchange: ExchangeFactory, api_for: Any, v3: bool
 ) -> None:
     """§12.5's suggested order (duplicate last): the sell-all resend meets the balance check."""
-    async with make_exchange(duplicate_check="after_balance") as ex:
+    async with make_exchange(duplicate_check="after_balance", duplicate_scope="any") as ex:
         api = api_for(ex)
         ex.add_symbol("PAWSUSDT", price="0.0123", quantity_precision=2)
         assert await _sell(api, v3, "1000", "all-1") == "00000"
@@ -138,7 +140,7 @@ async def test_idempotency_expires_after_six_hours(
 
 
 async def test_expiry_is_a_setting(make_exchange: ExchangeFactory, api_for: Any) -> None:
-    async with make_exchange(duplicate_expiry_s=60.0) as ex:
+    async with make_exchange(duplicate_expiry_s=60.0, duplicate_scope="any") as ex:
         api = api_for(ex)
         ex.add_symbol("PAWSUSDT", price="1", quantity_precision=2)
         assert (await api.sell("PAWSUSDT", "10", client_oid="x"))[1]["code"] == "00000"

@@ -688,6 +688,9 @@ async def test_code_for_each_situation(api: Api, situation: str, v3: bool) -> No
 
 @pytest.mark.parametrize("v3", [False, True], ids=["v2-classic", "v3-uta"])
 async def test_unknown_symbol_and_duplicate_codes(api: Api, v3: bool) -> None:
+    # the duplicate code of a FILLED order's clientOid: only a venue holding every clientOid
+    # (duplicate_scope="any") answers one; the default frees it once filled (§5.6)
+    api.ex.settings.duplicate_scope = "any"
     api.ex.add_symbol("PAWSUSDT", price="0.5", quantity_precision=2)
     if v3:
         _, body = await api.sell_v3("NOPEUSDT", "1")

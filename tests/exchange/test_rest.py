@@ -113,6 +113,7 @@ async def test_list_without_gray_stays_absent_until_open(api: Api) -> None:
 
 
 async def test_order_validation_order_and_messages(api: Api) -> None:
+    api.ex.settings.duplicate_scope = "any"  # the duplicate code of a filled order
     ex = api.ex
     ex.add_symbol("PAWSUSDT", price="0.0123", quantity_precision=2, min_trade_usdt="1")
     cases: list[tuple[dict[str, Any] | str, str, str]] = [
@@ -155,7 +156,10 @@ async def test_order_validation_order_and_messages(api: Api) -> None:
 
 async def test_validation_codes_are_settings(make_exchange: ExchangeFactory, api_for: Any) -> None:
     async with make_exchange(
-        unknown_symbol_code="40102", not_open_code="43119", duplicate_code="40786"
+        duplicate_scope="any",
+        unknown_symbol_code="40102",
+        not_open_code="43119",
+        duplicate_code="40786",
     ) as ex:
         api = api_for(ex)
         await ex.list_symbol("PAWSUSDT", open_at_ms=None, price="1", quantity_precision=2)
@@ -224,6 +228,7 @@ async def test_assets_shape(api: Api) -> None:
 
 
 async def test_v3_instruments_tickers_and_orders(api: Api) -> None:
+    api.ex.settings.duplicate_scope = "any"  # the duplicate code of a filled order
     ex = api.ex
     await ex.list_symbol("PAWSUSDT", open_at_ms=None, price="0.0123", quantity_precision=2)
     status, body = await api.public("/api/v3/market/instruments?category=SPOT&symbol=PAWSUSDT")
