@@ -54,7 +54,8 @@ brackets (a bitget-api.md section or a sample kind).
   ``x-mbx-used-remain-limit``; unknown path HTTP 404 code ``40404``.
 * Authentication exactly per §3 (independent HMAC implementation in :mod:`.auth`): prehash
   over the request target and body *as received*; 40001/40002/40011/40005/40006/40008/
-  40012 (setting)/40009/40018/40014; timestamp window against the exchange clock incl. skew.
+  40012 (setting)/40009/40018/40014 (on v3 ``v3_permission_code``: 25620 by default, §5.11);
+  timestamp window against the exchange clock incl. skew.
 * Demo mode (``paptrading: 1`` required, code a setting) [§2, rest_error_v2 40099].
 * Token buckets per endpoint (per IP public, per API key private), §5 numbers.
 * Symbol lifecycle absent -> gray (``openTime`` / ``launchTime`` announced or a placeholder)

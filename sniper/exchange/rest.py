@@ -314,6 +314,9 @@ class RestApi:
             need_trade=endpoint.trade,
         )
         if err is not None:
+            if err.code == "40014" and endpoint.api == "v3" and s.v3_permission_code != "40014":
+                code = s.v3_permission_code  # [UNCERTAIN] settings.v3_permission_code
+                raise ApiError(code, KNOWN_MESSAGES.get(code, err.msg))
             raise ApiError(err.code, err.msg)
         assert account is not None
         if endpoint.api == "v2" and account.mode == "uta":

@@ -130,6 +130,10 @@ class ExchangeSettings:
     v3_balance_code: str = "25202"
     v3_duplicate_code: str = "25212"
     v3_order_not_found_code: str = "25204"
+    # [UNCERTAIN] what a UTA key without trade permission gets on a v3 trade endpoint: §5.11's
+    # 25620 "permission denied" (the 25xxx family of UTA replies; default) or the shared
+    # auth layer's 40014 "Incorrect permissions" (§3.4)
+    v3_permission_code: str = "25620"
     v3_status_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_V3_STATUS_MAP))
     # --- open time on the symbol rows (§5.1, §5.11, §10.3) ---
     # v2 `openTime` of a row whose open is not announced: "" (default; real gray rows SLNUSDT,
