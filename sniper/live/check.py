@@ -7,7 +7,11 @@ size and value) and adds the probes ``run`` does not need to make:
 * the key's trade permission: a place-order with an empty body (``{}``), which can never be an
   order — refused for its parameters (40019/40020) = the key may trade; 40014 = it may not;
 * the REST round trip (5 public time calls) and the WebSocket: connect, subscribe (ack, or 30001
-  while the pair is not on the WebSocket yet), one text ``ping`` → ``pong``.
+  while the pair is not on the WebSocket yet), one text ``ping`` → ``pong``;
+* the front door: one keep-alive ``GET`` exactly as the order connections send it every few
+  seconds (:func:`~sniper.live.lanes.keepalive_request`, ``User-Agent: sniper/<version>``), on a
+  fresh connection to the REST host. A non-2xx answer (a Cloudflare-style 403 page) is FAIL with
+  the status and the page's title: the order would be refused the same way.
 
 It prints a readiness table (item · value · OK/WARN/FAIL · hint; SKIP = not checked because an
 earlier item failed) and exits 0 only when no item FAILs. Policy:
@@ -20,7 +24,10 @@ earlier item failed) and exits 0 only when no item FAILs. Policy:
   trades) is WARN;
 * a pair whose status is ``restrictedAPI`` (cannot be traded through the API, 25013) is FAIL; an
   order over the pair's market-order cap (``maxMarketOrderValue`` / ``maxMarketOrderQty``, 45113)
-  is WARN; a permission failure of the key (40014, v3 25620) is FAIL.
+  is WARN (and WARN "not checkable yet" for a value cap before the pair has a price); a
+  permission failure of the key (40014, v3 25620) is FAIL;
+* the configuration's start-up warnings (a ``.env`` others may read, ``http://`` to a remote
+  host) are WARN rows.
 
 Exit codes: 0 ready · 1 not ready (a FAIL) · 2 the configuration itself is unusable.
 Never prints a credential (only masked).
@@ -32,6 +39,7 @@ import argparse
 import asyncio
 import json
 import logging
+import ssl
 import statistics
 import sys
 import time
@@ -43,6 +51,7 @@ from sniper.live.cli import add_config_arguments, load_command_config, setup_com
 
 if TYPE_CHECKING:
     from sniper.config import Config
+    from sniper.live.lanes import FrontDoor
     from sniper.live.runner import Sniper
     from sniper.live.venue import Venue
 
@@ -50,6 +59,7 @@ OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 WS_STEP_TIMEOUT_S = 5.0  # s for each of: connect, the subscribe answer, the pong
 REST_SAMPLES = 5
 SLOW_REST_MS = 300.0  # a median round trip above this is worth a warning
+FRONT_DOOR_TIMEOUT_S = 5.0  # s for the front-door probe: connect and answer
 CLOCK_WARN_MS = 1000.0  # |local - exchange| above this is worth a warning
 # answers to the empty probe order that mean "refused for its parameters" (§6)
 PARAMETER_ERRORS = frozenset({"40017", "40019", "40020", "40808"})
@@ -157,6 +167,7 @@ async def _check_exchange(sniper: Sniper, items: list[Item]) -> None:
         await sniper.sync_clock()
     except StartupError as exc:
         items.append(Item("exchange", cfg.rest_url, FAIL, _text(exc)))
+        items.append(await _front_door(sniper))  # says why when a front door refuses us
         for name in ("account mode", "credentials", "balance", "symbol", "WebSocket"):
             items.append(Item(name, "not checked", SKIP, "needs the exchange"))
         return
@@ -172,6 +183,7 @@ async def _check_exchange(sniper: Sniper, items: list[Item]) -> None:
         )
     )
     items.append(await _rest_round_trip(sniper))
+    items.append(await _front_door(sniper))
     # --- account mode, credentials, permission, balance --------------------------------------
     signed_ok = False
     try:
@@ -268,8 +280,9 @@ async def _trade_permission(sniper: Sniper) -> Item:
         env = await sniper.rest.request(call, signed=True)
     except ExchangeUnavailable as exc:
         return Item("trade permission", "not confirmed", WARN, f"the probe failed: {exc.msg}")
-    if env.code == "40014":
-        return Item("trade permission", "missing", FAIL, venue.explain(env))
+    if env.code in ("40014", "25620"):  # v2 / v3 "permission" (§6, §5.11)
+        value = "missing" if env.code == "40014" else "permission denied"
+        return Item("trade permission", value, FAIL, venue.explain(env))
     if venue.is_auth_error(env):
         return Item("trade permission", "refused", FAIL, venue.explain(env))
     if env.code in PARAMETER_ERRORS:
@@ -286,6 +299,78 @@ async def _trade_permission(sniper: Sniper) -> Item:
         WARN,
         f"the empty probe order got {venue.explain(env)}; check the key has spot trade permission",
     )
+
+
+async def _front_door(sniper: Sniper) -> Item:
+    from sniper.live.lanes import USER_AGENT
+
+    cfg = sniper.config
+    try:
+        door = await front_door_probe(cfg, sniper.venue)
+    except TimeoutError:
+        return Item(
+            "front door",
+            f"no answer within {FRONT_DOOR_TIMEOUT_S:g} s",
+            FAIL,
+            "the REST host did not answer the order connections' keep-alive: the order would "
+            "meet the same — check BITGET_REST_URL, the network and any proxy",
+        )
+    except (OSError, ssl.SSLError) as exc:
+        return Item(
+            "front door",
+            "cannot connect",
+            FAIL,
+            f"{type(exc).__name__}: {_text(exc)[:160]} — check BITGET_REST_URL and the network",
+        )
+    sent = f"keep-alive GET {sniper.venue.time_call().path} ({USER_AGENT})"
+    if door.refused:
+        return Item(
+            "front door",
+            f"HTTP {door.status}: {door.excerpt}",
+            FAIL,
+            f"the REST host's front door refuses the order connections ({sent}): the order "
+            "would be refused too — check this machine's IP, network, VPN or proxy",
+        )
+    return Item("front door", f"HTTP {door.status} to a {sent}", OK)
+
+
+async def front_door_probe(
+    config: Config, venue: Venue, within_s: float = FRONT_DOOR_TIMEOUT_S
+) -> FrontDoor:
+    """One keep-alive ``GET`` (the order connections' exact bytes, :func:`keepalive_request`) on
+    a new connection to the REST host; the answer as a :class:`FrontDoor`. Raises TimeoutError
+    (no answer within ``within_s``), OSError / ssl.SSLError (cannot connect)."""
+    from urllib.parse import urlsplit
+
+    from sniper.live.lanes import FrontDoor, OrderLane, body_excerpt, keepalive_request
+    from sniper.live.rest import client_ssl_context
+
+    parts = urlsplit(config.rest_url)
+    hostname = parts.hostname or ""
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    host = f"[{hostname}]" if ":" in hostname else hostname  # an IPv6 literal
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    request = keepalive_request(
+        path=venue.time_call().path_with_query, host=host, locale=config.locale, demo=config.demo
+    )
+    tls: dict[str, Any] = {}
+    if secure:
+        tls = {"ssl": client_ssl_context(config), "server_hostname": hostname}
+    loop = asyncio.get_running_loop()
+    lane: OrderLane | None = None
+    try:
+        async with asyncio.timeout(within_s):
+            _, lane = await loop.create_connection(
+                lambda: OrderLane(0, lambda _lane: None), hostname, port, **tls
+            )
+            reply = await lane.send(request, "front-door")
+    finally:
+        if lane is not None:
+            lane.abort()
+    refused = not 200 <= reply.status < 300
+    return FrontDoor(reply.status, body_excerpt(reply.body) if refused else "", time.monotonic_ns())
 
 
 def _balance(sniper: Sniper) -> Item:
