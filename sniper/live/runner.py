@@ -275,6 +275,8 @@ class Sniper:
             keepalive_request=keepalive,
             keepalive_interval_s=cfg.keepalive_interval_s,
             on_change=lane_changed,
+            # a refusing front door shows on the status line at once, not at the next redraw
+            on_front_door=lambda _door: self._status.draw() if self._status is not None else None,
         )
         try:
             await lanes.start(10)
@@ -1110,6 +1112,12 @@ class Sniper:
         self.out.flush()
 
     def _render_status(self) -> str:
+        """The armed status line: a refusing front door first (the order would meet it), the
+        public feed, the private order feed when there is one, polls, balance, time to open."""
+        parts: list[str] = []
+        lanes = self.lanes
+        if lanes is not None and lanes.front_door.refused:
+            parts.append(lanes.front_door.describe())
         feed = self.feed
         if feed is None:
             feed_text = "feed -"
@@ -1118,9 +1126,15 @@ class Sniper:
         else:
             feed_text = "feed DOWN"
         rtt = feed.last_rtt_ms if feed is not None else None
-        parts = [
-            feed_text,
-            f"ping {rtt:.1f} ms" if rtt is not None else "ping -",
+        parts += [feed_text, f"ping {rtt:.1f} ms" if rtt is not None else "ping -"]
+        orderfeed = getattr(self, "orderfeed", None)
+        if orderfeed is not None:
+            if orderfeed.ready.is_set():
+                parts.append("private feed up")
+            else:
+                refused = " (login refused)" if orderfeed.login_error else ""
+                parts.append(f"private feed DOWN{refused}")
+        parts += [
             f"polls {self.polls}",
             f"balance {format_decimal(self.available) if self.available is not None else '?'}",
         ]

@@ -6,8 +6,13 @@ import argparse
 import asyncio
 import io
 import logging
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
-from sniper.live import cli, status
+from sniper.config import load_config
+from sniper.live import Sniper, cli, status
+from sniper.live.lanes import FrontDoor
 from sniper.live.status import StatusLine
 
 
@@ -64,3 +69,62 @@ def test_cli_arguments() -> None:
     assert (args.env_file, args.dry_run, args.json, args.verbose) == ("x.env", True, True, True)
     args = parser.parse_args([])
     assert (args.env_file, args.dry_run, args.json, args.verbose) == (None, False, False, False)
+
+
+# --- the armed status line of `sniper run` ------------------------------------------------------
+
+
+def _sniper() -> Sniper:
+    config = load_config(
+        environ={
+            "BITGET_API_KEY": "bg_statusKEY000000000000001",
+            "BITGET_SECRET_KEY": "statusSECRET0000000000000000000000000002",
+            "BITGET_PASSPHRASE": "statusPASS0003",
+            "TARGET_TOKEN": "PAWSUSDT",
+            "COIN_AMOUNT": "1000",
+            "BITGET_REST_URL": "http://127.0.0.1:9",
+            "BITGET_WS_URL": "ws://127.0.0.1:9/v2/ws/public",
+        }
+    )
+    return Sniper(config, out=io.StringIO(), status=False, use_journal=False)
+
+
+def _armed(sniper: Sniper, *, door: FrontDoor, orderfeed: object = None) -> Any:
+    """The parts the status line reads, as a run has them once armed."""
+    s: Any = sniper
+    s.feed = SimpleNamespace(up=True, subscribed=True, last_rtt_ms=12.34)
+    s.lanes = SimpleNamespace(front_door=door)
+    s.orderfeed = orderfeed
+    s.available = Decimal("1000")
+    s.polls = 7
+    return s
+
+
+async def test_status_line_while_armed_and_all_is_well() -> None:
+    s = _armed(_sniper(), door=FrontDoor(200, "", 1))
+    text = s._render_status()
+    assert text == "feed up · ping 12.3 ms · polls 7 · balance 1000 · openTime ?"
+
+
+async def test_status_line_shows_a_refusing_front_door_first() -> None:
+    door = FrontDoor(403, "Attention Required! | Cloudflare", 1)
+    text = _armed(_sniper(), door=door)._render_status()
+    assert text.startswith(
+        "front door REFUSES keep-alives (HTTP 403: Attention Required! | Cloudflare) · feed up"
+    ), text
+    # not checked yet: nothing said
+    assert "front door" not in _armed(_sniper(), door=FrontDoor())._render_status()
+
+
+async def test_status_line_shows_the_private_order_feed() -> None:
+    ready = asyncio.Event()
+    orderfeed = SimpleNamespace(ready=ready, login_error=None)
+    s = _armed(_sniper(), door=FrontDoor(200, "", 1), orderfeed=orderfeed)
+    assert "ping 12.3 ms · private feed DOWN · polls 7" in s._render_status()
+    ready.set()
+    assert "ping 12.3 ms · private feed up · polls 7" in s._render_status()
+    ready.clear()
+    orderfeed.login_error = "API key not found"
+    assert "private feed DOWN (login refused)" in s._render_status()
+    # PRIVATE_FEED=0: no private feed, nothing said about it
+    assert "private feed" not in _armed(_sniper(), door=FrontDoor(200, "", 1))._render_status()
