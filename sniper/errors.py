@@ -6,6 +6,8 @@ that may carry a credential goes through :func:`sniper.secrets.mask` before it i
 
 from __future__ import annotations
 
+import signal
+
 
 class SniperError(Exception):
     """Base of every error ``sniper`` raises on purpose."""
@@ -99,3 +101,17 @@ class CredentialsRejected(StartupError):
 class AlreadyRunning(StartupError):
     """Another ``sniper run`` holds the instance lock of this account and target: exit 2, the
     message names that process (pid, start time) and the lock file."""
+
+
+class Interrupted(SniperError):
+    """Ctrl-C (SIGINT) or SIGTERM ended the run before any order was sent: exit 128 + the
+    signal's number (130, 143), as a shell reports a process ended by that signal."""
+
+    def __init__(self, signum: int, message: str = "") -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        super().__init__(message or f"interrupted ({name}) before any order was sent")

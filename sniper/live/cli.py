@@ -3,7 +3,11 @@
 Exit codes: 0 one order accepted (or, with ``--dry-run``, the open detected) · 2 start-up or
 configuration failure · 3 the order was finally rejected · 4 the order's fate is unknown (it was
 written, never confirmed, and not resent because it may have executed: check your orders) ·
-1 anything unexpected · 130 Ctrl-C.
+1 anything unexpected · 130 Ctrl-C / 143 SIGTERM before the fire (nothing was sent).
+
+After the fire a first Ctrl-C/SIGTERM only says the order was sent (its clientOid) and the run
+goes on confirming it, ending with the true outcome; a second one stops at once with exit 4
+(:mod:`sniper.live.signals`).
 Heavy imports stay inside :func:`main` so ``sniper --help`` stays quick.
 """
 
@@ -99,6 +103,8 @@ def main(args: argparse.Namespace) -> int:
 
     setup_command_logging(args, library_level=logging.WARNING)
     log = logging.getLogger("sniper.run")
+    finished = False  # the run ended (its outcome printed); only the loop's close is left
+    sniper = None
     try:
         config = load_command_config(args)
 
@@ -110,12 +116,25 @@ def main(args: argparse.Namespace) -> int:
 
         sniper = Sniper(config, out=sys.stdout, dry_run=args.dry_run, json_output=args.json)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(sniper.run())
+            runner.run(sniper.run())  # SIGINT/SIGTERM during the run: sniper.live.signals
+            finished = True
     except SniperError as exc:
         log.error("%s", _one_line(exc, type(exc).__name__ == "ConfigError"))
         return exc.exit_code
     except KeyboardInterrupt:
-        log.error("interrupted")
+        # outside the run's own handlers: while starting (nothing sent), or while the loop
+        # closes after a run that already ended well
+        if finished:
+            return 0
+        client_oid = sniper.sent_client_oid() if sniper is not None else None
+        if client_oid is not None:
+            log.error(
+                "interrupted: clientOid %s was sent and its fate is unknown — check your orders "
+                "on Bitget before running again",
+                client_oid,
+            )
+            return 4
+        log.error("interrupted before any order was sent")
         return 130
     except Exception as exc:  # an unexpected bug: one line (a traceback only with --verbose)
         log.error("unexpected error: %s: %s", type(exc).__name__, exc, exc_info=bool(args.verbose))

@@ -11,6 +11,9 @@ upkeep around it:
 * 30001 (the pair does not exist yet) → re-subscribe every ``ws_resubscribe_s``, every 2 s in
   the last minute before a known openTime, and at once when the poller first sees the pair —
   all within a per-connection budget below the documented 240 subscriptions/hour.
+
+Shutdown (:meth:`Feed.close`) aborts the connection first, then waits for the tasks with a
+bound; no ``asyncio.wait_for`` on a cancellable path (Python 3.11's can drop a cancel).
 """
 
 from __future__ import annotations
@@ -79,13 +82,28 @@ class Feed:
             asyncio.create_task(self._resubscriber(), name="sniper-feed-resubscribe"),
         ]
 
-    async def close(self) -> None:
+    def stop(self) -> None:
+        """Stop at once, synchronously: no frame is read after this returns (the connection is
+        aborted), the tasks are cancelled. :meth:`close` then waits for them."""
         self._closing = True
         for t in self._tasks:
             t.cancel()
         if self.transport is not None:
             self.transport.disconnect(graceful=False)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self, within_s: float = 1.0) -> None:
+        """:meth:`stop`, then wait for the tasks at most ``within_s``: the connection is closed
+        before any wait, so no task can be left waiting on it (see :mod:`sniper.live.lanes`)."""
+        self.stop()
+        tasks, self._tasks = self._tasks, []
+        pending = [t for t in tasks if not t.done()]
+        if pending:
+            _, pending_set = await asyncio.wait(pending, timeout=within_s)
+            for t in pending_set:
+                log.debug("feed: task %s still running %.1f s after close", t.get_name(), within_s)
+        for t in tasks:
+            if t.done() and not t.cancelled() and t.exception() is not None:
+                log.debug("feed: task %s ended with %r", t.get_name(), t.exception())
 
     def poke(self) -> None:
         """The pair now exists (poller): re-subscribe at once if the last answer was 30001."""
@@ -177,6 +195,9 @@ class Feed:
                 self.first_attempt_done.set()
                 await asyncio.sleep(delay)
                 continue
+            if self._closing:  # connected as close() ran (its cancel may have been lost)
+                transport.disconnect(graceful=False)
+                return
             failures = 0
             self.transport = transport
             self.up = True
@@ -213,8 +234,9 @@ class Feed:
     async def _resubscriber(self) -> None:
         while not self._closing:
             poked = False
-            try:
-                await asyncio.wait_for(self._poke.wait(), timeout=self._resubscribe_interval())
+            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can drop a cancel
+                async with asyncio.timeout(self._resubscribe_interval()):
+                    await self._poke.wait()
                 poked = True
             except TimeoutError:
                 pass

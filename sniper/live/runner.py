@@ -63,6 +63,7 @@ from sniper.live.lock import InstanceLock
 from sniper.live.order import PreparedOrder, format_decimal, masked_request, order_size
 from sniper.live.pacing import Backoff, PollPacer
 from sniper.live.rest import RestClient, client_ssl_context
+from sniper.live.signals import RunGuard
 from sniper.live.status import StatusLine
 from sniper.live.venue import (
     Call,
@@ -212,15 +213,25 @@ class Sniper:
 
     # =============================================================================================
     async def run(self) -> RunResult:
-        """Lock (one run per account + target), run, record the outcome in the journal."""
+        """Lock (one run per account + target), run under the SIGINT/SIGTERM guard
+        (:mod:`sniper.live.signals`), shut down (connections first), record the outcome in the
+        journal."""
         lock = None
         if self.use_journal and not self.dry_run:
             lock = InstanceLock.for_config(self.config, directory=self._state_dir)
             lock.acquire()  # AlreadyRunning (exit 2) names the other process
+        guard = RunGuard(sent=self.sent_client_oid, stop_firing=self._stop_firing)
+        guard.install()
         try:
-            result = await self._run()
+            try:
+                result = await guard.run(self._run())
+            finally:
+                await self._shutdown(guard.main)
         except SniperError as exc:
-            self._journal_outcome(exc)
+            final = guard.settle(exc)  # an interrupt that raced the fire is no "before" one
+            self._journal_outcome(final if isinstance(final, SniperError) else exc)
+            if final is not exc:
+                raise final from exc
             raise
         except BaseException:
             self._journal_outcome(None)
@@ -229,11 +240,25 @@ class Sniper:
             self._journal_result(result)
             return result
         finally:
-            await self._shutdown()
+            guard.remove()
             if self.journal is not None:
                 self.journal.close()
             if lock is not None:
                 lock.release()
+
+    def sent_client_oid(self) -> str | None:
+        """The clientOid once the order may have left (the trigger fired, not a dry run)."""
+        if self.dry_run or self.trigger is None or not self.trigger.fired or self.order is None:
+            return None
+        return self.order.client_oid
+
+    def _stop_firing(self) -> None:
+        """A signal before the fire: no channel may fire any more. Synchronous — the feed's
+        connection is aborted and the poll/schedule tasks are cancelled before it returns."""
+        for t in self._tasks:
+            t.cancel()
+        if self.feed is not None:
+            self.feed.stop()
 
     async def _run(self) -> RunResult:
         log.info(
@@ -1146,19 +1171,39 @@ class Sniper:
         """Stop every task and close every connection (``run`` does it itself)."""
         await self._shutdown()
 
-    async def _shutdown(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def _shutdown(self, main: asyncio.Task[Any] | None = None, within_s: float = 1.0) -> None:
+        """Connections first, then tasks: close the feed, the order feed, the lanes and the REST
+        client, then wait for the tasks (``main``: the run's own, when a signal stopped it) at
+        most ``within_s``. No task can be left waiting on a healthy idle connection — even one
+        whose cancel was lost (Python 3.11's ``asyncio.wait_for``) — and nothing is waited for
+        through ``wait_for``. A task still running after the bound is logged at DEBUG."""
+        tasks = [t for t in self._tasks if not t.done()]
         self._tasks.clear()
+        if main is not None and not main.done():
+            tasks.append(main)
+        for t in tasks:
+            t.cancel()  # a request only: nothing waits for them before the connections close
         if self._status is not None:
             self._status.clear()
         if self.feed is not None:
             await self.feed.close()
+        orderfeed = getattr(self, "orderfeed", None)
+        if orderfeed is not None:
+            await orderfeed.close()
         if self.lanes is not None:
             await self.lanes.close()
         if self.rest is not None:
             await self.rest.close()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=within_s)
+            for t in pending:
+                log.debug(
+                    "shutdown: %s still running %.1f s after its cancel", t.get_name(), within_s
+                )
+                t.add_done_callback(_log_task_failure)
+        for t in tasks:
+            if t.done() and not t.cancelled() and t.exception() is not None:
+                log.debug("shutdown: %s ended with %r", t.get_name(), t.exception())
 
 
 __all__ = ["RunResult", "Sniper"]
