@@ -560,10 +560,11 @@ async def ws_probe(sniper: Sniper, venue: Venue) -> tuple[float, str, float]:
 
     ssl_ctx = client_ssl_context(cfg) if cfg.ws_url.startswith("wss") else None
     t0 = time.perf_counter()
-    transport, _ = await asyncio.wait_for(
-        picows.ws_connect(Listener, cfg.ws_url, ssl_context=ssl_ctx, websocket_handshake_timeout=5),
-        WS_STEP_TIMEOUT_S,
-    )
+    # asyncio.timeout, not wait_for: 3.11's wait_for can drop a cancel (and leak the connection)
+    async with asyncio.timeout(WS_STEP_TIMEOUT_S):
+        transport, _ = await picows.ws_connect(
+            Listener, cfg.ws_url, ssl_context=ssl_ctx, websocket_handshake_timeout=5
+        )
     connect_ms = (time.perf_counter() - t0) * 1000
     try:
         transport.send(picows.WSMsgType.TEXT, venue.ws_subscribe())
@@ -593,7 +594,8 @@ async def _first(frames: asyncio.Queue[bytes], pick: Any, what: str) -> str:
         if remaining <= 0:
             raise TimeoutError(f"no {what} answer within {WS_STEP_TIMEOUT_S:g}s")
         try:
-            payload = await asyncio.wait_for(frames.get(), remaining)
+            async with asyncio.timeout(remaining):
+                payload = await frames.get()
         except TimeoutError:
             raise TimeoutError(f"no {what} answer within {WS_STEP_TIMEOUT_S:g}s") from None
         if payload == b"pong":
