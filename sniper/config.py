@@ -62,6 +62,8 @@ class Config:
     account: str  # "auto" | "classic" | "uta"
     demo: bool  # paptrading: 1 on every REST call, wspap host
     locale: str = "en-US"
+    # the private WebSocket order feed (§7.4): fast confirmation and reconciliation evidence
+    private_feed: bool = True
     ca_file: str | None = None  # extra CA bundle for TLS (e.g. the embedded exchange's)
     poll_interval_ms: int = DEFAULT_POLL_INTERVAL_MS  # ms between symbol-status polls (>= 50)
     ws_ping_interval_s: float = 25.0  # s between text pings
@@ -149,6 +151,10 @@ VARIABLES: dict[str, str] = {
     "BITGET_DEMO": "1 = Bitget demo trading (paptrading header, wspap host)",
     "BITGET_LOCALE": "locale header, en-US or zh-CN (default en-US)",
     "BITGET_CA_FILE": "extra CA bundle (PEM) trusted for https/wss; checked at start",
+    "PRIVATE_FEED": (
+        "1 = watch the account's orders on the private WebSocket (fast confirmation; the "
+        "evidence that lets an unanswered order be resent safely); 0 = REST only (default 1)"
+    ),
     "OPEN_TIME": "announced open time (ISO 8601 or ms) when the exchange shows none",
 }
 _TUNABLE_HELP = {
@@ -435,6 +441,7 @@ def load_config(
     if account not in ("auto", "classic", "uta"):
         raise ConfigError("BITGET_ACCOUNT", "auto, classic or uta", repr(get("BITGET_ACCOUNT")))
     demo = _flag("BITGET_DEMO", get("BITGET_DEMO", "0"))
+    private_feed = _flag("PRIVATE_FEED", get("PRIVATE_FEED", "1"))
     rest_url = _url(
         "BITGET_REST_URL", get("BITGET_REST_URL") or DEFAULT_REST_URL, ("http", "https")
     )
@@ -479,6 +486,7 @@ def load_config(
         ws_url_explicit=ws_explicit,
         account=account,
         demo=demo,
+        private_feed=private_feed,
         locale=locale,
         ca_file=ca_file,
         open_time_ms=parse_open_time(open_time) if open_time else None,

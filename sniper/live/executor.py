@@ -69,7 +69,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -81,6 +80,7 @@ from sniper.live.lanes import LaneClosed, OrderLane, OrderLanes, Reply
 from sniper.live.order import PreparedOrder
 from sniper.live.outcomes import Outcome
 from sniper.live.pacing import Backoff, RateWindow
+from sniper.live.reconcile import Reconciler
 from sniper.live.rest import RestClient
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
 
@@ -137,16 +137,17 @@ class Executor:
         rest: RestClient,
         lanes: OrderLanes,
         order: PreparedOrder,
-        holdings: Callable[[], Decimal | None] | None = None,
+        reconciler: Reconciler | None = None,
     ) -> None:
         self.config = config
         self.venue = venue
         self.rest = rest
         self.lanes = lanes
         self.order = order
-        # the runner's last balance snapshot of the base coin (available + frozen + locked)
-        self._holdings = holdings
-        self.holdings_before: Decimal | None = None  # captured when the order fired
+        # the order's fate after an answer that proved nothing: feed, lookups, holdings
+        self.reconciler = reconciler or Reconciler(
+            config=config, venue=venue, rest=rest, client_oid=lambda: order.client_oid
+        )
         self.fired_size: str | None = None  # the size of the fired order (frozen from then on)
         self.fired: Fired | None = None
         self.first_attempt: Attempt | None = None
@@ -162,15 +163,22 @@ class Executor:
         self._unknown_backoff = Backoff(NOT_OPEN_FAST_DELAY_S, NOT_OPEN_SLOW_DELAY_S)
         self.attempts = 0
         self.codes: list[str] = []
-        # a copy was written and never answered: from then on no answer is final (see above)
-        self.unanswered = False
+
+    @property
+    def unanswered(self) -> bool:
+        """A copy was written and never proven: from then on no answer is final (see above)."""
+        return self.reconciler.unanswered
+
+    @unanswered.setter
+    def unanswered(self, value: bool) -> None:
+        self.reconciler.unanswered = value
 
     # --- called synchronously by the OrderTrigger, right after the write ------------------------
     def on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
         try:
             self.fired = Fired(channel, lane, detect_ns, written_ns)
-            # the balance before the order: the only proof, later, that it did not execute
-            self.holdings_before = self._holdings() if self._holdings is not None else None
+            # the holdings before the order: a baseline of the proof that it did not execute
+            self.reconciler.on_fired(written_ns)
             self.fired_size = self.order.size
             if channel != CHANNEL_SCHEDULED:
                 self._mark_open(channel, detect_ns)
@@ -220,9 +228,8 @@ class Executor:
                 assert env is not None and reply is not None
                 order_id = self.venue.parse_order_ack(env.data)
                 if not order_id:  # an acceptance without an id: ask the exchange
-                    state = await self.lookup_until_known(require_found=True)
-                    assert state is not None
-                    order_id = state.order_id
+                    deadline = time.monotonic() + self._unknown_window_s()
+                    order_id = (await self.reconciler.find(deadline)).order_id
                 return Execution(
                     order_id,
                     self.order.client_oid,
@@ -244,27 +251,19 @@ class Executor:
                 else:
                     why = self.venue.explain(env)
                 log.warning(
-                    "order outcome unknown (%s): looking it up by clientOid%s",
+                    "order outcome unknown (%s): reconciling by clientOid%s",
                     why,
                     " (an earlier unanswered copy may have executed)"
                     if env is not None and self.unanswered
                     else "",
                 )
                 deadline = time.monotonic() + self._unknown_window_s()
-                state = await self.lookup_until_known(
-                    require_found=outcome is Outcome.DUPLICATE, deadline=deadline
-                )
-                if state is None:
-                    # consistently not found: resend only if the balance proves it did not run
-                    state = await self._clear_for_resend(deadline)
-                if state is not None:
-                    return self._found_by_lookup(state)
-                log.warning(
-                    "order not found over %.1fs and the %s balance did not fall: resending "
-                    "(same clientOid)",
-                    self.config.lookup_window_s,
-                    self.config.base_coin,
-                )
+                if outcome is Outcome.DUPLICATE:
+                    return self._found(await self.reconciler.find(deadline), "lookup")
+                settled = await self.reconciler.settle(size=self._size(), deadline=deadline)
+                if settled.state is not None:
+                    return self._found(settled.state, settled.via)
+                log.warning("proven not executed (%s): resending (same clientOid)", settled.proof)
                 attempt = Attempt(attempt.number, 0, None)
                 continue
             assert env is not None
@@ -351,13 +350,13 @@ class Executor:
         what = self.venue.explain(env)
         state: OrderState | None = None
         while True:  # one answered lookup (a failed lookup is asked again, paced)
-            answered, state = await self.lookup()
+            answered, state = await self.reconciler.lookup()
             if answered or time.monotonic() > retry_deadline:
                 break
             await asyncio.sleep(LOOKUP_INTERVAL_S)
         if state is not None:
             log.warning("the exchange answered %s, but the order exists", what)
-            return self._found_by_lookup(state)
+            return self._found(state, "lookup")
         if time.monotonic() > retry_deadline:
             raise OrderUnconfirmed(
                 f"the exchange kept answering a code sniper does not know ({what}) for "
@@ -390,22 +389,27 @@ class Executor:
         )
         deadline = time.monotonic() + self._unknown_window_s()
         try:
-            state = await self.lookup_until_known(require_found=True, deadline=deadline)
+            state = await self.reconciler.find(deadline)
         except OrderUnconfirmed:
             raise OrderUnconfirmed(
                 f"an earlier copy of the order went unanswered and may have executed; a resend "
                 f"got {what}; clientOid {self.order.client_oid} could not be confirmed — check "
                 "your orders before running again"
             ) from None
-        assert state is not None
-        return self._found_by_lookup(state)
+        return self._found(state, "lookup")
 
-    def _found_by_lookup(self, state: OrderState) -> Execution:
-        log.info("order found by lookup: orderId %s (%s)", state.order_id, state.status)
+    def _size(self) -> Decimal:
+        try:
+            return Decimal(self.fired_size or self.order.size or "0")
+        except InvalidOperation:
+            return Decimal(0)
+
+    def _found(self, state: OrderState, via: str) -> Execution:
+        log.info("order found by %s: orderId %s (%s)", via, state.order_id, state.status)
         return Execution(
             state.order_id,
             self.order.client_oid,
-            "lookup",
+            via,
             time.monotonic_ns(),
             0,
             self.attempts,
@@ -471,153 +475,13 @@ class Executor:
             self.codes.append(env.code or f"HTTP {env.http_status}")
         return outcome, env, reply
 
-    # --- lookups -------------------------------------------------------------------------------
-    async def lookup(self) -> tuple[bool, OrderState | None]:
-        """(answered, state): answered=False when the lookup itself failed transiently."""
-        try:
-            env = await self.rest.request(
-                self.venue.order_info_call(self.order.client_oid), signed=True, time_limit_s=2.0
-            )
-        except ExchangeUnavailable as exc:
-            log.debug("order lookup failed: %s", exc)
-            return False, None
-        if self.venue.is_auth_error(env):
-            if self.unanswered:
-                # the lookups cannot run, and an earlier copy may have executed: not "rejected"
-                raise OrderUnconfirmed(
-                    f"an earlier copy of the order went unanswered and may have executed, and "
-                    f"the order lookup is refused: {self.venue.explain(env)} — clientOid "
-                    f"{self.order.client_oid} could not be confirmed: check your orders before "
-                    "running again"
-                )
-            raise OrderRejected(env.http_status, env.code, env.msg, hint=self.venue.explain(env))
-        try:
-            return True, self.venue.parse_order_info(env)
-        except ValueError:
-            log.debug("order lookup answered %s", self.venue.explain(env))
-            return False, None
-
     def _unknown_window_s(self) -> float:
         """How long an unknown outcome may stay unknown before the run stops (s)."""
         return max(self.config.order_retry_window_s, 2 * self.config.lookup_window_s)
 
-    async def lookup_until_known(
-        self, *, require_found: bool, deadline: float | None = None
-    ) -> OrderState | None:
-        """Look the order up until it is found, or (unless ``require_found``) until it is
-        consistently not found for ``lookup_window_s`` (then None). Past ``deadline``
-        (monotonic s) → :class:`OrderUnconfirmed`."""
-        first_not_found: float | None = None
-        not_found = 0
-        if deadline is None:
-            deadline = time.monotonic() + self._unknown_window_s()
-        while True:
-            answered, state = await self.lookup()
-            if state is not None:
-                return state
-            now = time.monotonic()
-            if answered:
-                not_found += 1
-                first_not_found = first_not_found or now
-                if (
-                    not require_found
-                    and not_found >= MIN_LOOKUPS
-                    and now - first_not_found >= self.config.lookup_window_s
-                ):
-                    return None
-            if now > deadline:
-                raise OrderUnconfirmed(
-                    f"clientOid {self.order.client_oid} could not be confirmed after "
-                    f"{self._unknown_window_s():g}s of lookups — the order may have executed: "
-                    "check your orders before running again"
-                )
-            await asyncio.sleep(LOOKUP_INTERVAL_S)
-
-    async def holdings_drop(self) -> Decimal | None:
-        """How much the base coin's holdings fell since the pre-fire snapshot (negative: rose);
-        None when that cannot be told (no snapshot, or the balance read failed)."""
-        if self.holdings_before is None:
-            return None
-        try:
-            env = await self.rest.request(self.venue.assets_call(), signed=True, time_limit_s=2.0)
-        except ExchangeUnavailable as exc:
-            log.debug("balance read failed: %s", exc)
-            return None
-        if not env.ok:
-            log.debug("balance read answered %s", self.venue.explain(env))
-            return None
-        try:
-            now = self.venue.parse_holdings(env.data)
-        except (ValueError, TypeError, InvalidOperation):
-            return None
-        return self.holdings_before - now
-
-    async def _clear_for_resend(self, deadline: float) -> OrderState | None:
-        """The order was consistently not found. Returns None when a resend is safe (the
-        holdings did not drop by half the order size), the order if a lookup finds it
-        meanwhile; raises :class:`OrderUnconfirmed` at ``deadline`` (see the resend rule)."""
-        coin = self.config.base_coin
-        try:
-            size = Decimal(self.fired_size or self.order.size or "0")
-        except InvalidOperation:
-            size = Decimal(0)
-        fell: Decimal | None = None
-        next_read = 0.0
-        unreadable_logged = False
-        while True:
-            now = time.monotonic()
-            if fell is None and now >= next_read:
-                drop = await self.holdings_drop() if size > 0 else None
-                if drop is None:
-                    next_read = time.monotonic() + BALANCE_RECHECK_S
-                    if not unreadable_logged:
-                        unreadable_logged = True
-                        log.warning(
-                            "order not found, and the %s balance cannot be read to prove it did "
-                            "not execute: NOT resending; still looking it up",
-                            coin,
-                        )
-                elif drop * 2 < size:
-                    return None  # the holdings did not drop: it never executed
-                else:
-                    fell = drop
-                    log.error(
-                        "order not found, but the %s balance fell by %s since the fire: it "
-                        "probably executed — NOT resending; still looking it up",
-                        coin,
-                        format(drop.normalize(), "f"),
-                    )
-            _, state = await self.lookup()
-            if state is not None:
-                return state
-            if time.monotonic() > deadline:
-                oid = self.order.client_oid
-                if fell is not None:
-                    raise OrderUnconfirmed(
-                        f"the order probably executed (balance fell by "
-                        f"{format(fell.normalize(), 'f')} {coin}) but clientOid {oid} could not "
-                        "be confirmed — check your orders before running again"
-                    )
-                raise OrderUnconfirmed(
-                    f"clientOid {oid} could not be confirmed and the {coin} balance could not be "
-                    "read to prove it did not execute, so it was not resent — check your orders "
-                    "before running again"
-                )
-            await asyncio.sleep(LOOKUP_INTERVAL_S)
-
     async def fill(self, within_s: float) -> OrderState | None:
         """The order's state once it is done (filled/cancelled) or ``within_s`` passed."""
-        deadline = time.monotonic() + within_s
-        last: OrderState | None = None
-        while True:
-            _, state = await self.lookup()
-            if state is not None:
-                last = state
-                if state.status in ("filled", "full_fill", "cancelled", "canceled"):
-                    return state
-            if time.monotonic() >= deadline:
-                return last
-            await asyncio.sleep(0.1)
+        return await self.reconciler.fill(within_s)
 
     def describe(self) -> dict[str, Any]:
         return {"attempts": self.attempts, "codes": list(self.codes), "seen": len(self.seen)}

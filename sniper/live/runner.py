@@ -61,7 +61,9 @@ from sniper.live.journal import Journal, OrderRecord
 from sniper.live.lanes import OrderLane, OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
 from sniper.live.order import PreparedOrder, format_decimal, masked_request, order_size
+from sniper.live.orderfeed import OrderFeed
 from sniper.live.pacing import Backoff, PollPacer
+from sniper.live.reconcile import HoldingsTracker, Reconciler
 from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
 from sniper.live.status import StatusLine
@@ -79,6 +81,8 @@ from sniper.live.venue import (
 log = logging.getLogger("sniper.run")
 
 SPIN_S = 0.002  # the scheduled channel busy-waits (yielding) only for the last 2 ms
+STARTUP_FEED_WAIT_S = 2.0  # s a fire at start-up (pair already online) waits for the feed
+PRE_OPEN_BALANCE_S = 1.0  # s before a known open of the last background balance read
 STARTUP_ATTEMPTS = 5  # a start-up call is tried this often while its answer is transient
 
 
@@ -195,6 +199,8 @@ class Sniper:
         self.available: Decimal | None = None
         # available + frozen + locked of the base coin, last read (the resend rule's baseline)
         self.holdings: Decimal | None = None
+        self.holdings_tracker = HoldingsTracker()  # every read, for the not-executed proof
+        self.orderfeed: OrderFeed | None = None
         self.last_price: Decimal | None = None  # the pair's last price, when it has one
         self.polls = 0
         self._last_symbol_call = 0.0  # loop time of the last symbols request (the poll pacing)
@@ -320,13 +326,28 @@ class Sniper:
         self.order = order = PreparedOrder(
             cfg, self.venue, self.clock, host, trigger.set_request, client_oid=self._client_oid
         )
+        if cfg.private_feed:
+            # the private order feed: the fastest confirmation, and the evidence that lets an
+            # ambiguous answer be proven "not executed" (reconcile.py)
+            ws_ssl_private = client_ssl_context(cfg) if cfg.ws_url.startswith("wss") else None
+            self.orderfeed = OrderFeed.from_config(
+                cfg, venue=self.venue, clock=self.clock, ssl_context=ws_ssl_private
+            )
+            self.orderfeed.start()
         self.executor = Executor(
             config=cfg,
             venue=self.venue,
             rest=rest,
             lanes=lanes,
             order=order,
-            holdings=lambda: self.holdings,
+            reconciler=Reconciler(
+                config=cfg,
+                venue=self.venue,
+                rest=rest,
+                client_oid=lambda: order.client_oid,
+                orderfeed=self.orderfeed,
+                holdings=self.holdings_tracker,
+            ),
         )
         self._rebuild_order(startup=True)
         if self.journal is not None:
@@ -342,6 +363,7 @@ class Sniper:
 
         if self.symbol.status == "online":
             log.warning("%s is already online: firing at once", cfg.target)
+            await self._order_feed_ready(STARTUP_FEED_WAIT_S)  # no race left: be sure instead
             trigger.fire(CHANNEL_STARTUP, now_ns())
         else:
             # 7. the feed, then every other channel
@@ -363,6 +385,7 @@ class Sniper:
                 await asyncio.wait_for(feed.first_attempt_done.wait(), timeout=6)
                 if feed.up:
                     await asyncio.wait_for(feed.subscribed_event.wait(), timeout=3)
+            await self._order_feed_ready(3.0)
             if not feed.up:
                 log.warning(
                     "feed: not connected yet; polling meanwhile, reconnecting in background"
@@ -723,6 +746,7 @@ class Sniper:
     def _on_assets(self, data: Any, *, startup: bool = False) -> None:
         """A successful balance read: the holdings snapshot, then the available balance."""
         self.holdings = self.venue.parse_holdings(data)
+        self.holdings_tracker.record(self.holdings)
         self._set_balance(self.venue.parse_available(data), startup=startup)
 
     def _set_balance(self, available: Decimal, *, startup: bool = False) -> None:
@@ -799,6 +823,22 @@ class Sniper:
             self.config.resign_interval_s,
         )
 
+    async def _order_feed_ready(self, within_s: float) -> None:
+        """Wait (bounded) for the private order feed to be logged in and subscribed: a push it
+        misses because it was not up yet is evidence lost."""
+        feed = self.orderfeed
+        if feed is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                await feed.ready.wait()
+        if not feed.ready.is_set():
+            log.warning(
+                "private order feed: not up yet (%s); an unanswered order cannot be proven "
+                "unexecuted without it, so it would not be resent",
+                feed.login_error or "connecting",
+            )
+
     def _seconds_to_open(self) -> float | None:
         if self.open_time_ms is None:
             return None
@@ -851,7 +891,13 @@ class Sniper:
     async def _balance_refresh(self) -> None:
         assert self.rest is not None
         while True:
-            await asyncio.sleep(self.config.balance_refresh_s)
+            delay = self.config.balance_refresh_s
+            to_open = self._seconds_to_open()
+            if to_open is not None and 0 < to_open - PRE_OPEN_BALANCE_S < delay:
+                # one read just before a known open: the freshest baseline for the proof that
+                # an unanswered order did not execute (reconcile.py)
+                delay = to_open - PRE_OPEN_BALANCE_S
+            await asyncio.sleep(delay)
             try:
                 env = await self.rest.request(self.venue.assets_call(), signed=True)
             except ExchangeUnavailable:

@@ -175,10 +175,17 @@ async def test_cli_unconfirmed_order_exits_4_with_the_message(ex: EmbeddedExchan
     ex.add_symbol(TARGET, status="online", price="0.0123", quantity_precision=2)
     ex.faults.withhold_next_order_reply()
     ex.faults.hide_orders_from_lookup = True
-    env = sniper_env(ex, ORDER_TIMEOUT_S="0.3", LOOKUP_WINDOW_S="0.3", ORDER_RETRY_WINDOW_S="0.5")
+    # REST only (no private order feed, which would have seen the order): lookups + holdings
+    env = sniper_env(
+        ex,
+        ORDER_TIMEOUT_S="0.3",
+        LOOKUP_WINDOW_S="0.3",
+        ORDER_RETRY_WINDOW_S="0.5",
+        PRIVATE_FEED="0",
+    )
     code, out, err = await run_cli(["run"], env)
     assert code == 4, err
-    assert "the order probably executed (balance fell by 1000 PAWS)" in err
+    assert "PAWS balance fell by 1000 since the fire (it probably executed)" in err
     assert "check your orders" in err and "Traceback" not in err
     assert len(ex.records.orders) == 1
     assert_no_secret(out, err)
