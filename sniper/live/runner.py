@@ -907,7 +907,8 @@ class Sniper:
 
     async def _poller(self) -> None:
         """``poll`` channel: the symbol row every poll_interval_ms (never faster), backing off
-        on 429, until the open has been seen."""
+        on 429 and on 5xx / front-door refusals (saying so once, and once when it recovers),
+        until the open has been seen."""
         assert self.rest is not None and self.trigger is not None and self.executor is not None
         rest, venue, trigger, executor = self.rest, self.venue, self.trigger, self.executor
         pacer = PollPacer(self.config.poll_interval_ms)
@@ -926,13 +927,18 @@ class Sniper:
                 log.debug("poll failed: %s", exc)
                 env = None
             self.polls += 1
-            if env is None or env.http_status >= 500:
+            if env is None:
                 pass
-            elif venue.is_rate_limited(env):
+            elif venue.is_rate_limited(env) or env.http_status >= 500 or env.code is None:
+                # 429; a 5xx storm; a front door's page (403 HTML): slow down, say it once
                 self.poll_interval_ms = pacer.throttled()
                 self.poll_throttles += 1
                 if not throttled_logged:
-                    log.warning("poll: rate limited (429): slowing to %.0f ms", pacer.interval_ms)
+                    log.warning(
+                        "poll: %s: slowing to %.0f ms",
+                        venue.explain(env),
+                        pacer.interval_ms,
+                    )
                     throttled_logged = True
             else:
                 try:
@@ -941,7 +947,11 @@ class Sniper:
                     state = None
                 if state is not None:
                     self.poll_interval_ms = pacer.ok()
-                    if throttled_logged and pacer.interval_ms <= pacer.base_ms:
+                    if throttled_logged:
+                        log.info(
+                            "poll: answering normally again; back to every %.0f ms gradually",
+                            pacer.base_ms,
+                        )
                         throttled_logged = False
                     if state.status == "online":
                         trigger.fire(CHANNEL_POLL, now_ns())

@@ -107,6 +107,32 @@ async def test_43115_retries_at_once_when_another_channel_sees_the_open(
     assert_one_accepted(ex, result.client_oid)
 
 
+@pytest.mark.parametrize("failure", [502, 503, 403], ids=["502", "503", "403-html"])
+async def test_5xx_storm_and_front_door_pages_on_polls_back_off_and_say_so(
+    ex: EmbeddedExchange, failure: int, log_records: list[logging.LogRecord]
+) -> None:
+    """Issue 12: the poller backs off on a 5xx storm (or a front door's 403 page) and says so
+    once, then once more when the symbols endpoint answers again."""
+    ex.faults.mute_ws_pushes = True
+    run = await listed_and_armed(ex)
+    ex.faults.fail_polls(failure, count=6)
+    await wait_until(lambda: run.sniper.poll_throttles >= 6, within=5)
+    assert run.sniper.poll_interval_ms > 50
+    said = [r.getMessage() for r in log_records if r.getMessage().startswith("poll:")]
+    assert len([m for m in said if "slowing to" in m]) == 1, said
+    assert f"HTTP {failure}" in said[0]
+    await wait_until(
+        lambda: any("answering normally again" in r.getMessage() for r in log_records), within=10
+    )
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.channel == "poll"
+    assert_one_accepted(ex, result.client_oid)
+    polls = [r.first_byte_ns for r in ex.records.requests if r.path.endswith("/public/symbols")]
+    gaps = [b - a for a, b in itertools.pairwise(polls[:8])]
+    assert max(gaps) >= 150e6, "backed off during the storm"
+
+
 async def test_429_on_polls_backs_off_then_fires(ex: EmbeddedExchange) -> None:
     ex.faults.mute_ws_pushes = True
     run = await listed_and_armed(ex)
