@@ -420,7 +420,8 @@ class Executor:
         if delay <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.open_seen.wait(), timeout=delay)
+            async with asyncio.timeout(delay):  # not wait_for: 3.11's can drop a cancel
+                await self.open_seen.wait()
 
     async def _send(self, previous: int) -> Attempt:
         """Re-sign and write one more copy on a lane (idle if possible). A lane that fails before
@@ -456,9 +457,8 @@ class Executor:
         """(outcome, envelope, reply); outcome None = unknown (written, no answer)."""
         assert attempt.future is not None
         try:
-            reply = await asyncio.wait_for(
-                asyncio.shield(attempt.future), timeout=self.config.order_timeout_s
-            )
+            async with asyncio.timeout(self.config.order_timeout_s):
+                reply = await asyncio.shield(attempt.future)
         except TimeoutError:
             log.warning("no answer to the order within %.2fs", self.config.order_timeout_s)
             if attempt.lane is not None:

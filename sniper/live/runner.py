@@ -381,10 +381,13 @@ class Sniper:
             # the other channels watch while the feed connects (a slow handshake costs nothing)
             self._spawn(self._poller(), "poll")
             self._spawn(self._scheduler(), "schedule")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(feed.first_attempt_done.wait(), timeout=6)
-                if feed.up:
-                    await asyncio.wait_for(feed.subscribed_event.wait(), timeout=3)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(6):  # not wait_for: 3.11's can drop a cancel
+                    await feed.first_attempt_done.wait()
+            if feed.up:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(3):
+                        await feed.subscribed_event.wait()
             await self._order_feed_ready(3.0)
             if not feed.up:
                 log.warning(
@@ -972,10 +975,9 @@ class Sniper:
             remaining = self.clock.seconds_until(target_ms)
             if remaining > 0.02:
                 self._open_time_changed.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(
-                        self._open_time_changed.wait(), timeout=min(remaining - 0.015, 1.0)
-                    )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(remaining - 0.015, 1.0)):
+                        await self._open_time_changed.wait()
                 continue
             # the last ~20 ms: short sleeps, then yield-spin for the last 2 ms
             while (remaining := self.clock.seconds_until(target_ms)) > 0:
