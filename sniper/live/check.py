@@ -438,7 +438,7 @@ def _symbol(sniper: Sniper, status: str) -> Item:
 
 
 def _open_time(sniper: Sniper) -> Item:
-    from sniper.live.runner import _iso
+    from sniper.live.report import iso_ms
 
     ms = sniper.open_time_ms
     if ms is None:
@@ -450,7 +450,7 @@ def _open_time(sniper: Sniper) -> Item:
         )
     source = "exchange" if sniper.symbol.open_time_ms is not None else "OPEN_TIME / --open-time"
     seconds = sniper.clock.seconds_until(ms)
-    when = f"{_iso(ms)} (in {seconds:.1f} s, from the {source})"
+    when = f"{iso_ms(ms)} (in {seconds:.1f} s, from the {source})"
     if seconds < -5 and sniper.symbol.status != "online":
         return Item(
             "open time", when, WARN, "already past: the scheduled channel will not fire on it"

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import sys
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -41,7 +39,6 @@ from sniper.errors import (
     ConfigError,
     CredentialsRejected,
     ExchangeUnavailable,
-    OrderRejected,
     OrderUnconfirmed,
     SniperError,
     StartupError,
@@ -60,10 +57,21 @@ from sniper.live.feed import Feed
 from sniper.live.journal import Journal, OrderRecord
 from sniper.live.lanes import OrderLane, OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
-from sniper.live.order import PreparedOrder, format_decimal, masked_request, order_size
+from sniper.live.order import PreparedOrder, format_decimal, order_size
 from sniper.live.orderfeed import OrderFeed
 from sniper.live.pacing import Backoff, PollPacer
 from sniper.live.reconcile import HoldingsTracker, Reconciler
+from sniper.live.report import (
+    RunResult,
+    dry_run_result,
+    earlier_result,
+    iso_ms,
+    record_failure,
+    record_result,
+    sold_result,
+    status_text,
+    write_result,
+)
 from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
 from sniper.live.status import StatusLine
@@ -71,7 +79,6 @@ from sniper.live.venue import (
     Call,
     ClassicVenue,
     Envelope,
-    OrderState,
     SymbolState,
     Venue,
     account_settings_call,
@@ -86,54 +93,6 @@ PRE_OPEN_BALANCE_S = 1.0  # s before a known open of the last background balance
 STARTUP_ATTEMPTS = 5  # a start-up call is tried this often while its answer is transient
 
 
-@dataclass
-class RunResult:
-    """What one run did. All ``*_ns`` are monotonic ns taken in this process."""
-
-    client_oid: str
-    channel: str  # the channel that fired: ws | poll | scheduled | startup
-    order_id: str | None  # None for a dry run
-    size: str | None
-    detect_ns: int
-    written_ns: int
-    ack_ns: int | None = None
-    accepted_written_ns: int | None = None  # when the accepted copy was written (retries)
-    accepted_via: str = "reply"  # reply | lookup | dry-run
-    attempts: int = 1
-    codes: list[str] = field(default_factory=list)  # non-success answers before acceptance
-    fill: OrderState | None = None
-    dry_run: bool = False
-    request_preview: str | None = None  # dry run: the request, credentials masked
-    open_seen_by: str | None = None
-
-    @property
-    def detect_to_written_us(self) -> float:
-        return (self.written_ns - self.detect_ns) / 1e3
-
-    @property
-    def written_to_ack_ms(self) -> float | None:
-        """Bytes of the accepted copy written → its reply's first byte (ms)."""
-        if self.ack_ns is None:
-            return None
-        return (self.ack_ns - (self.accepted_written_ns or self.written_ns)) / 1e6
-
-    @property
-    def fired_to_ack_ms(self) -> float | None:
-        """First bytes written (the hot path) → the accepting reply, retries included (ms)."""
-        if self.ack_ns is None:
-            return None
-        return (self.ack_ns - self.written_ns) / 1e6
-
-    def as_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["fill"] = asdict(self.fill) if self.fill is not None else None
-        doc["detect_to_written_us"] = round(self.detect_to_written_us, 3)
-        for name in ("written_to_ack_ms", "fired_to_ack_ms"):
-            value = getattr(self, name)
-            doc[name] = None if value is None else round(value, 3)
-        return doc
-
-
 def _log_task_failure(task: asyncio.Task[Any]) -> None:
     """A background channel that dies is a bug: say so loudly (the others keep watching)."""
     if task.cancelled():
@@ -141,10 +100,6 @@ def _log_task_failure(task: asyncio.Task[Any]) -> None:
     exc = task.exception()
     if exc is not None:
         log.error("%s stopped: %s: %s", task.get_name(), type(exc).__name__, exc, exc_info=exc)
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass(frozen=True)
@@ -403,7 +358,7 @@ class Sniper:
                 )
         self.armed.set()
         if self._status_enabled:
-            self._status = StatusLine(self._status_stream, self._render_status)
+            self._status = StatusLine(self._status_stream, self.status_text)
             self._spawn(self._status.run(), "status")
 
         if self.dry_run:
@@ -590,7 +545,7 @@ class Sniper:
         if state.open_time_ms is None and self.config.open_time_ms is not None:
             log.info(
                 "openTime: the exchange shows none; using OPEN_TIME / --open-time %s",
-                _iso(self.config.open_time_ms),
+                iso_ms(self.config.open_time_ms),
             )
         return state
 
@@ -730,9 +685,9 @@ class Sniper:
         self.symbol = state
         if state.open_time_ms is not None and state.open_time_ms != self.open_time_ms:
             if self.open_time_ms is not None and not startup:
-                log.info("openTime changed: %s", _iso(state.open_time_ms))
+                log.info("openTime changed: %s", iso_ms(state.open_time_ms))
             elif not startup:
-                log.info("openTime announced: %s", _iso(state.open_time_ms))
+                log.info("openTime announced: %s", iso_ms(state.open_time_ms))
             self.open_time_ms = state.open_time_ms
             self._open_time_changed.set()
         if not startup:
@@ -850,7 +805,7 @@ class Sniper:
     def _open_time_text(self) -> str:
         if self.open_time_ms is None:
             return ", openTime not announced"
-        return f", opens {_iso(self.open_time_ms)} (in {self._seconds_to_open():.1f} s)"
+        return f", opens {iso_ms(self.open_time_ms)} (in {self._seconds_to_open():.1f} s)"
 
     # =============================================================================================
     # trigger callbacks (synchronous, right after the write)
@@ -1000,27 +955,8 @@ class Sniper:
     # =============================================================================================
     # the end
     async def _dry_run_result(self) -> RunResult:
-        assert self.executor is not None and self.trigger is not None and self.order is not None
-        await self.executor.fired_event.wait()
-        fired = self.executor.fired
-        assert fired is not None
-        request = self.order.resign()
-        preview = masked_request(request) if request is not None else "(no order could be built)"
-        result = RunResult(
-            client_oid=self.order.client_oid,
-            channel=fired.channel,
-            order_id=None,
-            size=self.order.size,
-            detect_ns=fired.detect_ns,
-            written_ns=fired.written_ns,
-            ack_ns=None,
-            accepted_via="dry-run",
-            attempts=0,
-            dry_run=True,
-            request_preview=preview,
-            open_seen_by=self.executor.open_seen_by,
-        )
-        log.info("dry run: open detected by %s — no order sent", fired.channel)
+        assert self.executor is not None and self.order is not None
+        result = await dry_run_result(self.executor, self.order)
         self._report(result)
         return result
 
@@ -1062,58 +998,21 @@ class Sniper:
             await asyncio.sleep(0.2)
         log.info("journal: clientOid %s found: orderId %s (%s)", oid, state.order_id, state.status)
         self._earlier = record
-        result = RunResult(
-            client_oid=oid,
-            channel=record.channel or "earlier run",
-            order_id=state.order_id,
-            size=record.size or state.size,
-            detect_ns=0,
-            written_ns=0,
-            accepted_via="lookup",
-            attempts=0,
-            fill=state,
-        )
+        result = earlier_result(record, state)
         self._report(result)
         return result
 
     def _journal_result(self, result: RunResult) -> None:
-        if self.journal is None or result.dry_run:
-            return
-        fill = result.fill
-        status = fill.status if fill is not None else ""
-        outcome = {
-            "filled": "filled",
-            "full_fill": "filled",
-            "partially_filled": "partially_filled",
-            "cancelled": "cancelled",
-            "canceled": "cancelled",
-        }.get(status, "accepted")
-        self.journal.record_outcome(
-            result.client_oid,
-            outcome,
-            order_id=result.order_id,
-            fill=asdict(fill) if fill is not None else None,
-            exit_code=0,
-            run_id=self._earlier.run_id if self._earlier is not None else None,
-        )
+        if self.journal is not None:
+            earlier = self._earlier.run_id if self._earlier is not None else None
+            record_result(self.journal, result, run_id=earlier)
 
     def _journal_outcome(self, exc: SniperError | None) -> None:
         """The run ended without a sale it could report: say why in the journal."""
         if self.journal is None or self.order is None:
             return
         fired = self.trigger is not None and self.trigger.fired
-        if isinstance(exc, OrderRejected):
-            outcome = "rejected"
-        elif fired:
-            outcome = "unconfirmed"  # interrupted or unconfirmed after the write: fate unknown
-        else:
-            outcome = "interrupted-before-fire"
-        self.journal.record_outcome(
-            self.order.client_oid,
-            outcome,
-            exit_code=exc.exit_code if exc is not None else None,
-            message=" ".join(str(exc).split()) if exc is not None else "interrupted",
-        )
+        record_failure(self.journal, self.order.client_oid, fired=fired, exc=exc)
 
     async def _finish(self, execution: Execution) -> RunResult:
         assert self.executor is not None and self.order is not None
@@ -1133,97 +1032,31 @@ class Sniper:
             await self.feed.close()
             self.feed = None
         fill = await self.executor.fill(self.config.fill_timeout_s)
-        result = RunResult(
-            client_oid=execution.client_oid,
-            channel=fired.channel,
-            order_id=execution.order_id,
+        result = sold_result(
+            execution,
+            fired,
             size=self.order.size,
-            detect_ns=fired.detect_ns,
-            written_ns=fired.written_ns,
-            ack_ns=execution.ack_ns if execution.accepted_via == "reply" else None,
-            accepted_written_ns=execution.written_ns or None,
-            accepted_via=execution.accepted_via,
-            attempts=execution.attempts,
-            codes=list(execution.codes),
             fill=fill,
             open_seen_by=self.executor.open_seen_by,
         )
         self._report(result)
         return result
 
-    def _report(self, r: RunResult) -> None:
+    def _report(self, result: RunResult) -> None:
         if self._status is not None:
             self._status.clear()
-        if self.json_output:
-            doc = {"event": "dry-run" if r.dry_run else "sold", **r.as_dict()}
-            self.out.write(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
-            self.out.flush()
-            return
-        lines = []
-        if r.dry_run:
-            lines.append(
-                f"DRY RUN — open detected by {r.channel}; this order would have been sent "
-                f"(clientOid {r.client_oid}):"
-            )
-            lines.extend("  " + ln for ln in (r.request_preview or "").splitlines())
-            lines.append(f"  detect → fire: {r.detect_to_written_us:.1f} µs (in-process)")
-        else:
-            lines.append(
-                f"SOLD: orderId {r.order_id} · clientOid {r.client_oid} · fired by {r.channel}"
-            )
-            ack = r.written_to_ack_ms
-            lines.append(
-                f"  detect → bytes written: {r.detect_to_written_us:.1f} µs (in-process) · "
-                f"written → acknowledged: "
-                + (f"{ack:.2f} ms" if ack is not None else f"n/a (confirmed by {r.accepted_via})")
-            )
-            if r.codes:
-                total = r.fired_to_ack_ms
-                lines.append(
-                    f"  answers before acceptance: {', '.join(r.codes)} ({r.attempts} attempts"
-                    + (f"; first write → accepted {total:.1f} ms)" if total is not None else ")")
-                )
-            f = r.fill
-            if f is None:
-                lines.append("  fill: not confirmed yet (orderInfo gave nothing)")
-            else:
-                lines.append(
-                    f"  fill: status {f.status} · size {f.size} · baseVolume {f.base_volume} · "
-                    f"priceAvg {f.price_avg} · quoteVolume {f.quote_volume}"
-                )
-        self.out.write("\n".join(lines) + "\n")
-        self.out.flush()
+        write_result(result, self.out, json_output=self.json_output)
 
-    def _render_status(self) -> str:
-        """The armed status line: a refusing front door first (the order would meet it), the
-        public feed, the private order feed when there is one, polls, balance, time to open."""
-        parts: list[str] = []
-        lanes = self.lanes
-        if lanes is not None and lanes.front_door.refused:
-            parts.append(lanes.front_door.describe())
-        feed = self.feed
-        if feed is None:
-            feed_text = "feed -"
-        elif feed.up:
-            feed_text = "feed up" + ("" if feed.subscribed else " (pair unknown)")
-        else:
-            feed_text = "feed DOWN"
-        rtt = feed.last_rtt_ms if feed is not None else None
-        parts += [feed_text, f"ping {rtt:.1f} ms" if rtt is not None else "ping -"]
-        orderfeed = getattr(self, "orderfeed", None)
-        if orderfeed is not None:
-            if orderfeed.ready.is_set():
-                parts.append("private feed up")
-            else:
-                refused = " (login refused)" if orderfeed.login_error else ""
-                parts.append(f"private feed DOWN{refused}")
-        parts += [
-            f"polls {self.polls}",
-            f"balance {format_decimal(self.available) if self.available is not None else '?'}",
-        ]
-        to_open = self._seconds_to_open()
-        parts.append(f"open in {to_open:.1f} s" if to_open is not None else "openTime ?")
-        return " · ".join(parts)
+    def status_text(self) -> str:
+        """The armed status line (:func:`~sniper.live.report.status_text`) as of now."""
+        return status_text(
+            lanes=self.lanes,
+            feed=self.feed,
+            orderfeed=self.orderfeed,
+            polls=self.polls,
+            available=self.available,
+            seconds_to_open=self._seconds_to_open(),
+        )
 
     async def close(self) -> None:
         """Stop every task and close every connection (``run`` does it itself)."""

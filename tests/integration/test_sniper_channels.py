@@ -204,7 +204,7 @@ async def test_feed_pings_with_text_ping_and_the_status_line_shows_it(ex: Embedd
     assert feed is not None
     await wait_until(lambda: feed.last_rtt_ms is not None, within=3)
     assert feed.connections == 1  # pongs came back in time: no reconnect
-    line = run.sniper._render_status()
+    line = run.sniper.status_text()
     assert "feed up" in line and "ping " in line and "polls " in line and "balance 1000" in line
     ex.open_symbol(TARGET)
     result = await run.result()

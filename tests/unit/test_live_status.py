@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sniper.config import load_config
-from sniper.live import Sniper, cli, status
+from sniper.live import Sniper, cli, report, status
 from sniper.live.lanes import FrontDoor
 from sniper.live.status import StatusLine
 
@@ -74,7 +74,63 @@ def test_cli_arguments() -> None:
 # --- the armed status line of `sniper run` ------------------------------------------------------
 
 
-def _sniper() -> Sniper:
+def _armed(*, door: FrontDoor, orderfeed: object = None, **overrides: Any) -> dict[str, Any]:
+    """The parts the status line reads, as a run has them once armed."""
+    parts: dict[str, Any] = {
+        "feed": SimpleNamespace(up=True, subscribed=True, last_rtt_ms=12.34),
+        "lanes": SimpleNamespace(front_door=door),
+        "orderfeed": orderfeed,
+        "available": Decimal("1000"),
+        "polls": 7,
+        "seconds_to_open": None,
+    }
+    parts.update(overrides)
+    return parts
+
+
+def test_status_line_while_armed_and_all_is_well() -> None:
+    text = report.status_text(**_armed(door=FrontDoor(200, "", 1)))
+    assert text == "feed up · ping 12.3 ms · polls 7 · balance 1000 · openTime ?"
+
+
+def test_status_line_before_the_parts_exist_and_with_an_open_time() -> None:
+    text = report.status_text(
+        **_armed(door=FrontDoor(), feed=None, lanes=None, available=None, seconds_to_open=12.34)
+    )
+    assert text == "feed - · ping - · polls 7 · balance ? · open in 12.3 s"
+    down = SimpleNamespace(up=False, subscribed=False, last_rtt_ms=None)
+    assert report.status_text(**_armed(door=FrontDoor(), feed=down)).startswith("feed DOWN · ")
+    unknown = SimpleNamespace(up=True, subscribed=False, last_rtt_ms=None)
+    text = report.status_text(**_armed(door=FrontDoor(), feed=unknown))
+    assert text.startswith("feed up (pair unknown) · ping - · ")
+
+
+def test_status_line_shows_a_refusing_front_door_first() -> None:
+    door = FrontDoor(403, "Attention Required! | Cloudflare", 1)
+    text = report.status_text(**_armed(door=door))
+    assert text.startswith(
+        "front door REFUSES keep-alives (HTTP 403: Attention Required! | Cloudflare) · feed up"
+    ), text
+    # not checked yet: nothing said
+    assert "front door" not in report.status_text(**_armed(door=FrontDoor()))
+
+
+async def test_status_line_shows_the_private_order_feed() -> None:
+    ready = asyncio.Event()
+    orderfeed = SimpleNamespace(ready=ready, login_error=None)
+    parts = _armed(door=FrontDoor(200, "", 1), orderfeed=orderfeed)
+    assert "ping 12.3 ms · private feed DOWN · polls 7" in report.status_text(**parts)
+    ready.set()
+    assert "ping 12.3 ms · private feed up · polls 7" in report.status_text(**parts)
+    ready.clear()
+    orderfeed.login_error = "API key not found"
+    assert "private feed DOWN (login refused)" in report.status_text(**parts)
+    # PRIVATE_FEED=0: no private feed, nothing said about it
+    assert "private feed" not in report.status_text(**_armed(door=FrontDoor(200, "", 1)))
+
+
+async def test_a_sniper_draws_its_own_status_line_before_it_runs() -> None:
+    """``Sniper.status_text()`` is the renderer fed with the run's own parts."""
     config = load_config(
         environ={
             "BITGET_API_KEY": "bg_statusKEY000000000000001",
@@ -86,45 +142,5 @@ def _sniper() -> Sniper:
             "BITGET_WS_URL": "ws://127.0.0.1:9/v2/ws/public",
         }
     )
-    return Sniper(config, out=io.StringIO(), status=False, use_journal=False)
-
-
-def _armed(sniper: Sniper, *, door: FrontDoor, orderfeed: object = None) -> Any:
-    """The parts the status line reads, as a run has them once armed."""
-    s: Any = sniper
-    s.feed = SimpleNamespace(up=True, subscribed=True, last_rtt_ms=12.34)
-    s.lanes = SimpleNamespace(front_door=door)
-    s.orderfeed = orderfeed
-    s.available = Decimal("1000")
-    s.polls = 7
-    return s
-
-
-async def test_status_line_while_armed_and_all_is_well() -> None:
-    s = _armed(_sniper(), door=FrontDoor(200, "", 1))
-    text = s._render_status()
-    assert text == "feed up · ping 12.3 ms · polls 7 · balance 1000 · openTime ?"
-
-
-async def test_status_line_shows_a_refusing_front_door_first() -> None:
-    door = FrontDoor(403, "Attention Required! | Cloudflare", 1)
-    text = _armed(_sniper(), door=door)._render_status()
-    assert text.startswith(
-        "front door REFUSES keep-alives (HTTP 403: Attention Required! | Cloudflare) · feed up"
-    ), text
-    # not checked yet: nothing said
-    assert "front door" not in _armed(_sniper(), door=FrontDoor())._render_status()
-
-
-async def test_status_line_shows_the_private_order_feed() -> None:
-    ready = asyncio.Event()
-    orderfeed = SimpleNamespace(ready=ready, login_error=None)
-    s = _armed(_sniper(), door=FrontDoor(200, "", 1), orderfeed=orderfeed)
-    assert "ping 12.3 ms · private feed DOWN · polls 7" in s._render_status()
-    ready.set()
-    assert "ping 12.3 ms · private feed up · polls 7" in s._render_status()
-    ready.clear()
-    orderfeed.login_error = "API key not found"
-    assert "private feed DOWN (login refused)" in s._render_status()
-    # PRIVATE_FEED=0: no private feed, nothing said about it
-    assert "private feed" not in _armed(_sniper(), door=FrontDoor(200, "", 1))._render_status()
+    sniper = Sniper(config, out=io.StringIO(), status=False, use_journal=False)
+    assert sniper.status_text() == "feed - · ping - · polls 0 · balance ? · openTime ?"

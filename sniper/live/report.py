@@ -1,0 +1,277 @@
+"""What a run tells: :class:`RunResult`, the printed result (text or one JSON line), the armed
+status line, and the outcome written to the journal.
+
+Nothing here sends or waits on the network; :func:`dry_run_result` only waits for the trigger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING, Any
+
+from sniper.errors import OrderRejected, SniperError
+from sniper.live.order import format_decimal, masked_request
+from sniper.live.venue import OrderState
+
+if TYPE_CHECKING:
+    from sniper.live.executor import Execution, Executor, Fired
+    from sniper.live.journal import Journal, OrderRecord
+    from sniper.live.order import PreparedOrder
+
+log = logging.getLogger("sniper.run")
+
+
+@dataclass
+class RunResult:
+    """What one run did. All ``*_ns`` are monotonic ns taken in this process."""
+
+    client_oid: str
+    channel: str  # the channel that fired: ws | poll | scheduled | startup
+    order_id: str | None  # None for a dry run
+    size: str | None
+    detect_ns: int
+    written_ns: int
+    ack_ns: int | None = None
+    accepted_written_ns: int | None = None  # when the accepted copy was written (retries)
+    accepted_via: str = "reply"  # reply | lookup | dry-run
+    attempts: int = 1
+    codes: list[str] = field(default_factory=list)  # non-success answers before acceptance
+    fill: OrderState | None = None
+    dry_run: bool = False
+    request_preview: str | None = None  # dry run: the request, credentials masked
+    open_seen_by: str | None = None
+
+    @property
+    def detect_to_written_us(self) -> float:
+        return (self.written_ns - self.detect_ns) / 1e3
+
+    @property
+    def written_to_ack_ms(self) -> float | None:
+        """Bytes of the accepted copy written → its reply's first byte (ms)."""
+        if self.ack_ns is None:
+            return None
+        return (self.ack_ns - (self.accepted_written_ns or self.written_ns)) / 1e6
+
+    @property
+    def fired_to_ack_ms(self) -> float | None:
+        """First bytes written (the hot path) → the accepting reply, retries included (ms)."""
+        if self.ack_ns is None:
+            return None
+        return (self.ack_ns - self.written_ns) / 1e6
+
+    def as_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["fill"] = asdict(self.fill) if self.fill is not None else None
+        doc["detect_to_written_us"] = round(self.detect_to_written_us, 3)
+        for name in ("written_to_ack_ms", "fired_to_ack_ms"):
+            value = getattr(self, name)
+            doc[name] = None if value is None else round(value, 3)
+        return doc
+
+
+def iso_ms(ms: int) -> str:
+    """Milliseconds since the epoch (server clock) as ``2025-01-02 03:04:05.678Z``."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+# =================================================================================================
+# the results
+def sold_result(
+    execution: Execution,
+    fired: Fired,
+    *,
+    size: str | None,
+    fill: OrderState | None,
+    open_seen_by: str | None,
+) -> RunResult:
+    """The result of an accepted order (its fill read back, or None)."""
+    return RunResult(
+        client_oid=execution.client_oid,
+        channel=fired.channel,
+        order_id=execution.order_id,
+        size=size,
+        detect_ns=fired.detect_ns,
+        written_ns=fired.written_ns,
+        ack_ns=execution.ack_ns if execution.accepted_via == "reply" else None,
+        accepted_written_ns=execution.written_ns or None,
+        accepted_via=execution.accepted_via,
+        attempts=execution.attempts,
+        codes=list(execution.codes),
+        fill=fill,
+        open_seen_by=open_seen_by,
+    )
+
+
+async def dry_run_result(executor: Executor, order: PreparedOrder) -> RunResult:
+    """Once a channel fired (nothing was written): the order that would have been sent."""
+    await executor.fired_event.wait()
+    fired = executor.fired
+    assert fired is not None
+    request = order.resign()
+    preview = masked_request(request) if request is not None else "(no order could be built)"
+    result = RunResult(
+        client_oid=order.client_oid,
+        channel=fired.channel,
+        order_id=None,
+        size=order.size,
+        detect_ns=fired.detect_ns,
+        written_ns=fired.written_ns,
+        ack_ns=None,
+        accepted_via="dry-run",
+        attempts=0,
+        dry_run=True,
+        request_preview=preview,
+        open_seen_by=executor.open_seen_by,
+    )
+    log.info("dry run: open detected by %s — no order sent", fired.channel)
+    return result
+
+
+def earlier_result(record: OrderRecord, state: OrderState) -> RunResult:
+    """An earlier run's order, found by its clientOid: this run's result (nothing was sent)."""
+    return RunResult(
+        client_oid=record.client_oid,
+        channel=record.channel or "earlier run",
+        order_id=state.order_id,
+        size=record.size or state.size,
+        detect_ns=0,
+        written_ns=0,
+        accepted_via="lookup",
+        attempts=0,
+        fill=state,
+    )
+
+
+def write_result(r: RunResult, out: IO[str], *, json_output: bool) -> None:
+    """The run's result on ``out``: a few lines of text, or one JSON line (``--json``)."""
+    if json_output:
+        doc = {"event": "dry-run" if r.dry_run else "sold", **r.as_dict()}
+        out.write(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
+        out.flush()
+        return
+    lines = _dry_run_lines(r) if r.dry_run else _sold_lines(r)
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+def _dry_run_lines(r: RunResult) -> list[str]:
+    lines = [
+        f"DRY RUN — open detected by {r.channel}; this order would have been sent "
+        f"(clientOid {r.client_oid}):"
+    ]
+    lines.extend("  " + ln for ln in (r.request_preview or "").splitlines())
+    lines.append(f"  detect → fire: {r.detect_to_written_us:.1f} µs (in-process)")
+    return lines
+
+
+def _sold_lines(r: RunResult) -> list[str]:
+    lines = [f"SOLD: orderId {r.order_id} · clientOid {r.client_oid} · fired by {r.channel}"]
+    ack = r.written_to_ack_ms
+    lines.append(
+        f"  detect → bytes written: {r.detect_to_written_us:.1f} µs (in-process) · "
+        f"written → acknowledged: "
+        + (f"{ack:.2f} ms" if ack is not None else f"n/a (confirmed by {r.accepted_via})")
+    )
+    if r.codes:
+        total = r.fired_to_ack_ms
+        lines.append(
+            f"  answers before acceptance: {', '.join(r.codes)} ({r.attempts} attempts"
+            + (f"; first write → accepted {total:.1f} ms)" if total is not None else ")")
+        )
+    f = r.fill
+    if f is None:
+        lines.append("  fill: not confirmed yet (orderInfo gave nothing)")
+    else:
+        lines.append(
+            f"  fill: status {f.status} · size {f.size} · baseVolume {f.base_volume} · "
+            f"priceAvg {f.price_avg} · quoteVolume {f.quote_volume}"
+        )
+    return lines
+
+
+# =================================================================================================
+# the armed status line
+def status_text(
+    *,
+    lanes: Any,
+    feed: Any,
+    orderfeed: Any,
+    polls: int,
+    available: Decimal | None,
+    seconds_to_open: float | None,
+) -> str:
+    """The armed status line: a refusing front door first (the order would meet it), the
+    public feed, the private order feed when there is one, polls, balance, time to open.
+    ``lanes`` / ``feed`` / ``orderfeed``: the run's parts, None when it has none (yet)."""
+    parts: list[str] = []
+    if lanes is not None and lanes.front_door.refused:
+        parts.append(lanes.front_door.describe())
+    if feed is None:
+        feed_text = "feed -"
+    elif feed.up:
+        feed_text = "feed up" + ("" if feed.subscribed else " (pair unknown)")
+    else:
+        feed_text = "feed DOWN"
+    rtt = feed.last_rtt_ms if feed is not None else None
+    parts += [feed_text, f"ping {rtt:.1f} ms" if rtt is not None else "ping -"]
+    if orderfeed is not None:
+        if orderfeed.ready.is_set():
+            parts.append("private feed up")
+        else:
+            refused = " (login refused)" if orderfeed.login_error else ""
+            parts.append(f"private feed DOWN{refused}")
+    parts += [
+        f"polls {polls}",
+        f"balance {format_decimal(available) if available is not None else '?'}",
+    ]
+    parts.append(
+        f"open in {seconds_to_open:.1f} s" if seconds_to_open is not None else "openTime ?"
+    )
+    return " · ".join(parts)
+
+
+# =================================================================================================
+# the journal's outcome line
+def record_result(journal: Journal, result: RunResult, *, run_id: str | None = None) -> None:
+    """A reported sale (``run_id``: the earlier run whose order this run confirmed)."""
+    if result.dry_run:
+        return
+    fill = result.fill
+    status = fill.status if fill is not None else ""
+    outcome = {
+        "filled": "filled",
+        "full_fill": "filled",
+        "partially_filled": "partially_filled",
+        "cancelled": "cancelled",
+        "canceled": "cancelled",
+    }.get(status, "accepted")
+    journal.record_outcome(
+        result.client_oid,
+        outcome,
+        order_id=result.order_id,
+        fill=asdict(fill) if fill is not None else None,
+        exit_code=0,
+        run_id=run_id,
+    )
+
+
+def record_failure(
+    journal: Journal, client_oid: str, *, fired: bool, exc: SniperError | None
+) -> None:
+    """The run ended without a sale it could report (``exc`` None: interrupted): say why."""
+    if isinstance(exc, OrderRejected):
+        outcome = "rejected"
+    elif fired:
+        outcome = "unconfirmed"  # interrupted or unconfirmed after the write: fate unknown
+    else:
+        outcome = "interrupted-before-fire"
+    journal.record_outcome(
+        client_oid,
+        outcome,
+        exit_code=exc.exit_code if exc is not None else None,
+        message=" ".join(str(exc).split()) if exc is not None else "interrupted",
+    )
