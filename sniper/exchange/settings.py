@@ -203,6 +203,21 @@ class ExchangeSettings:
     # one `account` snapshot of every coin right after its ack (the Account-Channel pages, the
     # source of ws_v2_account_push / ws_v3_account_push: "push ... for the first subscription")
     ws_private_account_snapshot_on_subscribe: bool = True
+    # --- simulated WAN (sniper/exchange/wan.py; issue 14). 0 / 0 (default): loopback, every
+    # byte flows as before. Otherwise each chunk, per direction and connection, is delayed by
+    # one_way + U(-jitter, +jitter) ms (uniform, clamped at 0), FIFO per connection (TCP never
+    # reorders): requests ARRIVE that much later (not-open 43115 / 25101, matching,
+    # `requestTime` and `serverTime` use that instant, §3.3, §4), replies and WS frames reach
+    # the client that much later. Read at every chunk; `wan_seed` (the jitter's RNG) at
+    # construction. ---
+    wan_one_way_ms: float = 0.0
+    wan_jitter_ms: float = 0.0
+    wan_seed: int | None = None
+    # place-order is 10/s per UID (§5, §12.3). Whether an attempt the venue REFUSES as not open
+    # (43115 / 25101, §10.5) consumes that budget is [UNCERTAIN]: True (default, the stricter
+    # reading): every attempt that passes the bucket counts, refused or not; False: a not-open
+    # refusal gives its token back.
+    place_order_limit_counts_refused: bool = True
 
     def __post_init__(self) -> None:
         if self.duplicate_check not in ("before_balance", "after_balance"):
