@@ -92,6 +92,16 @@ brackets (a bitget-api.md section or a sample kind).
   (``front_door_403``).
 * Records (:class:`~.recorder.Records`): every request with its first-byte time, every order,
   listing ticker times, WS subscriptions.
+* A simulated WAN (:mod:`.wan`; settings ``wan_one_way_ms``, ``wan_jitter_ms``, ``wan_seed``;
+  ``sniper exchange --wan-ms``), off by default: every chunk each way is delayed by one_way ±
+  a uniform jitter, FIFO per connection. A request *arrives* that much after its bytes reach
+  the socket and is decided at that instant (not open 43115 / 25101 [§10.5], the matching,
+  the timestamp window, the rate limit) and stamped with it (``requestTime`` [§4],
+  ``serverTime`` [§3.3]); replies and every WS frame reach the client that much after the
+  exchange wrote them, so a client's round trip is 2x one way. ``ex.arrivals(symbol)``:
+  every place-order of the trial as (arrival offset from the open in ms, code, accepted).
+* place-order budget 10/s per UID [§5]: refused attempts (43115 / 25101) count too;
+  ``place_order_limit_counts_refused=False`` is the kinder variant [UNCERTAIN].
 * Private WS (:mod:`.private_ws`, §7.4) on ``ex.ws_private_url`` (``/v2/ws/private``) and
   ``ex.ws_private_url_v3`` (``/v3/ws/private``): login signed over ``timestamp + "GET" +
   "/user/verify"`` (seconds, ms per setting, 30 s window on the exchange clock; 30011-30015,
@@ -121,6 +131,16 @@ request's last byte (end of head, or of body), which a client cannot move early.
 pre-encoded first push (measured ~0.1-0.2 ms after ``open_at_ms``). ``ex.kernel_stamping``
 says whether ``start()`` saw the kernel stamp a loopback packet. See :mod:`.net` and
 :mod:`.recorder`.
+
+With the simulated WAN (:mod:`.wan`) the stamps above stay those of the loopback socket (the
+kernel's first-byte and complete stamps; write times are when the exchange sent), and
+``arrival_ns`` (requests and orders) is the simulated arrival: ``complete_ns`` + the sampled
+one-way delay (without a WAN, ``complete_ns``). The exchange decides a REST request at its
+arrival, on the exchange clock (``ex.to_server_ns``): ``requestTime`` and ``serverTime`` are
+that ms, even though the request is processed a few µs later (``ex.symbol_as_of`` keeps a
+listing flip in between from letting an order that arrived before the open through). The
+open of ``ex.arrivals`` is ``ex.open_instant_ms(symbol)``: the scheduled ``open_at_ms``, or
+the instant the pair went online.
 
 Accounts: ``Account.balances`` is the starting balance; the live balances are
 ``Account.available`` / ``Account.frozen`` (``ex.balance(key, coin)``, ``ex.set_balance``).

@@ -55,6 +55,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="ticker push period (default: random 100-300 ms)",
     )
+    parser.add_argument(
+        "--wan-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="simulated one-way network delay, each way (default 0: loopback)",
+    )
+    parser.add_argument(
+        "--wan-jitter-ms",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="uniform jitter around --wan-ms, FIFO per connection (default: 10%% of --wan-ms)",
+    )
 
 
 def host_warning(host: str) -> str | None:
@@ -98,6 +112,15 @@ def _parse_balances(items: list[str], listed: str | None) -> dict[str, str]:
     return balances
 
 
+def wan_settings(args: argparse.Namespace) -> dict[str, float]:
+    """``wan_one_way_ms`` / ``wan_jitter_ms`` from ``--wan-ms`` / ``--wan-jitter-ms``."""
+    one_way = args.wan_ms
+    jitter = args.wan_jitter_ms if args.wan_jitter_ms is not None else one_way / 10
+    if not (one_way >= 0 and jitter >= 0):  # also refuses nan
+        raise SystemExit("sniper exchange: --wan-ms and --wan-jitter-ms must be >= 0")
+    return {"wan_one_way_ms": one_way, "wan_jitter_ms": jitter}
+
+
 def main(args: argparse.Namespace) -> int:
     import asyncio
     import os
@@ -113,6 +136,7 @@ def main(args: argparse.Namespace) -> int:
     listed = args.list.upper() if args.list else None
     balances = _parse_balances(args.balance, listed)
     interval = (0.1, 0.3)
+    wan = wan_settings(args)
     if args.ticker_interval_ms is not None:
         interval = (args.ticker_interval_ms / 1000, args.ticker_interval_ms / 1000)
     settings = ExchangeSettings(
@@ -122,6 +146,8 @@ def main(args: argparse.Namespace) -> int:
         demo=args.demo,
         ticker_interval_s=interval,
         max_request_records=10_000,
+        wan_one_way_ms=wan["wan_one_way_ms"],
+        wan_jitter_ms=wan["wan_jitter_ms"],
     )
 
     async def serve() -> None:
@@ -147,6 +173,11 @@ def main(args: argparse.Namespace) -> int:
                 f"  account   {args.account_mode}, balances "
                 + ", ".join(f"{c}={a}" for c, a in balances.items()),
             ]
+            if wan["wan_one_way_ms"] or wan["wan_jitter_ms"]:
+                out.append(
+                    f"  WAN       {wan['wan_one_way_ms']:g} ms one way "
+                    f"± {wan['wan_jitter_ms']:g} ms (round trip ~{2 * wan['wan_one_way_ms']:g} ms)"
+                )
             if listed:
                 when = f"in {args.open_in:.1f} s" if args.open_in is not None else "never (gray)"
                 out.append(f"  listing   {listed} at {args.price}, opens {when}")

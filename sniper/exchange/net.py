@@ -30,6 +30,14 @@ A request's complete stamp is the stamp of the chunk that completed it: the one 
 parser finished its head and, for a request with a body, the one that delivered the body's
 last byte. A client that writes one byte early gets an early first-byte stamp, never an early
 complete stamp.
+
+The simulated WAN (:mod:`.wan`, settings ``wan_one_way_ms`` / ``wan_jitter_ms``) sits here too:
+when the server carries a :class:`~.wan.WanModel` (``StampingServer.wan``), each chunk is stamped
+as it comes off the socket and handed to the parser at its simulated arrival (FIFO), the
+request's ``RxStamp.arrival_ns`` is that arrival for the chunk that completed it, and the
+connection's transport is a :class:`~.wan.DelayedTransport` (every write delayed, FIFO). A
+connection lost while chunks are still on the simulated wire is reported to aiohttp after them:
+what a client sent before closing still arrives. Without a WAN ``arrival_ns`` stays 0.
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ from typing import Any
 
 from aiohttp import web_protocol, web_server
 from aiohttp.http import RawRequestMessage
+
+from .wan import DelayedTransport, DelayLine, Link, WanModel
 
 SO_TIMESTAMPNS: int = getattr(socket, "SO_TIMESTAMPNS", 35)
 SCM_TIMESTAMPNS: int = getattr(socket, "SCM_TIMESTAMPNS", SO_TIMESTAMPNS)
@@ -166,6 +176,8 @@ class RxStamp:
     first_ns: int  # the first chunk that belongs to the request
     source: str  # "kernel" or "user": how first_ns was taken
     complete_ns: int = 0  # the chunk that completed head + body; 0 while the body is arriving
+    # the simulated arrival (.wan) of that completing chunk, CLOCK_REALTIME ns; 0 without a WAN
+    arrival_ns: int = 0
 
 
 def _only_crlf(data: bytes) -> bool:
@@ -176,9 +188,17 @@ def _only_crlf(data: bytes) -> bool:
 class StampingRequestHandler(web_protocol.RequestHandler):
     """aiohttp's HTTP protocol, plus first-byte and complete stamps for every parsed request."""
 
-    __slots__ = ("_fd", "_rx_body", "_rx_start", "rx_stamps")
+    __slots__ = ("_fd", "_rx_body", "_rx_line", "_rx_link", "_rx_start", "_wan", "rx_stamps")
 
     def connection_made(self, transport: Any) -> None:
+        wan: WanModel | None = getattr(self._manager, "wan", None)
+        self._wan = wan
+        self._rx_link: Link | None = None
+        self._rx_line: DelayLine | None = None
+        if wan is not None:
+            transport = DelayedTransport(transport, wan)  # outbound: every write delayed
+            self._rx_link = wan.link()
+            self._rx_line = DelayLine(self._loop)
         super().connection_made(transport)
         sock = transport.get_extra_info("socket")
         self._fd = sock.fileno() if sock is not None else -1
@@ -201,6 +221,22 @@ class StampingRequestHandler(web_protocol.RequestHandler):
             stamp = (kernel_ns, "kernel")
         else:
             stamp = (user_ns, "user")
+        line, link, wan = self._rx_line, self._rx_link, self._wan
+        if (
+            line is not None
+            and link is not None
+            and wan is not None
+            and (wan.active or line.pending)
+        ):
+            # inbound WAN: parsed at its simulated arrival, after the chunks before it
+            due = link.due_ns(stamp[0])
+            line.push(due, self._feed, data, stamp, due)
+            return
+        self._feed(data, stamp, 0)
+
+    def _feed(self, data: bytes, stamp: tuple[int, str], arrival_ns: int) -> None:
+        """Parse one chunk that came off the socket at ``stamp``; ``arrival_ns``: its simulated
+        arrival (CLOCK_REALTIME ns; now or just before), 0 without a WAN."""
         body = self._rx_body
         if self._rx_start is None and body is None and not _only_crlf(data):
             self._rx_start = stamp
@@ -208,6 +244,7 @@ class StampingRequestHandler(web_protocol.RequestHandler):
         super().data_received(data)
         if body is not None and body[1].is_eof():
             body[0].complete_ns = stamp[0]  # this chunk carried the body's last byte
+            body[0].arrival_ns = arrival_ns
             self._rx_body = None
         new = list(self._messages)[before:] if len(self._messages) > before else []
         for i, (msg, payload) in enumerate(new):
@@ -217,6 +254,7 @@ class StampingRequestHandler(web_protocol.RequestHandler):
             rx = RxStamp(first[0], first[1])
             if payload.is_eof():
                 rx.complete_ns = stamp[0]
+                rx.arrival_ns = arrival_ns
             else:
                 self._rx_body = (rx, payload)
             self.rx_stamps.append(rx)
@@ -224,6 +262,23 @@ class StampingRequestHandler(web_protocol.RequestHandler):
             self._rx_start = None
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        line = self._rx_line
+        if line is not None and line.pending:
+            # the bytes still on the simulated wire arrive first, then the loss
+            line.push(0, self._lost_after_arrivals, exc, 0)
+            return
+        self._lost(exc)
+
+    def _lost_after_arrivals(self, exc: BaseException | None, tries: int) -> None:
+        """The deferred loss: once every request that arrived has reached the exchange's
+        middleware (aiohttp drops a parsed request whose connection is lost before it starts,
+        and a venue does not), or after ~2 s."""
+        if (self._messages or self.rx_stamps) and tries < 2000:
+            self._loop.call_later(0.001, self._lost_after_arrivals, exc, tries + 1)
+            return
+        self._lost(exc)
+
+    def _lost(self, exc: BaseException | None) -> None:
         self.rx_stamps.clear()
         self._rx_body = None
         super().connection_lost(exc)

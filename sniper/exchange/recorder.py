@@ -17,6 +17,16 @@ and with kernel timestamps taken by a client.
   ``first_byte_ns`` for a request that arrived in one segment.
 * ``listing_ticker_ns`` — ``time.time_ns()`` taken immediately before the transport write of
   the first ticker push after a symbol went online (the frame is encoded before the stamp).
+* ``RequestRecord.arrival_ns`` / ``OrderRecord.arrival_ns`` — when the request *arrived* at
+  the exchange: with the simulated WAN (:mod:`.wan`) the simulated arrival of its last byte
+  (its kernel stamp + the sampled one-way delay), the instant the exchange decided it at
+  (not-open, matching, ``requestTime``); without a WAN equal to ``complete_ns``. The
+  first-byte and complete stamps stay the kernel's (the bytes reached the loopback socket
+  then). ``OrderRecord.arrival_server_ns`` is the same instant on the exchange clock (clock
+  skew fault included): ``ex.arrivals(symbol)`` measures it from the open.
+* With the WAN, every time of a write (``listing_ticker_ns``, ``reply_ns``, private pushes'
+  ``sent_ns``) is when the exchange sent it; the client receives it one sampled one-way delay
+  later.
 
 Headers are recorded with their secrets (ACCESS-SIGN, ACCESS-PASSPHRASE): records are for tests.
 """
@@ -43,6 +53,9 @@ class RequestRecord:
     # (time.time_ns() when the request reached the app: an aiohttp without the internals
     # net.py needs)
     first_byte_source: str = "user"
+    # ns, CLOCK_REALTIME: the (simulated, .wan) arrival of the request's last byte; without a
+    # WAN = complete_ns. See the module docstring.
+    arrival_ns: int = 0
 
 
 @dataclass(slots=True)
@@ -60,6 +73,8 @@ class OrderRecord:
     replied: bool  # False while withheld (withhold_next_order_reply)
     api: str = "v2"  # "v2" or "v3"
     reply_ns: int | None = None  # ns, CLOCK_REALTIME, just before the reply was handed to aiohttp
+    arrival_ns: int = 0  # ns, CLOCK_REALTIME: the request's (simulated) arrival, module docstring
+    arrival_server_ns: int = 0  # ns, exchange clock: the same instant (skew included)
 
 
 class WsSubscriptionRecord(NamedTuple):

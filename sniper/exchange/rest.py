@@ -22,10 +22,12 @@ the samples lack, the comment at that field names the source.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -58,6 +60,9 @@ BODY_KEY = web.RequestKey("body", bytes)
 ACCOUNT_KEY = web.RequestKey("account", Account)
 ORDER_KEY = web.RequestKey("order", OrderRecord)
 CODE_KEY = web.ResponseKey("code", str)  # envelope code answered; "" for non-JSON replies
+# The simulated arrival (CLOCK_REALTIME ns, wan.py) of the REST request being answered; 0 when
+# there is no WAN (then "now" is the processing instant, as it always was).
+ARRIVAL_NS: ContextVar[int] = ContextVar("arrival_ns", default=0)
 
 HTML_ERROR = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
@@ -101,11 +106,29 @@ class RestApi:
         self.ex = exchange
         self.endpoints: dict[str, Endpoint] = {}
 
+    # --- clock ----------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        """The exchange clock (ms) for the request being answered: its simulated arrival under
+        the WAN (``requestTime``, ``serverTime``, the open decision, the timestamp window), else
+        the processing instant."""
+        arrival = ARRIVAL_NS.get()
+        if arrival:
+            return self.ex.to_server_ns(arrival) // 1_000_000
+        return self.ex.server_time_ms()
+
+    def _at_arrival(self, symbol: str, now_ms: int) -> contextlib.AbstractContextManager[None]:
+        """The symbol as it stood at the request's simulated arrival (``ex.symbol_as_of``):
+        a request that arrived before the listing flip but is processed after it meets the gray
+        pair. Without a WAN: the symbol as it is."""
+        if ARRIVAL_NS.get():
+            return self.ex.symbol_as_of(symbol, now_ms)
+        return contextlib.nullcontext()
+
     # --- response helpers -----------------------------------------------------------------
     def envelope(
         self, code: str, msg: str, data: Any, status: int = 200, remain: int | None = None
     ) -> web.Response:
-        now: int | str = self.ex.server_time_ms()
+        now: int | str = self.now_ms()
         if self.ex.settings.request_time_as_string:
             now = str(now)
         body = {"code": code, "msg": msg, "requestTime": now, "data": data}
@@ -229,6 +252,7 @@ class RestApi:
             first_byte_ns=stamp.first_ns,
             complete_ns=complete_ns,
             first_byte_source=stamp.source,
+            arrival_ns=stamp.arrival_ns or complete_ns,
         )
         requests = self.ex.records.requests
         requests.append(record)
@@ -237,6 +261,9 @@ class RestApi:
             del requests[: len(requests) - cap]
         request[RECORD_KEY] = record
         request[BODY_KEY] = body
+        # REST requests that crossed the simulated WAN are decided at their arrival (wan.py);
+        # WebSocket upgrades never (their handler runs for the socket's whole life)
+        token = ARRIVAL_NS.set(stamp.arrival_ns) if path in self.endpoints else None
         try:
             resp = await self._dispatch(request, handler)
         except web.HTTPException as exc:
@@ -244,6 +271,9 @@ class RestApi:
                 resp = self.error("40404", "Request URL NOT FOUND", status=404)
             else:
                 raise
+        finally:
+            if token is not None:
+                ARRIVAL_NS.reset(token)
         if record.status == 0:
             record.status = resp.status
         if not isinstance(resp, web.WebSocketResponse):
@@ -280,9 +310,13 @@ class RestApi:
             if fault is not None:
                 return self.canned(fault)
         caller = request.remote or "?"
-        if endpoint.private:
-            caller = "key:" + request.headers.get("ACCESS-KEY", caller)
-        verdict = ex.limiter.check(endpoint.path, caller)
+        if endpoint.private:  # per UID (§5): the account behind the key, else the key as sent
+            key = request.headers.get("ACCESS-KEY", caller)
+            owner = ex.state.accounts.get(key)
+            caller = f"uid:{owner.uid}" if owner is not None else "key:" + key
+        arrival = ARRIVAL_NS.get()  # counted at the (simulated) arrival, not the processing
+        at = time.monotonic() - (time.time_ns() - arrival) / 1e9 if arrival else None
+        verdict = ex.limiter.check(endpoint.path, caller, at)
         remain = None
         if verdict is not None:
             allowed, remain = verdict
@@ -294,6 +328,10 @@ class RestApi:
             resp = await handler(request)
         except ApiError as err:
             resp = self.error(err.code, err.msg, status=err.status)
+        if endpoint.trade and verdict is not None and not s.place_order_limit_counts_refused:
+            not_open = s.v3_not_open_code if endpoint.api == "v3" else s.not_open_code
+            if resp.get(CODE_KEY) == not_open:  # the kinder variant: a not-open refusal is free
+                ex.limiter.refund(endpoint.path, caller)
         if remain is not None and isinstance(resp, web.Response):
             resp.headers["x-mbx-used-remain-limit"] = str(remain)
         return resp
@@ -308,7 +346,7 @@ class RestApi:
             body=request[BODY_KEY],
             remote_ip=request.remote,
             lookup=ex.state.accounts.get,
-            server_time_ms=ex.server_time_ms(),
+            server_time_ms=self.now_ms(),
             window_ms=s.timestamp_window_ms,
             passphrase_error=(s.passphrase_error_code, s.passphrase_error_msg),
             need_trade=endpoint.trade,
@@ -327,7 +365,8 @@ class RestApi:
 
     # --- public v2 ------------------------------------------------------------------------
     async def v2_time(self, request: web.Request) -> web.Response:
-        return self.ok({"serverTime": str(self.ex.server_time_ms())})
+        # stamped at the (simulated) arrival: a client's RTT midpoint estimate sees the WAN
+        return self.ok({"serverTime": str(self.now_ms())})
 
     def _open_time(self, sym: Symbol, status: str) -> int | None:
         """The open a row shows: the announced/actual open, or for a pre-existing market the
@@ -340,7 +379,7 @@ class RestApi:
 
     async def v2_symbols(self, request: web.Request) -> web.Response:
         s = self.ex.settings
-        now_ms = self.ex.server_time_ms()
+        now_ms = self.now_ms()
         wanted = request.query.get("symbol")
         rows = []
         for sym, status in self.ex.state.visible_symbols(now_ms):
@@ -388,7 +427,7 @@ class RestApi:
 
     def _tradable(self, wanted: str | None, v3: bool) -> list[Any]:
         """(symbol, status) rows with a market (gray pairs have none yet)."""
-        now_ms = self.ex.server_time_ms()
+        now_ms = self.now_ms()
         if wanted:
             found = self.ex.state.find_symbol(wanted, now_ms)
             if found is None:
@@ -404,7 +443,7 @@ class RestApi:
         return [sym for sym, status in rows if status != "gray"]
 
     async def v2_tickers(self, request: web.Request) -> web.Response:
-        now = str(self.ex.server_time_ms())
+        now = str(self.now_ms())
         rows = []
         for sym in self._tradable(request.query.get("symbol"), v3=False):
             p = self.ex.format_price(sym)
@@ -441,7 +480,7 @@ class RestApi:
         s = self.ex.settings
         if not self._require_spot_category(request):
             return self.ok([])
-        now_ms = self.ex.server_time_ms()
+        now_ms = self.now_ms()
         wanted = request.query.get("symbol")
         rows = []
         for sym, status in self.ex.state.visible_symbols(now_ms):
@@ -500,7 +539,7 @@ class RestApi:
     async def v3_tickers(self, request: web.Request) -> web.Response:
         if not self._require_spot_category(request):
             return self.ok([])
-        now = str(self.ex.server_time_ms())
+        now = str(self.now_ms())
         rows = []
         for sym in self._tradable(request.query.get("symbol"), v3=True):
             p = self.ex.format_price(sym)
@@ -549,7 +588,7 @@ class RestApi:
     async def v2_assets(self, request: web.Request) -> web.Response:
         available, frozen = self._balances(request[ACCOUNT_KEY])
         everything = request.query.get("assetType") == "all"
-        now = str(self.ex.server_time_ms())
+        now = str(self.now_ms())
         rows = [
             {
                 "coin": coin,
@@ -673,6 +712,8 @@ class RestApi:
             complete_ns=record.complete_ns,
             replied=True,
             api="v3" if v3 else "v2",
+            arrival_ns=record.arrival_ns,
+            arrival_server_ns=self.ex.to_server_ns(record.arrival_ns),
         )
         params = _json_or_none(request[BODY_KEY])
         if isinstance(params, dict):
@@ -702,9 +743,9 @@ class RestApi:
         else:
             try:
                 req = self._parse_order(request[BODY_KEY], v3)
-                result = ex.state.place_order(
-                    account, req, now_ms=ex.server_time_ms(), api=order_rec.api
-                )
+                now_ms = self.now_ms()  # the (simulated) arrival decides open / not open
+                with self._at_arrival(req.symbol, now_ms):
+                    result = ex.state.place_order(account, req, now_ms=now_ms, api=order_rec.api)
             except ApiError as err:
                 result = Rejection(err.code, err.msg)
             if isinstance(result, Order):

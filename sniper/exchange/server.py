@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import ssl
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -21,6 +22,7 @@ from .recorder import OrderRecord, Records
 from .rest import RestApi
 from .settings import ExchangeSettings
 from .state import SYMBOL_STATUSES, Account, ExchangeState, Symbol, split_symbol
+from .wan import WanModel
 from .ws import WsHub
 
 
@@ -33,6 +35,11 @@ class EmbeddedExchange:
         self.faults = Faults(self)
         self.records = Records()
         self.limiter = RateLimiter(self.settings.rate_limit_table())
+        self.wan = WanModel(self.settings)  # the simulated WAN (wan.py); off at 0 ms
+        # symbol -> (the instant it went online, exchange ms; its status, visible, open_at_ms
+        # and opened_at_ms just before): what a request that ARRIVED before that instant but
+        # is processed after it must see (symbol_as_of)
+        self._before_open: dict[str, tuple[int, str, bool, int | None, int | None]] = {}
         self.ws_hub = WsHub(self)
         self.private_ws = PrivateWsHub(self)  # /v2/ws/private, /v3/ws/private
         self.rest = RestApi(self)
@@ -76,9 +83,14 @@ class EmbeddedExchange:
         )
         await runner.setup()
         assert runner.server is not None
-        # Swap in the protocol factory that stamps each request's first byte (see net.py).
+        # Swap in the protocol factory that stamps each request's first byte (see net.py),
+        # and carries the simulated WAN to every connection.
         if STAMPING_SUPPORTED:
             runner.server.__class__ = StampingServer
+            runner.server.wan = self.wan  # type: ignore[attr-defined]
+        elif self.wan.active:
+            await runner.cleanup()
+            raise RuntimeError("the simulated WAN needs the stamping protocol (net.py)")
         sock = make_listener(s.host, s.port)
         site = web.SockSite(runner, sock, ssl_context=ssl_ctx)
         try:
@@ -201,6 +213,10 @@ class EmbeddedExchange:
     def server_time_ns(self) -> int:
         """The exchange clock in ns (CLOCK_REALTIME + skew)."""
         return time.time_ns() + self.faults.clock_skew_ms * 1_000_000
+
+    def to_server_ns(self, realtime_ns: int) -> int:
+        """A CLOCK_REALTIME instant (a record's ``arrival_ns``, ...) on the exchange clock."""
+        return realtime_ns + self.faults.clock_skew_ms * 1_000_000
 
     # --- accounts -------------------------------------------------------------------------
     def add_account(self, account: Account) -> Account:
@@ -405,6 +421,15 @@ class EmbeddedExchange:
             task.cancel()
         now_ms = self.server_time_ms()
         opened_at = sym.open_at_ms if sym.open_at_ms is not None else now_ms
+        before = sym.status_at(opened_at - 1)
+        if before != "online":
+            self._before_open[symbol] = (
+                opened_at,
+                sym.status,
+                sym.visible,
+                sym.open_at_ms,
+                sym.opened_at_ms,
+            )
         sym.status = "online"
         sym.visible = True
         sym.open_at_ms = None
@@ -438,6 +463,53 @@ class EmbeddedExchange:
             return Decimal(1)
         sym = self.state.symbols.get(f"{coin}USDT")
         return sym.price if sym is not None else Decimal(0)
+
+    @contextlib.contextmanager
+    def symbol_as_of(self, symbol: str, at_ms: int) -> Iterator[None]:
+        """The symbol as it stood at ``at_ms`` (exchange ms), for the synchronous body only.
+
+        With the simulated WAN a request is decided at its arrival instant, but processed a few
+        µs to ms later; if the symbol went online in between (the listing flip), the request
+        must still meet the pair as it was (gray: 43115 / 25101; absent; halt). Inside the
+        block the symbol's status, visibility and scheduled open are those from just before
+        the flip; they are restored on exit. Never await inside the block.
+        """
+        sym = self.state.symbols.get(symbol)
+        before = self._before_open.get(symbol)
+        if sym is None or before is None or at_ms >= before[0] or sym.status != "online":
+            yield
+            return
+        now = (sym.status, sym.visible, sym.open_at_ms, sym.opened_at_ms)
+        _, sym.status, sym.visible, sym.open_at_ms, sym.opened_at_ms = before
+        try:
+            yield
+        finally:
+            sym.status, sym.visible, sym.open_at_ms, sym.opened_at_ms = now
+
+    def open_instant_ms(self, symbol: str) -> int:
+        """The symbol's open on the exchange clock: when it went online, else its scheduled
+        ``open_at_ms``; ValueError when it has neither."""
+        sym = self.state.symbols[symbol]
+        if sym.open_at_ms is not None:  # scheduled (the flip may be a moment behind)
+            return sym.open_at_ms
+        if sym.opened_at_ms is not None:
+            return sym.opened_at_ms
+        raise ValueError(f"{symbol} has no open instant (neither opened nor scheduled)")
+
+    def arrivals(self, symbol: str) -> list[tuple[float, str | None, bool]]:
+        """Every place-order for ``symbol`` this trial: (arrival offset from the open in ms,
+        on the exchange clock; the envelope code answered, None if never answered; accepted).
+
+        The arrival is the simulated one (``OrderRecord.arrival_ns``; the request's last byte
+        without a WAN); the open is :meth:`open_instant_ms`. Negative: arrived before the open.
+        ``records.clear()`` starts a new trial.
+        """
+        open_ms = self.open_instant_ms(symbol)
+        return [
+            ((o.arrival_server_ns - open_ms * 1_000_000) / 1e6, o.code, o.accepted)
+            for o in self.records.orders
+            if o.symbol == symbol
+        ]
 
     # --- records --------------------------------------------------------------------------
     # `timeout` is the documented public API (tests read better with it than with a wrapper)

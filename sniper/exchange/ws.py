@@ -12,6 +12,11 @@ frame the exchange *sends* is encoded here and written straight to the transport
 Compression is never negotiated (the real venue offers no permessage-deflate either, §2), so
 raw frames are valid frames.
 
+Under the simulated WAN (:mod:`.wan`) a connection's transport is a
+:class:`~.wan.DelayedTransport`: a frame stamped and written here (the listing ticker
+included) reaches the client one sampled one-way delay later, in order; a client's ``ping``
+is read one one-way delay after it reached the socket, so its ``pong`` round trip is 2x.
+
 Event shapes follow the real frames of ``tests/data/bitget-samples.json``: a v2 error carries
 ``arg`` and ``op`` (ws_v2_error_unknown_symbol, ws_v2_error_param); a v3 error carries NO
 ``arg`` and a ``connId`` (ws_v3_error_unknown_symbol, ws_v3_error_login, §5.11); a v3 ticker
