@@ -70,6 +70,28 @@ brackets (a bitget-api.md section or a sample kind).
   settings, §5.6); balance 43012 [rest_error_v2] / v3 25202. Instant fills of market orders at
   the current price with a 0.1 % taker fee; limit orders fill if marketable, else rest
   ``live`` with frozen funds (no cancel endpoint).
+* Listing-day model (:mod:`.book`, issue 13), off by default (no book, every setting off:
+  matching as above). ``ex.state.set_book(symbol, bids=[(price, size), ...])``: a SELL walks
+  the bids best first at the bids' prices, consuming them, one fill each [§10.6, §10.10 thin
+  book]; the symbol's price follows the last trade. Market sell: what the bids hold, the rest
+  cancelled (final status ``book_market_rest_status``: ``cancelled`` [§5.9] / ``filled`` /
+  ``partially_filled`` [UNCERTAIN]) or refused whole with 25209 [§5.11]
+  (``book_market_thin="reject"``). Limit sell at P [§5.6 ``force``, §5.10 ``timeInForce``]:
+  every bid >= P, then gtc rests ``live`` / ``partially_filled`` at P with the rest frozen, ioc
+  cancels the rest, fok all-or-nothing (else ``cancelled``, nothing executed), post_only that
+  would take: ``cancelled`` or refused (``post_only_marketable`` [UNCERTAIN]). Buys ignore the
+  book. Limit price band ``price_band`` (``ratio``: sell < price x (1 - sellLimitPriceRatio);
+  ``divide``; [§10.6 UNCERTAIN]) -> 40808 "Parameter verification exception delegatePrice"
+  [§6, ccxt#25150] / ``v3_price_band_code``; price decimals -> ``price_scale_code`` 41103 [§6]
+  / ``v3_price_scale_code``; the 45113 cap is checked before the book. Market orders refused
+  for ``market_orders_refused_for_s`` after the open with ``market_refused_code`` 43119 / v3
+  25101 [§10.10 UNCERTAIN, §6 not-trading codes], limits accepted. Call auction
+  ``auction_window_s`` before a scheduled open [§10.4 UNCERTAIN]: kinds in ``auction_accepts``
+  wait ``live`` (frozen) and execute at the open at one clearing price (the lowest bid any of
+  them reached), others get ``auction_refused_code`` 43115 / v3 25101. Every fill is on
+  ``ex.state.fills`` (:class:`~.book.FillRecord`; ``ex.state.executed_qty(key, symbol)``) and
+  on ``Order.fills``; orderInfo / order-info show the cumulative volume and average price;
+  the private feed pushes one ``partially_filled`` per fill, then ``filled`` / ``cancelled``.
 * Public WS v2 and v3: subscribe / unsubscribe acks [ws_v2_ack, ws_v3_ack], 30001 for unknown
   symbols (not remembered) — v2 with ``arg`` and ``op`` and the real message
   [ws_v2_error_unknown_symbol], v3 WITHOUT ``arg``, with a ``connId`` and the arg as JSON in
@@ -115,9 +137,12 @@ brackets (a bitget-api.md section or a sample kind).
 
 Not modelled: futures
 (tickers, books of USDT-FUTURES are "unknown symbols"), WS order placement, call
-auction stages, order book / trades, cancel and batch endpoints, ``receiveWindow``,
-``/api/v2/public/annoucements``, RSA keys, the 6000/min per-IP overall cap, connection-count
-limits, price movement (the price changes only through ``set_price``), partial fills.
+auction stages (one window, no ``/market/auction``), the ask side and the public books /
+trades channels (the bid book is private to the matching engine), bids arriving later (a
+resting order never fills after it was placed), cancel and batch endpoints,
+``receiveWindow``, ``/api/v2/public/annoucements``, RSA keys, the 6000/min per-IP overall
+cap, connection-count limits, price movement (the price changes only through ``set_price``
+and trades on a bid book).
 
 Clock and timestamps
 --------------------

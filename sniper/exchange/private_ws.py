@@ -43,9 +43,12 @@ Pushes (routed to the sockets logged in with the order's API key, of the generat
 account: classic -> v2, UTA -> v3):
 
 * v2 ``orders``: ``action:"snapshot"``, the order's current state. ``live`` on acceptance, then
-  for a fill ``partially_filled`` (fill fields describe that fill, ``accBaseVolume`` /
-  ``priceAvg`` / ``feeDetail`` cumulative) and ``filled`` (bbgo 2023: the last
-  ``partially_filled`` already at accBaseVolume = size). A resting limit order: ``live`` only.
+  one ``partially_filled`` per fill (fill fields describe that fill, ``accBaseVolume`` /
+  ``priceAvg`` / ``feeDetail`` cumulative up to it) and ``filled`` (bbgo 2023: the last
+  ``partially_filled`` already at accBaseVolume = size) or ``cancelled`` (the rest cancelled:
+  a market sell the bid book could not cover, ioc, fok, post_only; spelt per
+  ``ws_private_cancelled_status``). A resting limit order: ``live`` only; one that took part
+  of a bid book and rests: ``live`` and its ``partially_filled`` pushes.
   Key set per the spot samples (ws_v2_orders_push, ws_v2_orders_push_data): ``price`` only on
   limit orders, ``notional`` only on buys, fill fields only after a fill, ``newSize`` and
   ``stpMode`` only with ``ws_private_v2_2024_fields`` (2024+ frames; the 2023 frames lack them).
@@ -53,7 +56,9 @@ account: classic -> v2, UTA -> v3):
 * v2 ``fill``: one push per fill (ws_v2_fill_push). v2 ``account``: the changed coins
   (ws_v2_account_push).
 * v3 ``order``: ``ws_private_v3_order_statuses`` ``"filled"`` (one push) or ``"new_filled"``
-  (``new`` then ``filled``) for an order that fills at once; ``live`` for a resting one. Keys of
+  (``new`` then ``filled``) for an order that fills at once; ``live`` for a resting one; with
+  several fills one push per fill (``partially_filled``, the completing one ``filled``), then
+  ``cancelled`` when the rest was cancelled. Keys of
   ws_v3_order_push without its futures-only keys (``FUTURES_ONLY_ORDER_KEYS``; no spot UTA
   frame is public) unless ``ws_private_v3_futures_keys``; ``category`` lowercase ``spot``.
   v3 ``fill``: one push per fill (ws_v3_fill_push without ``holdSide`` / ``tradeSide``). v3
@@ -69,8 +74,12 @@ pongs still flow), ``private_ws_push_delay_ms`` (every push written that much la
 kept), ``drop_private_ws_connections()``. Records (:class:`~.recorder.Records`):
 ``private_logins``, ``private_subscriptions``, ``private_pushes`` (each with its write time).
 
-Not modelled: WS order placement (``op:"trade"``, §7.5 -> 30003 here), cancels, partial fills
-over time (a fill is always the whole order), ``cancelled`` pushes.
+The call auction's open (listing-day model, :class:`~.book.AuctionSettler`): the fills of
+orders accepted during the auction are pushed when the pair opens (their ``live`` went out at
+acceptance).
+
+Not modelled: WS order placement (``op:"trade"``, §7.5 -> 30003 here), cancels, fills of a
+resting order after it was placed (bids arriving later).
 """
 
 from __future__ import annotations
@@ -83,13 +92,14 @@ import json
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
 from .auth import verify, wire
+from .book import AuctionSettler
 from .recorder import PrivateLoginRecord, PrivatePushRecord, WsSubscriptionRecord
 from .rest import RECORD_KEY
 from .state import fmt
@@ -151,6 +161,28 @@ def check_settings(s: ExchangeSettings) -> None:
         raise ValueError("ws_private_login_window_s must be > 0")
 
 
+# one order push: (status, the fill it reports or None, how many of the order's fills it counts)
+Step = tuple[str, "Fill | None", int]
+
+
+def order_at(order: Order, upto: int) -> Order:
+    """``order`` as it stood after its first ``upto`` fills (cumulative volume, average price,
+    fees): what a ``partially_filled`` push reports. All fills: the order itself."""
+    if upto >= len(order.fills):
+        return order
+    done = order.fills[:upto]
+    base = sum((e.base_qty for e in done), Decimal(0))
+    quote = sum((e.quote_value for e in done), Decimal(0))
+    return replace(
+        order,
+        base_volume=base,
+        quote_volume=quote,
+        fee=sum((e.fee for e in done), Decimal(0)),
+        price_avg=quote / base if base else Decimal(0),
+        u_time=done[-1].time_ms if done else order.c_time,
+    )
+
+
 def fixed(value: Decimal, places: int) -> str:
     """``value`` with exactly ``places`` decimals, as the real pushes print amounts."""
     return f"{value:.{places}f}"
@@ -163,7 +195,8 @@ def negative(fee: Decimal) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution of an order (the simulator fills an order in one execution)."""
+    """One execution of an order (``Order.fills``: one, or with a bid book several), with the
+    ids its pushes carry."""
 
     trade_id: str
     link_id: str  # v3 `execLinkId`
@@ -263,7 +296,7 @@ def v3_order_data(
     order: Order, status: str, fill: Fill | None, *, futures_keys: bool
 ) -> dict[str, Any]:
     """One element of a v3 ``order`` push (ws_v3_order_push, spot)."""
-    done = fill is not None and status in ("partially_filled", "filled")
+    done = fill is not None and status not in ("live", "new")
     limit = order.order_type == "limit"
     cum_value = order.quote_volume if done else Decimal(0)
     # [UNCERTAIN] `amount` of a spot order: price x qty for a limit order (as the real spot
@@ -372,9 +405,17 @@ class PrivateWsHub:
         self._ids = itertools.count(1)
         self._sweeper: asyncio.Task[None] | None = None
         self.feed = PrivateFeed(exchange, self.conns)
+        # the open of the call auction (listing-day model): fills of orders accepted before it
+        self.auctions = AuctionSettler(
+            exchange, lambda order, first: self.feed.publish_order(order, first, accepted=False)
+        )
+        exchange.state.on_auction_order = self.auctions.wake
 
     def publish_order(self, order: Order) -> None:
-        """See :meth:`PrivateFeed.publish_order` (called by the REST layer)."""
+        """See :meth:`PrivateFeed.publish_order` (called by the REST layer). An auction open
+        that is due is pushed first (its orders executed before this one)."""
+        if self._ex.state.auction_orders_waiting():
+            self.auctions.settle_now()
         self.feed.publish_order(order)
 
     def publish_balance(self, api_key: str, coins: Iterable[str]) -> None:
@@ -390,6 +431,7 @@ class PrivateWsHub:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def stop(self) -> None:
+        await self.auctions.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -687,10 +729,12 @@ class PrivateFeed:
             and not c.transport.is_closing()
         ]
 
-    def publish_order(self, order: Order) -> None:
-        """Push an order that was just placed (and, if it executed, filled) to its owner's
-        sockets: order pushes, fill pushes, then the balance change. Called by the REST layer
-        right after the matching engine accepted the order."""
+    def publish_order(self, order: Order, first_fill: int = 0, *, accepted: bool = True) -> None:
+        """Push an order to its owner's sockets: order pushes, fill pushes, then the balance
+        change. Called by the REST layer right after the matching engine accepted the order
+        (``accepted``: its first push, ``live``, goes out too), and by the call auction's open
+        for the fills of an order accepted before (``first_fill``: index of its first new fill
+        in ``order.fills``)."""
         ex = self._ex
         account = ex.state.accounts.get(order.api_key)
         sym = ex.state.symbols.get(order.symbol)
@@ -700,25 +744,80 @@ class PrivateFeed:
         if not conns:
             return
         now_ms = ex.server_time_ms()
-        fill = None
-        if order.status == "filled":
-            fill = Fill(
+        fills = [
+            Fill(
                 trade_id=str(next(self._trade_ids)),
                 link_id=str(next(self._trade_ids)),
-                price=order.price_avg,
-                base_qty=order.base_volume,
-                quote_value=order.quote_volume,
-                fee=order.fee,
-                fee_coin=order.fee_coin,
-                time_ms=order.u_time,
+                price=execution.price,
+                base_qty=execution.base_qty,
+                quote_value=execution.quote_value,
+                fee=execution.fee,
+                fee_coin=execution.fee_coin,
+                time_ms=execution.time_ms,
             )
+            for execution in order.fills[first_fill:]
+        ]
+        v2_steps = self._v2_steps(order, first_fill, fills, accepted)
+        v3_steps = self._v3_steps(order, first_fill, fills, accepted)
         coins = [sym.base_coin, sym.quote_coin]
         for conn in conns:
             if conn.version == "v2":
-                self._publish_v2(conn, order, sym, fill, now_ms)
+                if not v2_steps:
+                    continue
+                self._publish_v2(conn, order, sym, v2_steps, fills, now_ms)
             else:
-                self._publish_v3(conn, order, fill, now_ms)
+                if not v3_steps:
+                    continue
+                self._publish_v3(conn, order, v3_steps, fills, now_ms)
             self.push_account(conn, account, coins, "update")
+
+    def _final_status(self, order: Order) -> str | None:
+        """The last push of a finished order (``filled`` / ``cancelled`` spelt per
+        ``ws_private_cancelled_status``); None while it is open."""
+        if order.status == "filled":
+            return "filled"
+        if order.status == "cancelled":
+            return self._ex.settings.ws_private_cancelled_status
+        return None
+
+    def _v2_steps(
+        self, order: Order, first_fill: int, fills: list[Fill], accepted: bool
+    ) -> list[Step]:
+        """v2 ``orders`` pushes (§7.4): ``live`` on acceptance, one ``partially_filled`` per
+        fill (bbgo 2023: the last one already at accBaseVolume = size), then ``filled`` or
+        ``cancelled``."""
+        steps: list[Step] = []
+        if accepted:
+            steps.append(("live", None, first_fill))
+        for k, fill in enumerate(fills):
+            steps.append(("partially_filled", fill, first_fill + k + 1))
+        final = self._final_status(order)
+        if final is not None:
+            steps.append((final, fills[-1] if fills else None, len(order.fills)))
+        return steps
+
+    def _v3_steps(
+        self, order: Order, first_fill: int, fills: list[Fill], accepted: bool
+    ) -> list[Step]:
+        """v3 ``order`` pushes: an order resting untouched: ``live``; otherwise ``new`` first
+        with ``ws_private_v3_order_statuses="new_filled"``, one push per fill
+        (``partially_filled``, the one that completes the order ``filled``), then
+        ``cancelled`` for an order whose rest was cancelled."""
+        steps: list[Step] = []
+        total = len(order.fills)
+        if accepted:
+            if not fills and order.status in ("live", "partially_filled"):
+                steps.append(("live", None, first_fill))
+            elif self._ex.settings.ws_private_v3_order_statuses == "new_filled":
+                steps.append(("new", None, first_fill))
+        for k, fill in enumerate(fills):
+            upto = first_fill + k + 1
+            done = upto == total and order.status == "filled"
+            steps.append(("filled" if done else "partially_filled", fill, upto))
+        if order.status == "cancelled":
+            cancelled = self._ex.settings.ws_private_cancelled_status
+            steps.append((cancelled, fills[-1] if fills else None, total))
+        return steps
 
     def publish_balance(self, api_key: str, coins: Iterable[str]) -> None:
         """Push a balance change that is not an order (a deposit: ``ex.set_balance``)."""
@@ -729,44 +828,55 @@ class PrivateFeed:
             self.push_account(conn, account, [c.upper() for c in coins], "update")
 
     def _publish_v2(
-        self, conn: PrivateConnection, order: Order, sym: Symbol, fill: Fill | None, now_ms: int
+        self,
+        conn: PrivateConnection,
+        order: Order,
+        sym: Symbol,
+        steps: list[Step],
+        fills: list[Fill],
+        now_ms: int,
     ) -> None:
         s = self._ex.settings
-        statuses = ["live"] if fill is None else ["live", "partially_filled", "filled"]
         for key, arg in list(conn.subs.items()):
             if key[0] not in ("orders", "fill") or key[1] != "SPOT":
                 continue
             if key[2] not in ("default", order.symbol):
                 continue
             if key[0] == "orders":
-                for status in statuses:
+                for status, fill, upto in steps:
                     data = v2_order_data(
-                        order, sym, status, fill, fields_2024=s.ws_private_v2_2024_fields
+                        order_at(order, upto),
+                        sym,
+                        status,
+                        fill,
+                        fields_2024=s.ws_private_v2_2024_fields,
                     )
                     self._push(conn, "orders", "snapshot", arg, [data], now_ms, order, status)
-            elif fill is not None:
-                data = v2_fill_data(order, sym, fill)
-                self._push(conn, "fill", "snapshot", arg, [data], now_ms, order, None)
+            else:
+                for fill in fills:
+                    data = v2_fill_data(order, sym, fill)
+                    self._push(conn, "fill", "snapshot", arg, [data], now_ms, order, None)
 
     def _publish_v3(
-        self, conn: PrivateConnection, order: Order, fill: Fill | None, now_ms: int
+        self,
+        conn: PrivateConnection,
+        order: Order,
+        steps: list[Step],
+        fills: list[Fill],
+        now_ms: int,
     ) -> None:
         s = self._ex.settings
-        if fill is None:
-            statuses = ["live"]
-        elif s.ws_private_v3_order_statuses == "new_filled":
-            statuses = ["new", "filled"]
-        else:
-            statuses = ["filled"]
         futures_keys = s.ws_private_v3_futures_keys
         if ("order",) in conn.subs:
             arg = conn.subs[("order",)]
-            for status in statuses:
-                data = v3_order_data(order, status, fill, futures_keys=futures_keys)
+            for status, fill, upto in steps:
+                data = v3_order_data(order_at(order, upto), status, fill, futures_keys=futures_keys)
                 self._push(conn, "order", "snapshot", arg, [data], now_ms, order, status)
-        if ("fill",) in conn.subs and fill is not None:
-            data = v3_fill_data(order, fill, futures_keys=futures_keys)
-            self._push(conn, "fill", "snapshot", conn.subs[("fill",)], [data], now_ms, order, None)
+        if ("fill",) in conn.subs:
+            for fill in fills:
+                data = v3_fill_data(order, fill, futures_keys=futures_keys)
+                arg = conn.subs[("fill",)]
+                self._push(conn, "fill", "snapshot", arg, [data], now_ms, order, None)
 
     def push_account(
         self, conn: PrivateConnection, account: Account, coins: list[str], action: str

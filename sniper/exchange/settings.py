@@ -203,6 +203,63 @@ class ExchangeSettings:
     # one `account` snapshot of every coin right after its ack (the Account-Channel pages, the
     # source of ws_v2_account_push / ws_v3_account_push: "push ... for the first subscription")
     ws_private_account_snapshot_on_subscribe: bool = True
+    # --- listing-day model (sniper/exchange/book.py; issue 13). Everything here is OFF by
+    # default: without a bid book (`ex.state.set_book`) and with these defaults, orders match
+    # exactly as before (marketable -> filled at once at the symbol's price). ---
+    # With a bid book: a market SELL whose size the bids cannot cover executes what they hold
+    # (§10.6/§10.10 thin book) and the rest is cancelled; the order's final status then is
+    # [UNCERTAIN] (§5.9 lists `cancelled`; some venues report such a market order `filled`; a
+    # dead order left `partially_filled` never sends a final push -- the least kind):
+    book_market_rest_status: Literal["cancelled", "filled", "partially_filled"] = "cancelled"
+    # ... or [UNCERTAIN] the venue refuses such a market order outright, nothing executed, with
+    # §5.11's 25209 "Insufficient market liquidity, please try again later" (Bitget's table of
+    # the 25xxx family, which the v2 error page carries too): "reject"
+    book_market_thin: Literal["partial", "reject"] = "partial"
+    thin_book_code: str = "25209"
+    v3_thin_book_code: str = "25209"
+    # a post_only limit that would take at once (§5.6 force post_only): [UNCERTAIN] no source
+    # names Bitget's answer. "cancel": accepted, then `cancelled`, nothing executed (no code to
+    # invent); "reject": refused with `post_only_reject_code` (an invented placeholder)
+    post_only_marketable: Literal["cancel", "reject"] = "cancel"
+    post_only_reject_code: str = "40808"
+    v3_post_only_reject_code: str = "40808"
+    # The price band of a LIMIT order (§5.1 buy/sellLimitPriceRatio, §10.6 "interpretation
+    # [UNCERTAIN]", §6 40808 `delegatePrice`): "off" (default, as before); "ratio": a sell below
+    # price x (1 - sellLimitPriceRatio) or a buy above price x (1 + buyLimitPriceRatio) is
+    # refused; "divide" (stricter for sells): a sell below price / (1 + sellLimitPriceRatio).
+    # `price` is the symbol's current (last) price. v2 answer: the real 40808 "Parameter
+    # verification exception delegatePrice" (ccxt#25150); §6 also lists 43008/43009.
+    price_band: Literal["off", "ratio", "divide"] = "off"
+    price_band_code: str = "40808"
+    v3_price_band_code: str = "40808"  # [UNCERTAIN] no v3 source; 40808 is the generic check
+    # price decimals above pricePrecision (§5.6, §6 real "param price scale error error"): v2
+    # 41103; v3 [UNCERTAIN] 41103 (as before) or the 25xxx precision code 25610 (§5.11)
+    price_scale_code: str = "41103"
+    v3_price_scale_code: str = "41103"
+    # [UNCERTAIN for Bitget] §10.10: other venues refuse MARKET orders for the first minutes
+    # after a listing (Bybit: 5 min). > 0: market orders are refused for that many seconds
+    # after the pair went online (limit orders accepted); code: one of §6's undocumented
+    # "not trading" codes (43119 "Trading is not open"; 43120, 50030 are alternatives), v3:
+    # §5.11's 25101 "Trading pair not open for trading". `market_refused_msg` None: the code's
+    # text from state.MESSAGES.
+    market_orders_refused_for_s: float = 0.0
+    market_refused_code: str = "43119"
+    v3_market_refused_code: str = "25101"
+    market_refused_msg: str | None = None
+    # The call auction before the open (§5.3, §10.4: stages, which order types each accepts
+    # [UNCERTAIN]; other venues' auctions take limit orders only). > 0: for that many seconds
+    # before a scheduled open (`open_at_ms`) the gray pair is in its auction: an order whose
+    # orderType ("market" / "limit") or, for a limit, whose force ("gtc", "normal", "ioc",
+    # "fok", "post_only") is in `auction_accepts` is accepted and waits `live` (funds frozen)
+    # for the open, where the waiting orders execute together against the bids at ONE
+    # clearing price (the lowest bid any of them reached; without a book, the symbol's price);
+    # others get `auction_refused_code` (default the not-open code 43115 / v3 25101, §10.5).
+    auction_window_s: float = 0.0
+    auction_accepts: tuple[str, ...] = ("limit",)
+    auction_refused_code: str = "43115"
+    v3_auction_refused_code: str = "25101"
+    # §7.4: the spot `cancelled` push; futures frames spell it `canceled` [UNCERTAIN for spot]
+    ws_private_cancelled_status: Literal["cancelled", "canceled"] = "cancelled"
     # --- simulated WAN (sniper/exchange/wan.py; issue 14). 0 / 0 (default): loopback, every
     # byte flows as before. Otherwise each chunk, per direction and connection, is delayed by
     # one_way + U(-jitter, +jitter) ms (uniform, clamped at 0), FIFO per connection (TCP never
@@ -243,6 +300,26 @@ class ExchangeSettings:
             raise ValueError(
                 f"v3_limit_open_time must be '' or '-1', got {self.v3_limit_open_time!r}"
             )
+        self._check_listing_day()
+
+    def _check_listing_day(self) -> None:
+        """ValueError for a listing-day setting out of its range."""
+        choices: dict[str, tuple[str, ...]] = {
+            "book_market_rest_status": ("cancelled", "filled", "partially_filled"),
+            "book_market_thin": ("partial", "reject"),
+            "post_only_marketable": ("cancel", "reject"),
+            "price_band": ("off", "ratio", "divide"),
+            "ws_private_cancelled_status": ("cancelled", "canceled"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.market_orders_refused_for_s < 0 or self.auction_window_s < 0:
+            raise ValueError("market_orders_refused_for_s and auction_window_s must be >= 0")
+        kinds = {"market", "limit", "gtc", "normal", "ioc", "fok", "post_only"}
+        unknown = set(self.auction_accepts) - kinds
+        if unknown:
+            raise ValueError(f"auction_accepts: unknown order kinds {sorted(unknown)}")
 
     def rate_limit_table(self) -> dict[str, float]:
         """The effective path -> requests/s table (empty when limits are off)."""
