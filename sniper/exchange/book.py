@@ -130,17 +130,21 @@ class FillRecord:
     source: str  # "book" (walked the bids), "price" (the symbol's price: no book), "auction"
 
 
-# How often the settler looks at the exchange clock while orders wait for the open (s).
+# How often the settler looks at the exchange clock while orders wait for the open (s): every
+# AUCTION_POLL_S from 2 ms before the scheduled open (or when none is scheduled: a pair opened
+# by hand), at most AUCTION_IDLE_S apart before that.
 AUCTION_POLL_S = 0.002
+AUCTION_IDLE_S = 0.05
 
 
 class AuctionSettler:
     """Runs the open of the call auction for orders accepted during it.
 
     ``wake()`` (the state calls it when it accepts an auction order) starts a task that polls
-    the exchange clock every :data:`AUCTION_POLL_S` while such orders wait; once their pair is
-    online, ``ExchangeState.settle_auctions`` executes them and the fills go out on the
-    private feed (the ``live`` push went out at acceptance).
+    the exchange clock while such orders wait (:data:`AUCTION_POLL_S` near the open,
+    :data:`AUCTION_IDLE_S` before it); once their pair is online,
+    ``ExchangeState.settle_auctions`` executes them and the fills go out on the private feed
+    (the ``live`` push went out at acceptance).
     """
 
     def __init__(self, exchange: EmbeddedExchange, publish: Callable[[Order, int], None]) -> None:
@@ -158,11 +162,17 @@ class AuctionSettler:
             self._publish(order, first)
 
     async def _run(self) -> None:
+        state = self._ex.state
         while True:
             self.settle_now()
-            if not self._ex.state.auction_orders_waiting():
+            if not state.auction_orders_waiting():
                 return
-            await asyncio.sleep(AUCTION_POLL_S)
+            open_ms = state.next_auction_open_ms()
+            wait = AUCTION_POLL_S
+            if open_ms is not None:
+                ahead_s = (open_ms - self._ex.server_time_ms()) / 1000 - AUCTION_POLL_S
+                wait = min(AUCTION_IDLE_S, max(AUCTION_POLL_S, ahead_s))
+            await asyncio.sleep(wait)
 
     async def stop(self) -> None:
         task, self._task = self._task, None

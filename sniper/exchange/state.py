@@ -388,6 +388,14 @@ class ExchangeState:
     def auction_orders_waiting(self) -> bool:
         return bool(self._auction or self._settled)
 
+    def next_auction_open_ms(self) -> int | None:
+        """The earliest scheduled open among the waiting auction orders' pairs (exchange clock);
+        None when one of them has no scheduled open (opened by hand: due now)."""
+        opens = [self.symbols[e.order.symbol].open_at_ms for e in self._auction]
+        if not opens or any(t is None for t in opens):
+            return None
+        return min(t for t in opens if t is not None)
+
     def settle_auctions(self, now_ms: int) -> list[tuple[Order, int]]:
         """Execute the auction orders whose pair is online at ``now_ms``; returns every
         outcome not handed out yet: (order, index of its first new fill), for the pushes."""
