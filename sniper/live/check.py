@@ -1,8 +1,10 @@
 """``sniper check``: validate everything ``sniper run`` needs, without trading.
 
-It runs the start-up steps of ``sniper run`` one by one (the same :class:`~sniper.live.runner.
-Sniper` methods: exchange clock, account mode, credentials and balance, the symbol, the order's
-size and value) and adds the probes ``run`` does not need to make:
+It takes the start-up checks of ``sniper run`` one by one (the same :class:`~sniper.live.
+preflight.Preflight` steps: exchange clock, account mode, credentials and balance, the symbol, the
+order's size and value), reads what they found from its frozen
+:class:`~sniper.live.preflight.Readiness` record, and adds the probes ``run`` does not need to
+make:
 
 * the key's trade permission: a place-order with an empty body (``{}``), which can never be an
   order — refused for its parameters (40019/40020) = the key may trade; 40014 = it may not;
@@ -43,6 +45,7 @@ import ssl
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -52,7 +55,8 @@ from sniper.live.cli import add_config_arguments, load_command_config, setup_com
 if TYPE_CHECKING:
     from sniper.config import Config
     from sniper.live.lanes import FrontDoor
-    from sniper.live.runner import Sniper
+    from sniper.live.preflight import Preflight, Readiness, ValueCheck
+    from sniper.live.rest import RestClient
     from sniper.live.venue import Venue
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
@@ -132,12 +136,10 @@ async def run_checks(config: Config) -> list[Item]:
     # start-up warnings of the configuration (http:// to a remote host, a readable .env)
     items.extend(Item("configuration", "warning", WARN, w) for w in config.warnings)
     try:
-        from sniper.live.runner import Sniper
+        from sniper.live.fastpath import IMPLEMENTATION  # refuses to load without the extensions
     except ExtensionsMissing as exc:
         items.append(Item("hot path", "not built", FAIL, " ".join(str(exc).split())))
         return items
-    from sniper.live.fastpath import IMPLEMENTATION
-
     if IMPLEMENTATION == "compiled":
         items.append(Item("hot path", "compiled (Cython)", OK))
     else:
@@ -149,45 +151,48 @@ async def run_checks(config: Config) -> list[Item]:
                 "SNIPER_PURE_PYTHON=1 runs the slow twins; unset it for a real listing",
             )
         )
-    sniper = Sniper(config, out=sys.stderr, status=False)
+    from sniper.live.preflight import Preflight
+
+    preflight = Preflight(config)
     try:
-        await _check_exchange(sniper, items)
+        await _check_exchange(preflight, items)
     finally:
-        await sniper.close()
+        await preflight.close()
     return items
 
 
-async def _check_exchange(sniper: Sniper, items: list[Item]) -> None:
+async def _check_exchange(preflight: Preflight, items: list[Item]) -> None:
     from sniper.errors import ConfigError, CredentialsRejected, StartupError
 
-    cfg = sniper.config
-    await sniper.open_rest()
+    cfg = preflight.readiness.config
+    rest = await preflight.open_rest()
     # --- exchange clock ---------------------------------------------------------------------
     try:
-        await sniper.sync_clock()
+        await preflight.sync_clock()
     except StartupError as exc:
         items.append(Item("exchange", cfg.rest_url, FAIL, _text(exc)))
-        items.append(await _front_door(sniper))  # says why when a front door refuses us
+        items.append(await _front_door(preflight.readiness))  # says why a front door refuses us
         for name in ("account mode", "credentials", "balance", "symbol", "WebSocket"):
             items.append(Item(name, "not checked", SKIP, "needs the exchange"))
         return
-    offset = sniper.clock.offset_ms
+    offset = preflight.readiness.clock_offset_ms
+    rtt = preflight.readiness.clock_rtt_ms
     items.append(
         Item(
             "exchange clock",
-            f"offset {offset:+.1f} ms (best round trip {sniper.clock.rtt_ms or 0.0:.1f} ms)",
+            f"offset {offset:+.1f} ms (best round trip {rtt or 0.0:.1f} ms)",
             WARN if abs(offset) > CLOCK_WARN_MS else OK,
             "this machine's clock is off; sniper signs with exchange time, but sync it (NTP)"
             if abs(offset) > CLOCK_WARN_MS
             else "",
         )
     )
-    items.append(await _rest_round_trip(sniper))
-    items.append(await _front_door(sniper))
+    items.append(await _rest_round_trip(rest, preflight.readiness))
+    items.append(await _front_door(preflight.readiness))
     # --- account mode, credentials, permission, balance --------------------------------------
     signed_ok = False
     try:
-        mode = await sniper.resolve_account()
+        mode = await preflight.resolve_account()
     except CredentialsRejected as exc:  # the detection call is signed: the key is the problem
         items.append(Item("account mode", "not detected", SKIP, "needs accepted credentials"))
         items.append(Item("credentials", "rejected", FAIL, _text(exc)))
@@ -197,66 +202,66 @@ async def _check_exchange(sniper: Sniper, items: list[Item]) -> None:
         items.append(
             Item(
                 "account mode",
-                f"{'UTA' if mode == 'uta' else 'classic'} ({sniper.account_source}) — "
+                f"{'UTA' if mode == 'uta' else 'classic'} ({preflight.readiness.account_source}) — "
                 f"{'v3' if mode == 'uta' else 'v2'} API",
                 OK,
             )
         )
         try:
-            await sniper.check_credentials()
+            await preflight.check_credentials()
         except CredentialsRejected as exc:
             items.append(Item("credentials", "rejected", FAIL, _text(exc)))
         except StartupError as exc:
             items.append(Item("credentials", "not checked", FAIL, _text(exc)))
         else:
             signed_ok = True
-            path = sniper.venue.assets_call().path
+            path = preflight.readiness.venue.assets_call().path
             items.append(Item("credentials", f"accepted (signed GET {path})", OK))
     if signed_ok:
-        items.append(await _trade_permission(sniper))
-        items.append(_balance(sniper))
+        items.append(await _trade_permission(rest, preflight.readiness.venue))
+        items.append(_balance(preflight.readiness))
     else:
         for name in ("trade permission", "balance"):
             items.append(Item(name, "not checked", SKIP, "needs accepted credentials"))
-    cfg = sniper.config  # resolved for the account mode (WS URL)
+    cfg = preflight.readiness.config  # resolved for the account mode (WS URL)
     # --- the symbol, its open time, the order ------------------------------------------------
     try:
-        state = await sniper.read_symbol()
+        await preflight.read_symbol()
     except StartupError as exc:
         items.append(Item("symbol", cfg.target, FAIL, _text(exc)))
     else:
-        items.append(_symbol(sniper, state.status))
-        items.append(_open_time(sniper))
+        items.append(_symbol(preflight.readiness))
+        items.append(_open_time(preflight.readiness, preflight.clock.seconds_until))
         if signed_ok:
-            items.append(_order_size(sniper))
+            items.append(_order_size(preflight.readiness))
             try:
-                sniper.planned_size()
+                preflight.readiness.planned_size()
             except ConfigError:
                 pass
             else:
-                items.append(await _order_value(sniper))
-                items.append(_market_cap(sniper))
-    items.append(await _websocket(sniper, resolved=sniper.account_source != ""))
+                items.append(_order_value(await preflight.order_value_check()))
+                items.append(_market_cap(preflight.market_cap_check()))
+    readiness = preflight.readiness
+    items.append(await _websocket(readiness, resolved=readiness.account_source != ""))
 
 
 def _text(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-async def _rest_round_trip(sniper: Sniper) -> Item:
+async def _rest_round_trip(rest: RestClient, readiness: Readiness) -> Item:
     from sniper.errors import ExchangeUnavailable
 
-    assert sniper.rest is not None
     rtts: list[float] = []
     for _ in range(REST_SAMPLES):
         t0 = time.perf_counter()
         try:
-            env = await sniper.rest.request(sniper.venue.time_call(), signed=False)
+            env = await rest.request(readiness.venue.time_call(), signed=False)
         except ExchangeUnavailable:
             continue
         if env.ok:
             rtts.append((time.perf_counter() - t0) * 1000)
-    url = sniper.config.rest_url
+    url = readiness.config.rest_url
     if not rtts:
         return Item("REST", url, FAIL, "the exchange stopped answering /public/time")
     median = statistics.median(rtts)
@@ -270,14 +275,12 @@ async def _rest_round_trip(sniper: Sniper) -> Item:
     )
 
 
-async def _trade_permission(sniper: Sniper) -> Item:
+async def _trade_permission(rest: RestClient, venue: Venue) -> Item:
     from sniper.errors import ExchangeUnavailable
 
-    assert sniper.rest is not None
-    venue = sniper.venue
     call = venue.permission_probe_call()
     try:
-        env = await sniper.rest.request(call, signed=True)
+        env = await rest.request(call, signed=True)
     except ExchangeUnavailable as exc:
         return Item("trade permission", "not confirmed", WARN, f"the probe failed: {exc.msg}")
     if env.code in ("40014", "25620"):  # v2 / v3 "permission" (§6, §5.11)
@@ -301,12 +304,11 @@ async def _trade_permission(sniper: Sniper) -> Item:
     )
 
 
-async def _front_door(sniper: Sniper) -> Item:
+async def _front_door(readiness: Readiness) -> Item:
     from sniper.live.lanes import USER_AGENT
 
-    cfg = sniper.config
     try:
-        door = await front_door_probe(cfg, sniper.venue)
+        door = await front_door_probe(readiness.config, readiness.venue)
     except TimeoutError:
         return Item(
             "front door",
@@ -322,7 +324,7 @@ async def _front_door(sniper: Sniper) -> Item:
             FAIL,
             f"{type(exc).__name__}: {_text(exc)[:160]} — check BITGET_REST_URL and the network",
         )
-    sent = f"keep-alive GET {sniper.venue.time_call().path} ({USER_AGENT})"
+    sent = f"keep-alive GET {readiness.venue.time_call().path} ({USER_AGENT})"
     if door.refused:
         return Item(
             "front door",
@@ -373,15 +375,15 @@ async def front_door_probe(
     return FrontDoor(reply.status, body_excerpt(reply.body) if refused else "", time.monotonic_ns())
 
 
-def _balance(sniper: Sniper) -> Item:
+def _balance(readiness: Readiness) -> Item:
     from decimal import Decimal
 
     from sniper.live.order import format_decimal
 
-    cfg = sniper.config
-    available = sniper.available if sniper.available is not None else Decimal(0)
+    cfg = readiness.config
+    available = readiness.available if readiness.available is not None else Decimal(0)
     have = f"{format_decimal(available)} {cfg.base_coin} available"
-    code = "25202" if sniper.venue.mode == "uta" else "43012"
+    code = "25202" if readiness.venue.mode == "uta" else "43012"
     if cfg.coin_amount == "all":
         if available > 0:
             return Item("balance", f"{have}, selling all", OK)
@@ -402,9 +404,10 @@ def _balance(sniper: Sniper) -> Item:
     )
 
 
-def _symbol(sniper: Sniper, status: str) -> Item:
-    t = sniper.config.target
-    if sniper.symbol.restricted_api:
+def _symbol(readiness: Readiness) -> Item:
+    t = readiness.config.target
+    status = readiness.symbol.status
+    if readiness.symbol.restricted_api:
         return Item(
             "symbol",
             f"{t} is restrictedAPI",
@@ -437,10 +440,11 @@ def _symbol(sniper: Sniper, status: str) -> Item:
     )
 
 
-def _open_time(sniper: Sniper) -> Item:
+def _open_time(readiness: Readiness, seconds_until: Callable[[float], float]) -> Item:
+    """``seconds_until``: seconds from now until the exchange clock reads a time (ms)."""
     from sniper.live.report import iso_ms
 
-    ms = sniper.open_time_ms
+    ms = readiness.open_time_ms
     if ms is None:
         return Item(
             "open time",
@@ -448,24 +452,25 @@ def _open_time(sniper: Sniper) -> Item:
             OK,
             "WebSocket + polling watch; OPEN_TIME / --open-time arms the scheduled channel",
         )
-    source = "exchange" if sniper.symbol.open_time_ms is not None else "OPEN_TIME / --open-time"
-    seconds = sniper.clock.seconds_until(ms)
+    symbol = readiness.symbol
+    source = "exchange" if symbol.open_time_ms is not None else "OPEN_TIME / --open-time"
+    seconds = seconds_until(ms)
     when = f"{iso_ms(ms)} (in {seconds:.1f} s, from the {source})"
-    if seconds < -5 and sniper.symbol.status != "online":
+    if seconds < -5 and symbol.status != "online":
         return Item(
             "open time", when, WARN, "already past: the scheduled channel will not fire on it"
         )
     return Item("open time", when, OK)
 
 
-def _order_size(sniper: Sniper) -> Item:
+def _order_size(readiness: Readiness) -> Item:
     from sniper.errors import ConfigError
     from sniper.live.order import order_size
 
-    cfg = sniper.config
-    precision = sniper.symbol.quantity_precision
+    cfg = readiness.config
+    precision = readiness.symbol.quantity_precision
     try:
-        size, warning = order_size(cfg.coin_amount, sniper.available, precision)
+        size, warning = order_size(cfg.coin_amount, readiness.available, precision)
     except ConfigError as exc:
         return Item("order size", cfg.coin_amount, FAIL, _text(exc))
     if size is None:
@@ -481,8 +486,7 @@ def _order_size(sniper: Sniper) -> Item:
     return Item("order size", text, OK)
 
 
-async def _order_value(sniper: Sniper) -> Item:
-    check = await sniper.order_value_check()
+def _order_value(check: ValueCheck) -> Item:
     if check.verdict == "ok":
         return Item("order value", check.short, OK)
     if check.verdict == "below":
@@ -495,8 +499,7 @@ async def _order_value(sniper: Sniper) -> Item:
     return Item("order value", check.short, WARN, check.text)
 
 
-def _market_cap(sniper: Sniper) -> Item:
-    check = sniper.market_cap_check(sniper.last_price)
+def _market_cap(check: ValueCheck) -> Item:
     if check.verdict == "over":
         return Item(
             "market-order cap",
@@ -510,17 +513,17 @@ def _market_cap(sniper: Sniper) -> Item:
     return Item("market-order cap", check.short, OK)
 
 
-async def _websocket(sniper: Sniper, *, resolved: bool) -> Item:
+async def _websocket(readiness: Readiness, *, resolved: bool) -> Item:
     from sniper.live.venue import make_venue
 
-    cfg = sniper.config
+    cfg = readiness.config
     url = cfg.ws_url
-    venue = sniper.venue
+    venue = readiness.venue
     if not resolved:  # account mode unknown (the key was refused): speak the URL's generation
         mode = "uta" if "/v3/" in url else "classic"
         venue = make_venue(mode, cfg.target, cfg.base_coin)
     try:
-        connect_ms, answer, pong_ms = await ws_probe(sniper, venue)
+        connect_ms, answer, pong_ms = await ws_probe(cfg, venue)
     except TimeoutError as exc:
         return Item("WebSocket", url, FAIL, f"{exc} — check BITGET_WS_URL and the network")
     except Exception as exc:  # refused, TLS, handshake: all mean "cannot connect"
@@ -544,13 +547,12 @@ async def _websocket(sniper: Sniper, *, resolved: bool) -> Item:
     return Item("WebSocket", " · ".join(parts), status, hint)
 
 
-async def ws_probe(sniper: Sniper, venue: Venue) -> tuple[float, str, float]:
+async def ws_probe(cfg: Config, venue: Venue) -> tuple[float, str, float]:
     """(connect ms, the subscribe answer, ping→pong ms) on the configured public WS."""
     import picows
 
     from sniper.live.rest import client_ssl_context
 
-    cfg = sniper.config
     frames: asyncio.Queue[bytes] = asyncio.Queue()
 
     class Listener(picows.WSListener):

@@ -18,6 +18,7 @@ from sniper.live.order import format_decimal, masked_request
 from sniper.live.venue import OrderState
 
 if TYPE_CHECKING:
+    from sniper.live.clock import ServerClock
     from sniper.live.executor import Execution, Executor, Fired
     from sniper.live.journal import Journal, OrderRecord
     from sniper.live.order import PreparedOrder
@@ -76,6 +77,13 @@ class RunResult:
 def iso_ms(ms: int) -> str:
     """Milliseconds since the epoch (server clock) as ``2025-01-02 03:04:05.678Z``."""
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def open_time_text(open_time_ms: int | None, clock: ServerClock) -> str:
+    """``, opens <when> (in <s> s)`` — the tail of the symbol and ``armed`` log lines."""
+    if open_time_ms is None:
+        return ", openTime not announced"
+    return f", opens {iso_ms(open_time_ms)} (in {clock.seconds_until(open_time_ms):.1f} s)"
 
 
 # =================================================================================================

@@ -25,9 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import sys
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -37,7 +35,6 @@ from sniper import _fast
 from sniper.config import Config
 from sniper.errors import (
     ConfigError,
-    CredentialsRejected,
     ExchangeUnavailable,
     OrderUnconfirmed,
     SniperError,
@@ -59,13 +56,15 @@ from sniper.live.lanes import OrderLane, OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
 from sniper.live.order import PreparedOrder, format_decimal, order_size
 from sniper.live.orderfeed import OrderFeed
-from sniper.live.pacing import Backoff, PollPacer
+from sniper.live.pacing import PollPacer
+from sniper.live.preflight import Preflight, Readiness, resolve_host
 from sniper.live.reconcile import HoldingsTracker, Reconciler
 from sniper.live.report import (
     RunResult,
     dry_run_result,
     earlier_result,
     iso_ms,
+    open_time_text,
     record_failure,
     record_result,
     sold_result,
@@ -75,22 +74,13 @@ from sniper.live.report import (
 from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
 from sniper.live.status import StatusLine
-from sniper.live.venue import (
-    Call,
-    ClassicVenue,
-    Envelope,
-    SymbolState,
-    Venue,
-    account_settings_call,
-    make_venue,
-)
+from sniper.live.venue import SymbolState, Venue
 
 log = logging.getLogger("sniper.run")
 
 SPIN_S = 0.002  # the scheduled channel busy-waits (yielding) only for the last 2 ms
 STARTUP_FEED_WAIT_S = 2.0  # s a fire at start-up (pair already online) waits for the feed
 PRE_OPEN_BALANCE_S = 1.0  # s before a known open of the last background balance read
-STARTUP_ATTEMPTS = 5  # a start-up call is tried this often while its answer is transient
 
 
 def _log_task_failure(task: asyncio.Task[Any]) -> None:
@@ -100,15 +90,6 @@ def _log_task_failure(task: asyncio.Task[Any]) -> None:
     exc = task.exception()
     if exc is not None:
         log.error("%s stopped: %s: %s", task.get_name(), type(exc).__name__, exc, exc_info=exc)
-
-
-@dataclass(frozen=True)
-class ValueCheck:
-    """The order's value against the pair's minimum (45110): ``ok`` | ``below`` | ``unknown``."""
-
-    verdict: str
-    text: str  # the whole sentence (the run's log line)
-    short: str = ""  # the value alone (a `sniper check` cell)
 
 
 class Sniper:
@@ -129,7 +110,10 @@ class Sniper:
         use_journal: bool = True,
         state_dir: Path | None = None,
     ) -> None:
-        self.config = config
+        # the start-up checks (steps 2-5): their readiness record says what was found; the
+        # venue is given (tests), or the account mode's
+        self.clock = ServerClock()
+        self.preflight = Preflight(config, venue=venue, clock=self.clock)
         # the journal and the single-instance lock (``state_dir`` overrides SNIPER_STATE_DIR)
         self.use_journal = use_journal
         self._state_dir = state_dir
@@ -139,11 +123,6 @@ class Sniper:
         self.out = out if out is not None else sys.stdout
         self.dry_run = dry_run
         self.json_output = json_output
-        # the venue: given (tests), or chosen by the account mode in resolve_account()
-        self.venue: Venue = venue or ClassicVenue(config.target, config.base_coin)
-        self._venue_given = venue is not None
-        self.account_source = ""  # how the account mode was decided (for the log and check)
-        self.clock = ServerClock()
         self._status_stream = status_stream if status_stream is not None else sys.stderr
         self._status_enabled = (
             status if status is not None else bool(self._status_stream.isatty()) and not json_output
@@ -156,14 +135,12 @@ class Sniper:
         self.holdings: Decimal | None = None
         self.holdings_tracker = HoldingsTracker()  # every read, for the not-executed proof
         self.orderfeed: OrderFeed | None = None
-        self.last_price: Decimal | None = None  # the pair's last price, when it has one
         self.polls = 0
         self._last_symbol_call = 0.0  # loop time of the last symbols request (the poll pacing)
         self.poll_throttles = 0  # 429 answers to polls
         self.poll_interval_ms = float(config.poll_interval_ms)
         self._open_time_changed = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
-        self.rest: RestClient | None = None
         self.lanes: OrderLanes | None = None
         self.feed: Feed | None = None
         self.trigger: OrderTrigger | None = None
@@ -171,6 +148,24 @@ class Sniper:
         self.executor: Executor | None = None
         self.armed = asyncio.Event()
         self._status: StatusLine | None = None
+
+    @property
+    def config(self) -> Config:
+        """The configuration, resolved for the account mode once the start-up checks got there."""
+        return self.preflight.readiness.config
+
+    @property
+    def venue(self) -> Venue:
+        return self.preflight.readiness.venue
+
+    @property
+    def account_source(self) -> str:
+        """How the account mode was decided: ``given`` | ``BITGET_ACCOUNT`` | ``detected``."""
+        return self.preflight.readiness.account_source
+
+    @property
+    def rest(self) -> RestClient | None:
+        return self.preflight.rest
 
     # =============================================================================================
     async def run(self) -> RunResult:
@@ -230,7 +225,7 @@ class Sniper:
             " — DRY RUN, no order will be sent" if self.dry_run else "",
             IMPLEMENTATION,
         )
-        await self.prepare()
+        self._adopt(await self.preflight.run())
         cfg = self.config  # resolved for the account mode
         if self.use_journal and not self.dry_run:
             self.journal = Journal.open(cfg, directory=self._state_dir)
@@ -242,7 +237,7 @@ class Sniper:
         assert rest is not None
 
         # 6. order lanes + pre-signed order
-        host, port, addr = await self._resolve()
+        host, port, addr = await resolve_host(cfg.rest_url)
         self.trigger = OrderTrigger(self._on_fired, self._on_seen, dry_run=self.dry_run)
         trigger = self.trigger
         rest_ssl = client_ssl_context(cfg) if cfg.rest_url.startswith("https") else None
@@ -367,319 +362,17 @@ class Sniper:
         return await self._finish(execution)
 
     # =============================================================================================
-    # start-up steps (public: `sniper check` runs them one by one)
-    async def prepare(self) -> None:
-        """Steps 2-5: REST session, exchange clock, account mode, credentials and balance, the
-        symbol and the order's value. Each failure is one :class:`StartupError`."""
-        await self.open_rest()
-        await self.sync_clock()
-        await self.resolve_account()
-        log.info("exchange: %s · feed: %s", self.config.rest_url, self.config.ws_url)
-        await self.check_credentials()
-        await self.read_symbol()
-        self.planned_size()  # a COIN_AMOUNT below one quantity step stops here (exit 2)
-        if self.symbol.status == "online":
-            return  # fire at once: no extra round trip (a 45110 would say it all the same)
-        check = await self.order_value_check()
-        if check.verdict == "below":
-            log.warning("order value: %s", check.text)
-        else:
-            log.info("order value: %s", check.text)
-        cap = self.market_cap_check(self.last_price)
-        if cap.verdict == "over":
-            log.warning("market-order cap: %s", cap.text)
-        elif cap.verdict != "none":
-            log.info("market-order cap: %s", cap.text)
-        if self.symbol.restricted_api:
-            log.warning(
-                "symbol: %s is restrictedAPI — the exchange does not let it be traded through "
-                "the API (an order would get 25013); watching in case that changes",
-                self.config.target,
-            )
-
-    async def open_rest(self) -> RestClient:
-        if self.rest is None:
-            self.rest = RestClient(self.config, self.clock, self.venue)
-            await self.rest.__aenter__()
-        return self.rest
-
-    async def _startup_request(self, call: Call, *, signed: bool) -> Envelope:
-        """One start-up call, retried a few times (~3 s) while the answer is transient (no
-        connection, 429, 5xx); the last answer or error is returned or raised."""
-        assert self.rest is not None
-        backoff = Backoff(0.2, 1.0)
-        for attempt in range(1, STARTUP_ATTEMPTS + 1):
-            last = attempt == STARTUP_ATTEMPTS
-            try:
-                env = await self.rest.request(call, signed=signed)
-            except ExchangeUnavailable as exc:
-                if last:
-                    raise
-                log.debug("start-up call %s failed (%s); retrying", call.path, exc.msg)
-            else:
-                if last or not self.venue.is_transient(env):
-                    return env
-                log.info("start-up call %s: %s; retrying", call.path, self.venue.explain(env))
-            await asyncio.sleep(backoff.next())
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _server_time_startup(self) -> int:
-        env = await self._startup_request(self.venue.time_call(), signed=False)
-        if not env.ok:
-            raise ExchangeUnavailable(env.http_status, env.code, self.venue.explain(env))
-        return self.venue.parse_server_time(env.data)
-
-    async def sync_clock(self) -> None:
-        assert self.rest is not None
-        try:
-            await self.clock.sync(self._server_time_startup, samples=5)
-        except ExchangeUnavailable as exc:
-            raise StartupError(
-                f"cannot reach the exchange at {self.config.rest_url} ({exc.msg}) — check "
-                "BITGET_REST_URL and the network"
-            ) from None
-        except ValueError as exc:
-            raise StartupError(
-                f"{self.config.rest_url} does not answer like Bitget ({exc}) — "
-                "check BITGET_REST_URL"
-            ) from None
-        log.info(
-            "clock: synced to the exchange, offset %+.1f ms (best round trip %.1f ms)",
-            self.clock.offset_ms,
-            self.clock.rtt_ms or 0.0,
-        )
-        if abs(self.clock.offset_ms) > 5000:
-            log.warning(
-                "clock: this machine is %.1f s off the exchange; signing with exchange time",
-                abs(self.clock.offset_ms) / 1000,
-            )
-
-    async def resolve_account(self) -> str:
-        """Step 3: ``classic`` or ``uta``, from BITGET_ACCOUNT or detected with one signed call;
-        then the venue and (unless BITGET_WS_URL is explicit) the WS URL follow the mode."""
-        cfg = self.config
-        if self._venue_given:
-            mode, self.account_source = self.venue.mode, "given"
-        elif cfg.account in ("classic", "uta"):
-            mode, self.account_source = cfg.account, "BITGET_ACCOUNT"
-        else:
-            mode, self.account_source = await self._detect_account(), "detected"
-        self.config = cfg.with_account(mode)
-        if not self._venue_given:
-            self.venue = make_venue(mode, cfg.target, cfg.base_coin)
-        if self.rest is not None:
-            self.rest.venue = self.venue
-            self.rest.config = self.config
-        log.info(
-            "account: %s (%s) — %s API%s",
-            "UTA" if mode == "uta" else "classic",
-            self.account_source,
-            "v3" if mode == "uta" else "v2",
-            ", demo trading" if cfg.demo else "",
-        )
-        return mode
-
-    async def _detect_account(self) -> str:
-        try:
-            env = await self._startup_request(account_settings_call(), signed=True)
-        except ExchangeUnavailable as exc:
-            raise StartupError(
-                f"cannot reach the exchange to detect the account mode ({exc.msg}) — check the "
-                "network"
-            ) from None
-        if env.ok:
-            return "uta"
-        if env.code == "40084":  # a classic key on the v3 API (bitget-api.md §1)
-            return "classic"
-        if self.venue.is_auth_error(env):
-            raise CredentialsRejected(f"credentials rejected: {self.venue.explain(env)}")
-        raise StartupError(
-            f"cannot tell whether the account is classic or UTA: {self.venue.explain(env)} — "
-            "set BITGET_ACCOUNT=classic or BITGET_ACCOUNT=uta"
-        )
-
-    async def check_credentials(self) -> Envelope:
-        """Step 4: a signed balance read (the credentials' proof), kept as the balance."""
-        assert self.rest is not None
-        try:
-            env = await self._startup_request(self.venue.assets_call(), signed=True)
-        except ExchangeUnavailable as exc:
-            raise StartupError(
-                f"cannot reach the exchange to check the API key ({exc.msg}) — check the network"
-            ) from None
-        if not env.ok:
-            if self.venue.is_auth_error(env):
-                raise CredentialsRejected(f"credentials rejected: {self.venue.explain(env)}")
-            raise StartupError(
-                f"credential check failed: {self.venue.explain(env)} — try again in a moment"
-            )
-        log.info("credentials: accepted (signed call to %s)", self.venue.assets_call().path)
-        self._on_assets(env.data, startup=True)
-        return env
-
-    async def read_symbol(self) -> SymbolState:
-        """Step 5: the symbol's row (status, openTime, quantityPrecision, minimum value)."""
-        assert self.rest is not None
-        try:
-            self._last_symbol_call = asyncio.get_running_loop().time()
-            env = await self._startup_request(self.venue.symbol_call(), signed=False)
-            state = self.venue.parse_symbol(env, now_ms=self.clock.now_ms())
-        except ExchangeUnavailable as exc:
-            raise StartupError(
-                f"cannot read the symbol list ({exc.msg}) — check the network"
-            ) from None
-        except ValueError:
-            raise StartupError(
-                f"cannot read {self.config.target} from the symbol list: {self.venue.explain(env)}"
-            ) from None
-        self._on_symbol(state, startup=True)
-        t = self.config.target
-        if state.status == "absent":
-            log.info("symbol: %s is not listed yet: watching for it", t)
-        elif state.status == "gray":
-            log.info("symbol: %s is gray (pre-open)%s", t, self._open_time_text())
-        elif state.status == "online":
-            log.info("symbol: %s is already online", t)
-        else:
-            log.warning("symbol: %s is %s: watching for it to turn online", t, state.status)
-        if state.open_time_ms is None and self.config.open_time_ms is not None:
-            log.info(
-                "openTime: the exchange shows none; using OPEN_TIME / --open-time %s",
-                iso_ms(self.config.open_time_ms),
-            )
-        return state
-
-    def planned_size(self) -> str | None:
-        """The size the order would have now (floored to the pair's quantityPrecision); None
-        when there is nothing to sell yet. A fixed COIN_AMOUNT smaller than one quantity step
-        raises :class:`ConfigError`."""
-        size, _ = order_size(
-            self.config.coin_amount, self.available, self.symbol.quantity_precision
-        )
-        return size
-
-    async def order_value_check(self) -> ValueCheck:
-        """The order's value (size x last price) against the pair's minimum order value (v2
-        ``minTradeUSDT``, v3 ``minOrderAmount``; below it the exchange answers 45110)."""
-        minimum = self.symbol.min_order_value
-        quote = self.config.quote_coin
-        try:
-            size = self.planned_size()
-        except ConfigError as exc:
-            return ValueCheck("below", str(exc))
-        if self.symbol.status == "absent" or minimum is None:
-            return ValueCheck(
-                "unknown",
-                "cannot be checked yet: the pair's minimum order value is not known",
-                "not checkable yet",
-            )
-        if size is None:
-            return ValueCheck(
-                "unknown",
-                f"cannot be checked yet: nothing to sell (minimum {minimum} {quote})",
-                "not checkable yet",
-            )
-        if self.venue.mode == "classic" and quote != "USDT":
-            # v2 states the minimum in USDT (minTradeUSDT); a BTC/ETH value is not comparable
-            return ValueCheck(
-                "unknown",
-                f"cannot be checked: the minimum is {format_decimal(minimum)} USDT and the "
-                f"order is valued in {quote}",
-                "not checkable (minimum in USDT)",
-            )
-        price = None
-        if self.rest is not None:
-            try:
-                env = await self.rest.request(self.venue.ticker_call(), signed=False)
-                price = self.venue.parse_last_price(env)
-            except ExchangeUnavailable:
-                price = None
-        self.last_price = price
-        if price is None:
-            return ValueCheck(
-                "unknown",
-                f"cannot be checked yet: no price before the pair trades (the minimum is "
-                f"{format_decimal(minimum)} {quote}; the exchange checks it at the open, 45110)",
-                f"not checkable yet (minimum {format_decimal(minimum)} {quote}, no price yet)",
-            )
-        value = Decimal(size) * price
-        text = (
-            f"≈ {format_decimal(value.quantize(Decimal('0.0001')))} {quote} ({size} x last price "
-            f"{format_decimal(price)}), minimum {format_decimal(minimum)} {quote}"
-        )
-        if value < minimum:
-            return ValueCheck(
-                "below",
-                text + " — under the minimum: the exchange would reject it (45110); raise "
-                "COIN_AMOUNT",
-                text,
-            )
-        return ValueCheck("ok", text, text)
-
-    def market_cap_check(self, price: Decimal | None) -> ValueCheck:
-        """The order against the pair's market-order cap (bitget-api.md §5.11, §10.8: v2
-        ``maxMarketOrderValue`` in the quote coin, v3 ``maxMarketOrderQty`` in the base coin;
-        over it the exchange answers 45113 and does not execute). Verdicts: ``none`` (the pair
-        shows no cap), ``ok``, ``over``, ``unknown`` (a value cap and no price yet)."""
-        qty_cap = self.symbol.max_market_order_qty
-        value_cap = self.symbol.max_market_order_value
-        if qty_cap is None and value_cap is None:
-            return ValueCheck("none", "the pair shows none", "none shown")
-        try:
-            size = self.planned_size()
-        except ConfigError as exc:
-            return ValueCheck("unknown", str(exc), "not checkable")
-        base, quote = self.config.base_coin, self.config.quote_coin
-        cap: Decimal
-        if qty_cap is not None:
-            cap, unit = qty_cap, base
-            amount = Decimal(size) if size is not None else None
-        else:
-            assert value_cap is not None
-            cap, unit = value_cap, quote
-            amount = Decimal(size) * price if size is not None and price is not None else None
-        cap_text = f"{format_decimal(cap)} {unit} per market order"
-        if amount is None:
-            return ValueCheck(
-                "unknown",
-                f"{cap_text}; cannot be compared yet (no "
-                + ("size" if size is None else "price before the pair trades")
-                + ")",
-                f"{cap_text} (not comparable yet)",
-            )
-        shown = f"{format_decimal(amount.quantize(Decimal('0.0001')))} {unit}"
-        if amount > cap:
-            return ValueCheck(
-                "over",
-                f"the order ({shown}) exceeds the pair's cap of {cap_text}: the exchange "
-                "answers 45113 and does not execute an order over it",
-                f"{shown} > {cap_text}",
-            )
-        return ValueCheck("ok", f"{shown} within {cap_text}", f"{shown} ≤ {cap_text}")
-
-    async def _resolve(self) -> tuple[str, int, str]:
-        """(Host header, port, IP address) — resolved once for the whole run."""
-        parts = urlsplit(self.config.rest_url)
-        hostname = parts.hostname or ""
-        secure = parts.scheme == "https"
-        port = parts.port or (443 if secure else 80)
-        host_header = hostname if parts.port is None else f"{hostname}:{parts.port}"
-        if ":" in hostname and not host_header.startswith("["):  # IPv6 literal
-            host_header = f"[{hostname}]" if parts.port is None else f"[{hostname}]:{parts.port}"
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise StartupError(
-                f"cannot resolve {hostname} ({exc}) — check BITGET_REST_URL"
-            ) from None
-        infos.sort(key=lambda i: 0 if i[0] == socket.AF_INET else 1)
-        addr = str(infos[0][4][0])
-        log.info("dns: %s → %s (resolved once)", hostname, addr)
-        return host_header, port, addr
-
-    # =============================================================================================
     # shared state updates
+    def _adopt(self, r: Readiness) -> None:
+        """The start-up checks' findings become the run's state."""
+        self.symbol = r.symbol
+        self.open_time_ms = r.open_time_ms
+        self._last_symbol_call = r.symbol_read_at
+        self.available = r.available
+        if r.holdings is not None:
+            self.holdings = r.holdings.amount
+            self.holdings_tracker.record(r.holdings.amount, at_ns=r.holdings.at_ns)
+
     def _on_symbol(self, state: SymbolState, *, startup: bool = False) -> None:
         prev = self.symbol
         self.symbol = state
@@ -803,9 +496,7 @@ class Sniper:
         return self.clock.seconds_until(self.open_time_ms)
 
     def _open_time_text(self) -> str:
-        if self.open_time_ms is None:
-            return ", openTime not announced"
-        return f", opens {iso_ms(self.open_time_ms)} (in {self._seconds_to_open():.1f} s)"
+        return open_time_text(self.open_time_ms, self.clock)
 
     # =============================================================================================
     # trigger callbacks (synchronous, right after the write)
@@ -1083,8 +774,7 @@ class Sniper:
             await orderfeed.close()
         if self.lanes is not None:
             await self.lanes.close()
-        if self.rest is not None:
-            await self.rest.close()
+        await self.preflight.close()
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=within_s)
             for t in pending:
