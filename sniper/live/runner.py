@@ -34,7 +34,6 @@ from urllib.parse import urlsplit
 from sniper import _fast
 from sniper.config import Config
 from sniper.errors import (
-    ConfigError,
     ExchangeUnavailable,
     OrderUnconfirmed,
     SniperError,
@@ -54,11 +53,11 @@ from sniper.live.feed import Feed
 from sniper.live.journal import Journal, OrderRecord
 from sniper.live.lanes import OrderLane, OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
-from sniper.live.order import PreparedOrder, format_decimal, order_size
+from sniper.live.order import PreparedOrder
 from sniper.live.orderfeed import OrderFeed
 from sniper.live.pacing import PollPacer
 from sniper.live.preflight import Preflight, Readiness, resolve_host
-from sniper.live.reconcile import HoldingsTracker, Reconciler
+from sniper.live.reconcile import Reconciler
 from sniper.live.report import (
     RunResult,
     dry_run_result,
@@ -74,13 +73,13 @@ from sniper.live.report import (
 from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
 from sniper.live.status import StatusLine
+from sniper.live.upkeep import Balance, Upkeep
 from sniper.live.venue import SymbolState, Venue
 
 log = logging.getLogger("sniper.run")
 
 SPIN_S = 0.002  # the scheduled channel busy-waits (yielding) only for the last 2 ms
 STARTUP_FEED_WAIT_S = 2.0  # s a fire at start-up (pair already online) waits for the feed
-PRE_OPEN_BALANCE_S = 1.0  # s before a known open of the last background balance read
 
 
 def _log_task_failure(task: asyncio.Task[Any]) -> None:
@@ -130,10 +129,8 @@ class Sniper:
         # state
         self.symbol = SymbolState("unknown")
         self.open_time_ms: int | None = config.open_time_ms  # server clock, ms
-        self.available: Decimal | None = None
-        # available + frozen + locked of the base coin, last read (the resend rule's baseline)
-        self.holdings: Decimal | None = None
-        self.holdings_tracker = HoldingsTracker()  # every read, for the not-executed proof
+        self.balance: Balance | None = None  # the balance as last read (upkeep.py)
+        self.upkeep: Upkeep | None = None
         self.orderfeed: OrderFeed | None = None
         self.polls = 0
         self._last_symbol_call = 0.0  # loop time of the last symbols request (the poll pacing)
@@ -166,6 +163,13 @@ class Sniper:
     @property
     def rest(self) -> RestClient | None:
         return self.preflight.rest
+
+    @property
+    def available(self) -> Decimal | None:
+        """The base coin's available balance as last read."""
+        if self.balance is None:
+            return self.preflight.readiness.available
+        return self.balance.available
 
     # =============================================================================================
     async def run(self) -> RunResult:
@@ -233,8 +237,8 @@ class Sniper:
                 # an earlier run sent an order and never confirmed it: never fire again before
                 # its fate is known (issue 12)
                 return await self._reconcile_earlier(record)
-        rest = self.rest
-        assert rest is not None
+        rest, balance = self.rest, self.balance
+        assert rest is not None and balance is not None
 
         # 6. order lanes + pre-signed order
         host, port, addr = await resolve_host(cfg.rest_url)
@@ -296,10 +300,21 @@ class Sniper:
                 rest=rest,
                 client_oid=lambda: order.client_oid,
                 orderfeed=self.orderfeed,
-                holdings=self.holdings_tracker,
+                holdings=balance.tracker,
             ),
         )
-        self._rebuild_order(startup=True)
+        self.upkeep = upkeep = Upkeep(
+            config=cfg,
+            venue=self.venue,
+            rest=rest,
+            clock=self.clock,
+            order=order,
+            balance=balance,
+            fired=self._fired,
+            precision=lambda: self.symbol.quantity_precision,
+            seconds_to_open=self._seconds_to_open,
+        )
+        upkeep.resize(startup=True)
         if self.journal is not None:
             self.journal.record_intent(
                 order.client_oid,
@@ -307,9 +322,9 @@ class Sniper:
                 size=order.size or "",
                 mode=self.venue.mode,
             )
-        self._spawn(self._resigner(), "resign")
-        self._spawn(self._clock_resync(), "clock")
-        self._spawn(self._balance_refresh(), "balance")
+        self._spawn(upkeep.resign(), "resign")
+        self._spawn(upkeep.resync_clock(), "clock")
+        self._spawn(upkeep.refresh_balance(), "balance")
 
         if self.symbol.status == "online":
             log.warning("%s is already online: firing at once", cfg.target)
@@ -368,10 +383,7 @@ class Sniper:
         self.symbol = r.symbol
         self.open_time_ms = r.open_time_ms
         self._last_symbol_call = r.symbol_read_at
-        self.available = r.available
-        if r.holdings is not None:
-            self.holdings = r.holdings.amount
-            self.holdings_tracker.record(r.holdings.amount, at_ns=r.holdings.at_ns)
+        self.balance = Balance(r.config, r, fired=self._fired, on_change=self._resize)
 
     def _on_symbol(self, state: SymbolState, *, startup: bool = False) -> None:
         prev = self.symbol
@@ -392,87 +404,16 @@ class Sniper:
                 state.quantity_precision is not None
                 and state.quantity_precision != prev.quantity_precision
             ):
-                self._rebuild_order()
+                self._resize()
 
-    def _on_assets(self, data: Any, *, startup: bool = False) -> None:
-        """A successful balance read: the holdings snapshot, then the available balance."""
-        self.holdings = self.venue.parse_holdings(data)
-        self.holdings_tracker.record(self.holdings)
-        self._set_balance(self.venue.parse_available(data), startup=startup)
+    def _fired(self) -> bool:
+        """The trigger fired: the order is frozen (and a falling balance is the sell)."""
+        return self.trigger is not None and self.trigger.fired
 
-    def _set_balance(self, available: Decimal, *, startup: bool = False) -> None:
-        prev = self.available
-        self.available = available
-        if self.trigger is not None and self.trigger.fired:
-            return  # the order is out (and frozen): a falling balance is the sell itself
-        amount = self.config.coin_amount
-        coin = self.config.base_coin
-        if amount == "all":
-            if startup or prev != available:
-                if available > 0:
-                    log.info(
-                        "balance: %s %s available (selling all)", format_decimal(available), coin
-                    )
-                else:
-                    log.warning("balance: 0 %s available — waiting for a deposit", coin)
-            if not startup and prev != available:
-                self._rebuild_order()
-            return
-        wanted = Decimal(amount)
-        short = available < wanted
-        if startup or prev is None:
-            if short:
-                log.warning(
-                    "Insufficient balance: %s available, %s requested — waiting; the balance is "
-                    "re-read every %gs (the order still fires at the open)",
-                    format_decimal(available),
-                    amount,
-                    self.config.balance_refresh_s,
-                )
-            else:
-                log.info(
-                    "balance: %s %s available, selling %s", format_decimal(available), coin, amount
-                )
-        elif prev != available:
-            if short:
-                log.warning(
-                    "Insufficient balance: %s available, %s requested",
-                    format_decimal(available),
-                    amount,
-                )
-            elif prev < wanted:
-                log.info("balance: now %s %s available — enough", format_decimal(available), coin)
-
-    def _rebuild_order(self, *, startup: bool = False) -> None:
-        """Re-template the order (off the hot path) for the current balance and precision.
-        Once the order has fired it is frozen: every resend is the same order."""
-        if self.order is None or (self.trigger is not None and self.trigger.fired):
-            return
-        try:
-            size, warning = order_size(
-                self.config.coin_amount, self.available, self.symbol.quantity_precision
-            )
-        except ConfigError as exc:
-            if startup:
-                raise
-            log.error("order: %s — keeping the %s order", exc, self.order.size or "unbuilt")
-            return
-        if warning:
-            log.warning("%s", warning)
-        if size is None:
-            if startup:
-                log.warning("order: nothing to sell yet (no available %s)", self.config.base_coin)
-            return
-        if size == self.order.size:
-            return
-        self.order.build(size)
-        log.info(
-            "order: market sell %s %s pre-signed (clientOid %s), re-signed every %gs",
-            size,
-            self.config.base_coin,
-            self.order.client_oid,
-            self.config.resign_interval_s,
-        )
+    def _resize(self) -> None:
+        """The balance or the pair's precision changed: re-template the order (until it fired)."""
+        if self.upkeep is not None:
+            self.upkeep.resize()
 
     async def _order_feed_ready(self, within_s: float) -> None:
         """Wait (bounded) for the private order feed to be logged in and subscribed: a push it
@@ -517,42 +458,6 @@ class Sniper:
         task = asyncio.create_task(coro, name=f"sniper-{name}")
         task.add_done_callback(_log_task_failure)
         self._tasks.append(task)
-
-    async def _resigner(self) -> None:
-        assert self.order is not None
-        while True:
-            await asyncio.sleep(self.config.resign_interval_s)
-            self.order.resign()
-
-    async def _clock_resync(self) -> None:
-        assert self.rest is not None and self.order is not None
-        while True:
-            await asyncio.sleep(self.config.clock_sync_interval_s)
-            try:
-                moved = await self.clock.sync(self.rest.server_time_ms, samples=3)
-            except (ExchangeUnavailable, ValueError) as exc:
-                log.debug("clock re-sync failed: %s", exc)
-                continue
-            if abs(moved) > 50:
-                log.info("clock: offset moved %+.1f ms; re-signing", moved)
-                self.order.resign()
-
-    async def _balance_refresh(self) -> None:
-        assert self.rest is not None
-        while True:
-            delay = self.config.balance_refresh_s
-            to_open = self._seconds_to_open()
-            if to_open is not None and 0 < to_open - PRE_OPEN_BALANCE_S < delay:
-                # one read just before a known open: the freshest baseline for the proof that
-                # an unanswered order did not execute (reconcile.py)
-                delay = to_open - PRE_OPEN_BALANCE_S
-            await asyncio.sleep(delay)
-            try:
-                env = await self.rest.request(self.venue.assets_call(), signed=True)
-            except ExchangeUnavailable:
-                continue
-            if env.ok:
-                self._on_assets(env.data)
 
     async def _poller(self) -> None:
         """``poll`` channel: the symbol row every poll_interval_ms (never faster), backing off

@@ -1,0 +1,188 @@
+"""Keeping an armed run current until the open, off the hot path.
+
+* :class:`Balance`: the base coin's balance as last read, every change logged once, and every
+  holdings read kept (:class:`~sniper.live.reconcile.HoldingsTracker`) for the proof that an
+  unanswered order did not execute.
+* :class:`Upkeep`: the pre-signed sell's size (re-templated when the balance or the pair's
+  quantityPrecision changes) and its signature (re-signed every ``resign_interval_s``, and when
+  the exchange clock moved), the clock re-sync (every ``clock_sync_interval_s``), the balance
+  re-read (every ``balance_refresh_s``, and once just before a known open).
+
+Balance policy: an insufficient balance is warned about and re-read, but it never stops the
+shot: when the pair opens the order fires anyway (a deposit may have landed since the last
+read); the exchange's 43012 is then final and reported. Once the order has fired nothing here
+changes it: every resend is the same order, and a falling balance is the sell itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sniper.errors import ConfigError, ExchangeUnavailable
+from sniper.live.order import format_decimal, order_size
+from sniper.live.preflight import log_balance
+from sniper.live.reconcile import HoldingsTracker
+
+if TYPE_CHECKING:
+    from sniper.config import Config
+    from sniper.live.clock import ServerClock
+    from sniper.live.order import PreparedOrder
+    from sniper.live.preflight import Readiness
+    from sniper.live.rest import RestClient
+    from sniper.live.venue import Venue
+
+log = logging.getLogger("sniper.run")
+
+PRE_OPEN_BALANCE_S = 1.0  # s before a known open of the last background balance read
+CLOCK_MOVE_MS = 50.0  # a re-sync that moves the offset more than this re-signs the order
+
+
+class Balance:
+    """The base coin's balance: seeded from the start-up checks, then every background read.
+    ``fired()`` says the order is out (a falling balance is then the sell, not news);
+    ``on_change()`` is called when selling ``all`` and the available amount changed."""
+
+    def __init__(
+        self,
+        config: Config,
+        readiness: Readiness,
+        *,
+        fired: Callable[[], bool],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.config = config
+        self.available: Decimal | None = readiness.available
+        self.tracker = HoldingsTracker()  # every holdings read, for the not-executed proof
+        if readiness.holdings is not None:
+            self.tracker.record(readiness.holdings.amount, at_ns=readiness.holdings.at_ns)
+        self._fired = fired
+        self._on_change = on_change
+
+    def record(self, venue: Venue, data: Any) -> None:
+        """A successful balance read: the holdings snapshot, then the available balance."""
+        self.tracker.record(venue.parse_holdings(data))
+        self._set(venue.parse_available(data))
+
+    def _set(self, available: Decimal) -> None:
+        prev = self.available
+        self.available = available
+        if self._fired():
+            return  # the order is out (and frozen): a falling balance is the sell itself
+        amount = self.config.coin_amount
+        if amount == "all":
+            if prev != available:
+                log_balance(self.config, available)
+                self._on_change()
+            return
+        wanted = Decimal(amount)
+        if prev is None:
+            log_balance(self.config, available)
+        elif prev != available:
+            if available < wanted:
+                log.warning(
+                    "Insufficient balance: %s available, %s requested",
+                    format_decimal(available),
+                    amount,
+                )
+            elif prev < wanted:
+                coin = self.config.base_coin
+                log.info("balance: now %s %s available — enough", format_decimal(available), coin)
+
+
+class Upkeep:
+    """The armed run's upkeep tasks (:meth:`resign`, :meth:`resync_clock`,
+    :meth:`refresh_balance`: each runs until cancelled) and the order's size (:meth:`resize`)."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        venue: Venue,
+        rest: RestClient,
+        clock: ServerClock,
+        order: PreparedOrder,
+        balance: Balance,
+        fired: Callable[[], bool],
+        precision: Callable[[], int | None],
+        seconds_to_open: Callable[[], float | None],
+    ) -> None:
+        self.config = config
+        self.venue = venue
+        self.rest = rest
+        self.clock = clock
+        self.order = order
+        self.balance = balance
+        self._fired = fired
+        self._precision = precision  # the pair's quantityPrecision as last read
+        self._seconds_to_open = seconds_to_open
+
+    def resize(self, *, startup: bool = False) -> None:
+        """Re-template the order (off the hot path) for the current balance and precision.
+        Once the order has fired it is frozen: every resend is the same order. At start-up a
+        COIN_AMOUNT under one quantity step raises :class:`ConfigError`; later it is logged."""
+        if self._fired():
+            return
+        cfg, order = self.config, self.order
+        try:
+            size, warning = order_size(cfg.coin_amount, self.balance.available, self._precision())
+        except ConfigError as exc:
+            if startup:
+                raise
+            log.error("order: %s — keeping the %s order", exc, order.size or "unbuilt")
+            return
+        if warning:
+            log.warning("%s", warning)
+        if size is None:
+            if startup:
+                log.warning("order: nothing to sell yet (no available %s)", cfg.base_coin)
+            return
+        if size == order.size:
+            return
+        order.build(size)
+        log.info(
+            "order: market sell %s %s pre-signed (clientOid %s), re-signed every %gs",
+            size,
+            cfg.base_coin,
+            order.client_oid,
+            cfg.resign_interval_s,
+        )
+
+    async def resign(self) -> None:
+        """Re-sign every ``resign_interval_s``: the signed timestamp stays fresh."""
+        while True:
+            await asyncio.sleep(self.config.resign_interval_s)
+            self.order.resign()
+
+    async def resync_clock(self) -> None:
+        """Re-sync the exchange clock every ``clock_sync_interval_s``; re-sign if it moved."""
+        while True:
+            await asyncio.sleep(self.config.clock_sync_interval_s)
+            try:
+                moved = await self.clock.sync(self.rest.server_time_ms, samples=3)
+            except (ExchangeUnavailable, ValueError) as exc:
+                log.debug("clock re-sync failed: %s", exc)
+                continue
+            if abs(moved) > CLOCK_MOVE_MS:
+                log.info("clock: offset moved %+.1f ms; re-signing", moved)
+                self.order.resign()
+
+    async def refresh_balance(self) -> None:
+        """Re-read the balance every ``balance_refresh_s``, and once just before a known open."""
+        while True:
+            delay = self.config.balance_refresh_s
+            to_open = self._seconds_to_open()
+            if to_open is not None and 0 < to_open - PRE_OPEN_BALANCE_S < delay:
+                # one read just before a known open: the freshest baseline for the proof that
+                # an unanswered order did not execute (reconcile.py)
+                delay = to_open - PRE_OPEN_BALANCE_S
+            await asyncio.sleep(delay)
+            try:
+                env = await self.rest.request(self.venue.assets_call(), signed=True)
+            except ExchangeUnavailable:
+                continue
+            if env.ok:
+                self.balance.record(self.venue, env.data)
