@@ -3,10 +3,14 @@
 What one timed iteration does is exactly what ``sniper run`` does inside picows'
 ``on_ws_frame``: ``TickerListener.on_ws_frame`` → ``TickerScanner`` → ``OrderTrigger.fire`` →
 ``write(request)`` — here the write is ``socket.send`` on a socketpair (a real syscall, as on
-the real connection, minus TCP). The frame is a picows ``WSFrame`` built with
-``picows.picows._make_test_ws_frame`` from a pre-built ticker payload; the request is a real
-``OrderTemplate`` (signed). The trigger fires exactly once per instance, so each round gets a
-fresh trigger and listener in ``setup`` (not timed) and the receiving end is drained there.
+the real connection, minus TCP) — then, after the write, the claim of the reply (a loop future,
+as ``OrderLane.claim`` makes) and ``on_fired``. The timed call includes what follows the write;
+``extra_info["detect_to_written_ns"]`` is the median of the trigger's own stamps
+(``written_ns - detect_ns``): the part before the bytes are out. The frame is a picows
+``WSFrame`` built with ``picows.picows._make_test_ws_frame`` from a pre-built ticker payload;
+the request is a real ``OrderTemplate`` (signed). The trigger fires exactly once per instance,
+so each round gets a fresh trigger and listener in ``setup`` (not timed) and the receiving end
+is drained there.
 
 Run: ``pytest benchmarks/test_hotpath.py`` (pytest-benchmark prints the table; compare the
 ``compiled`` and ``twin`` rows of each group).
@@ -14,8 +18,10 @@ Run: ``pytest benchmarks/test_hotpath.py`` (pytest-benchmark prints the table; c
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import socket
+import statistics
 from types import ModuleType
 from typing import Any
 
@@ -93,13 +99,20 @@ def test_frame_to_order_bytes(benchmark: Any, impl: str, pair: tuple) -> None:
     scanner = scanner_mod.TickerScanner(SYMBOL)
     frame = picows_impl._make_test_ws_frame(picows_impl.WSMsgType.TEXT, HIT_PAYLOAD, True, False)
     fired: list[int] = []
+    to_written: list[int] = []
     state: dict[str, Any] = {}
+    loop = asyncio.new_event_loop()
+
+    def claim(kind: str, sent_ns: int) -> asyncio.Future[bytes]:
+        return loop.create_future()
 
     def setup() -> tuple[tuple, dict]:
         _drain(rx)
-        trigger = hotpath.OrderTrigger(lambda ch, lane, d, w: fired.append(lane))
+        if "trigger" in state:
+            to_written.append(state["trigger"].written_ns - state["trigger"].detect_ns)
+        trigger = hotpath.OrderTrigger(lambda ch, lane, d, w, reply: fired.append(lane))
         trigger.set_request(request)
-        trigger.set_lane(0, tx.send, True)
+        trigger.set_lane(0, tx.send, True, claim)
         listener = hotpath.TickerListener(scanner, trigger, lambda p: None, lambda rtt: None)
         state["trigger"] = trigger
         return (listener,), {}
@@ -109,7 +122,11 @@ def test_frame_to_order_bytes(benchmark: Any, impl: str, pair: tuple) -> None:
 
     benchmark.group = "hot path: ticker frame -> order bytes on a socketpair"
     benchmark.name = f"frame_to_order[{impl}]"
-    benchmark.pedantic(one, setup=setup, rounds=2000, iterations=1, warmup_rounds=50)
+    try:
+        benchmark.pedantic(one, setup=setup, rounds=2000, iterations=1, warmup_rounds=50)
+    finally:
+        loop.close()
+    benchmark.extra_info["detect_to_written_ns"] = statistics.median(to_written)
     assert state["trigger"].fired and state["trigger"].lane == 0
     assert _drain(rx) == request
     assert fired and set(fired) == {0}
@@ -122,7 +139,7 @@ def test_miss_frame(benchmark: Any, impl: str, pair: tuple) -> None:
     tx, rx = pair
     trigger = hotpath.OrderTrigger(lambda *a: None)
     trigger.set_request(_request(signer))
-    trigger.set_lane(0, tx.send, True)
+    trigger.set_lane(0, tx.send, True, lambda kind, sent_ns: None)
     listener = hotpath.TickerListener(
         scanner_mod.TickerScanner(SYMBOL), trigger, lambda p: None, lambda rtt: None
     )

@@ -28,16 +28,22 @@ cdef class OrderTrigger:
         # transport.write of lane 0/1, or None while that lane is down
         object _write0
         object _write1
-        # lane has no response outstanding
+        # claim(kind, sent_ns) -> the reply's future, of lane 0/1 (OrderLane.claim), or None
+        object _claim0
+        object _claim1
+        # lane has no response outstanding: the only copy (the lanes publish it here through
+        # set_lane and read it back through lane_state; fire() clears it on the lane it wrote)
         bint _idle0
         bint _idle1
-        # executor callbacks: on_fired(channel, lane, detect_ns, written_ns),
-        # on_seen(channel, detect_ns)
+        # on_fired(channel, lane, detect_ns, written_ns, reply): once, after the write; reply
+        # is the claimed future (None: nothing written, or not claimed). on_seen(channel,
+        # detect_ns): every later fire()
         object _on_fired
         object _on_seen
 
     cpdef bint fire(self, str channel, long long detect_ns) except -1
     cdef inline int _pick_lane(self) noexcept
+    cdef object _claim_reply(self, int lane, long long written_ns)
 
 
 @cython.final

@@ -22,7 +22,7 @@ class OrderTrigger:
     written_ns: int
     def __init__(
         self,
-        on_fired: Callable[[str, int, int, int], object],
+        on_fired: Callable[[str, int, int, int, Any], object],
         on_seen: Callable[[str, int], object] | None = None,
         *,
         dry_run: bool = False,
@@ -30,7 +30,13 @@ class OrderTrigger:
     def set_request(self, request: bytes) -> None: ...
     @property
     def request(self) -> bytes | None: ...
-    def set_lane(self, index: int, write: Callable[[bytes], object] | None, idle: bool) -> None: ...
+    def set_lane(
+        self,
+        index: int,
+        write: Callable[[bytes], object] | None,
+        idle: bool,
+        claim: Callable[[str, int], Any] | None = None,
+    ) -> None: ...
     def lane_state(self) -> tuple[tuple[bool, bool], tuple[bool, bool]]: ...
     def fire(self, channel: str, detect_ns: int) -> bool: ...
 

@@ -5,8 +5,14 @@
 compiled ``TickerScanner.scan_ptr`` and, on ``FRAME_TICKER_HIT``, calls ``OrderTrigger.fire``
 which checks/sets the exactly-once flag and writes the pre-built request bytes on an idle warm
 order connection, in the same callback: no queue, no task, no JSON, no await before the bytes
-are out. Only then is the executor told (a plain call; it sets futures). Pongs and events
-(subscribe acks, errors) leave the hot path through callbacks.
+are out. Only then, one way: the trigger marks that lane busy, claims the reply with the lane's
+``claim`` (a future, FIFO per connection) and hands it to ``on_fired`` (a plain call; nothing
+calls back into the trigger). Pongs and events (subscribe acks, errors) leave the hot path
+through callbacks.
+
+The trigger is the lanes' board: each order connection publishes its state here
+(``set_lane(index, write, idle, claim)``) and reads its idle flag back from here
+(``lane_state``), so the flag the hot path checks — a C ``bint`` — is the only copy.
 
 A fragmented text message (RFC 6455 §5.4: a TEXT frame without ``fin``, then CONTINUATION
 frames, the last one with ``fin``) is copied into one buffer, at most ``MAX_MESSAGE_SIZE``
@@ -74,6 +80,8 @@ cdef class OrderTrigger:
         self._request = None
         self._write0 = None
         self._write1 = None
+        self._claim0 = None
+        self._claim1 = None
         self._idle0 = False
         self._idle1 = False
         self._on_fired = on_fired
@@ -87,20 +95,23 @@ cdef class OrderTrigger:
     def request(self):
         return self._request
 
-    def set_lane(self, int index, write, bint idle):
+    def set_lane(self, int index, write, bint idle, claim=None):
         """Lane ``index`` is up with ``write`` (or down when ``write`` is None); ``idle`` = no
-        response outstanding."""
+        response outstanding; ``claim(kind, sent_ns)`` claims the reply to what was just
+        written (returns the reply's future)."""
         if index == 0:
             self._write0 = write
+            self._claim0 = claim if write is not None else None
             self._idle0 = idle and write is not None
         elif index == 1:
             self._write1 = write
+            self._claim1 = claim if write is not None else None
             self._idle1 = idle and write is not None
         else:
             raise ValueError("lane index must be 0 or 1")
 
     def lane_state(self):
-        """((up0, idle0), (up1, idle1)) for tests and the status line."""
+        """((up0, idle0), (up1, idle1)): the lanes read their idle flag back from here."""
         return ((self._write0 is not None, self._idle0), (self._write1 is not None, self._idle1))
 
     cdef inline int _pick_lane(self) noexcept:
@@ -116,8 +127,8 @@ cdef class OrderTrigger:
         return -1
 
     cpdef bint fire(self, str channel, long long detect_ns) except -1:
-        """First call: write the order, stamp, notify ``on_fired``; returns True. Later calls
-        only notify ``on_seen`` and return False."""
+        """First call: write the order, stamp, claim the reply, notify ``on_fired``; returns
+        True. Later calls only notify ``on_seen`` and return False."""
         cdef int lane = -1
         cdef long long written
         if self.fired:
@@ -141,8 +152,29 @@ cdef class OrderTrigger:
         self.lane = lane
         self.detect_ns = detect_ns
         self.written_ns = written
-        self._on_fired(channel, lane, detect_ns, written)
+        # the bytes are out: everything below is off the latency path
+        self._on_fired(channel, lane, detect_ns, written, self._claim_reply(lane, written))
         return True
+
+    cdef object _claim_reply(self, int lane, long long written_ns):
+        # The lane has a response outstanding from now on (its flag lives here, nowhere else),
+        # and its reply is ours: claimed before control returns to the loop (FIFO per lane).
+        cdef object claim = None
+        if lane == 0:
+            self._idle0 = False
+            claim = self._claim0
+        elif lane == 1:
+            self._idle1 = False
+            claim = self._claim1
+        if claim is None:
+            return None
+        try:
+            return claim("order", written_ns)
+        except Exception:
+            # written but unclaimed: on_fired gets None and the executor treats the order as
+            # unanswered (reconciled, never resent blindly)
+            _log.exception("order written on lane %d but its reply could not be claimed", lane)
+            return None
 
 
 @cython.final

@@ -5,8 +5,12 @@ the test oracle. Same names, same behaviour, same callbacks:
 
 * :class:`OrderTrigger` — the exactly-once gate. The first :meth:`~OrderTrigger.fire` writes the
   current signed request on an idle warm lane (else any lane that is up), stamps
-  ``written_ns`` and calls ``on_fired(channel, lane, detect_ns, written_ns)``; every later call
-  only calls ``on_seen(channel, detect_ns)``.
+  ``written_ns``, marks that lane busy, claims its reply (``claim("order", written_ns)``, the
+  lane's :meth:`~sniper.live.lanes.OrderLane.claim`) and calls ``on_fired(channel, lane,
+  detect_ns, written_ns, reply)`` — one way: nothing calls back into the trigger. Every later
+  call only calls ``on_seen(channel, detect_ns)``. The trigger is the lanes' board: each lane
+  publishes ``set_lane(index, write, idle, claim)`` and reads its idle flag back through
+  :meth:`~OrderTrigger.lane_state`, so there is one copy of it.
 * :class:`TickerListener` — a ``picows.WSListener`` whose ``on_ws_frame`` stamps a monotonic ns,
   classifies the text payload with ``TickerScanner`` and fires the trigger on a ticker hit in the
   same callback; pongs and events leave through callbacks. A fragmented text message (a TEXT
@@ -55,11 +59,11 @@ _log = logging.getLogger("sniper.feed")
 
 
 class OrderTrigger:
-    """Exactly-once gate + the bytes to write."""
+    """Exactly-once gate + the bytes to write; the lanes' board."""
 
     def __init__(
         self,
-        on_fired: Callable[[str, int, int, int], object],
+        on_fired: Callable[[str, int, int, int, Any], object],
         on_seen: Callable[[str, int], object] | None = None,
         *,
         dry_run: bool = False,
@@ -72,7 +76,8 @@ class OrderTrigger:
         self.written_ns = 0
         self._request: bytes | None = None
         self._write: list[Callable[[bytes], object] | None] = [None, None]
-        self._idle = [False, False]
+        self._claim: list[Callable[[str, int], Any] | None] = [None, None]
+        self._idle = [False, False]  # the only copy of each lane's idle flag
         self._on_fired = on_fired
         self._on_seen = on_seen
 
@@ -85,10 +90,17 @@ class OrderTrigger:
     def request(self) -> bytes | None:
         return self._request
 
-    def set_lane(self, index: int, write: Callable[[bytes], object] | None, idle: bool) -> None:
+    def set_lane(
+        self,
+        index: int,
+        write: Callable[[bytes], object] | None,
+        idle: bool,
+        claim: Callable[[str, int], Any] | None = None,
+    ) -> None:
         if index not in (0, 1):
             raise ValueError("lane index must be 0 or 1")
         self._write[index] = write
+        self._claim[index] = claim if write is not None else None
         self._idle[index] = bool(idle) and write is not None
 
     def lane_state(self) -> tuple[tuple[bool, bool], tuple[bool, bool]]:
@@ -127,8 +139,25 @@ class OrderTrigger:
         self.lane = lane
         self.detect_ns = detect_ns
         self.written_ns = written
-        self._on_fired(channel, lane, detect_ns, written)
+        # the bytes are out: everything below is off the latency path
+        self._on_fired(channel, lane, detect_ns, written, self._claim_reply(lane, written))
         return True
+
+    def _claim_reply(self, lane: int, written_ns: int) -> Any:
+        # The lane has a response outstanding from now on, and its reply is ours: claimed
+        # before control returns to the loop (FIFO per lane).
+        if lane < 0:
+            return None
+        self._idle[lane] = False
+        claim = self._claim[lane]
+        if claim is None:
+            return None
+        try:
+            return claim("order", written_ns)
+        except Exception:
+            # written but unclaimed: the executor treats it as unanswered (never resent blindly)
+            _log.exception("order written on lane %d but its reply could not be claimed", lane)
+            return None
 
 
 class TickerListener(WSListener):

@@ -13,8 +13,14 @@ front of Bitget's REST host — bitget-api.md §2 — answers a blocked client w
 no Bitget envelope) would refuse the order too, so it is logged at ERROR when it starts and again
 when it ends, and kept in :attr:`OrderLanes.front_door` for the status line and ``sniper check``.
 
-The hot path writes the order itself (``OrderTrigger`` holds each lane's ``transport.write``);
-the executor then calls :meth:`OrderLane.expect` in the same callback to claim the reply.
+Each lane publishes its state — ``transport.write``, idle (no response outstanding), and its
+:meth:`OrderLane.claim` — to a :class:`LaneBoard` on every change, and reads its idle flag back
+from there (:attr:`OrderLane.idle`): in ``sniper run`` the board is the ``OrderTrigger``, whose C
+flags are what the hot path checks, so the flag exists once. The trigger writes the order
+itself, marks the lane busy on its board and claims the reply with :meth:`OrderLane.claim`, in
+the same callback; the claim does not publish (the board already knows), so nothing calls back
+into the trigger. Without a trigger (``sniper check``'s probe, tests) a :class:`LaneStates`
+is the board.
 
 Shutdown (:meth:`OrderLanes.close`) aborts the connections first, then cancels the tasks and
 waits for them with a bound: no task can be left waiting on a healthy idle connection (the server
@@ -34,7 +40,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httptools
 
@@ -112,6 +118,44 @@ def body_excerpt(body: bytes, limit: int = 100) -> str:
     return text or "(empty body)"
 
 
+class LaneBoard(Protocol):
+    """Where the lanes publish their state: the ``OrderTrigger`` (``hotpath``), or
+    :class:`LaneStates`. ``index`` is 0 or 1; ``write`` None = the lane is down."""
+
+    def set_lane(
+        self,
+        index: int,
+        write: Callable[[bytes], object] | None,
+        idle: bool,
+        claim: Callable[[str, int], Any] | None = None,
+    ) -> None: ...
+
+    def lane_state(self) -> tuple[tuple[bool, bool], tuple[bool, bool]]:
+        """((up0, idle0), (up1, idle1))."""
+        ...
+
+
+class LaneStates:
+    """The board when no trigger listens: the trigger's lane API, nothing else."""
+
+    def __init__(self) -> None:
+        self._state = [(False, False), (False, False)]
+
+    def set_lane(
+        self,
+        index: int,
+        write: Callable[[bytes], object] | None,
+        idle: bool,
+        claim: Callable[[str, int], Any] | None = None,
+    ) -> None:
+        if index not in (0, 1):
+            raise ValueError("lane index must be 0 or 1")
+        self._state[index] = (write is not None, bool(idle) and write is not None)
+
+    def lane_state(self) -> tuple[tuple[bool, bool], tuple[bool, bool]]:
+        return (self._state[0], self._state[1])
+
+
 class _Pending:
     __slots__ = ("future", "kind", "sent_ns")
 
@@ -122,11 +166,16 @@ class _Pending:
 
 
 class OrderLane(asyncio.Protocol):
-    """One HTTP/1.1 keep-alive connection."""
+    """One HTTP/1.1 keep-alive connection. It publishes its state to ``board`` on every change
+    (a fresh :class:`LaneStates` when none is given) and reads its idle flag back from it."""
 
-    def __init__(self, index: int, on_change: Callable[[OrderLane], None]) -> None:
+    def __init__(
+        self, index: int, on_change: Callable[[OrderLane], None], board: LaneBoard | None = None
+    ) -> None:
         self.index = index
         self._on_change = on_change
+        self._board: LaneBoard = board if board is not None else LaneStates()
+        self._published = False  # published "up" at least once; "down" ends it for good
         self._loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.pending: deque[_Pending] = deque()
@@ -144,11 +193,25 @@ class OrderLane(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        return self.up and not self.pending
+        """No response outstanding: the board's flag (the one the hot path checks)."""
+        return self.up and self._board.lane_state()[self.index][1]
 
     @property
     def write(self) -> Callable[[bytes], Any] | None:
         return self.transport.write if self.up and self.transport is not None else None
+
+    def _changed(self) -> None:
+        """Publish the state to the board, then tell the owner. A lane publishes from its
+        connection until that connection is lost; once it published "down" it never publishes
+        again (its replacement owns the slot)."""
+        if self.up:
+            self._published = True
+            write = self.transport.write if self.transport is not None else None
+            self._board.set_lane(self.index, write, not self.pending, self.claim)
+        elif self._published:
+            self._published = False
+            self._board.set_lane(self.index, None, False, None)
+        self._on_change(self)
 
     # --- asyncio.Protocol -----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -157,7 +220,7 @@ class OrderLane(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError, AttributeError):  # not a TCP socket
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._on_change(self)
+        self._changed()
 
     def data_received(self, data: bytes) -> None:
         self._feed_ns = time.monotonic_ns()
@@ -180,7 +243,7 @@ class OrderLane(asyncio.Protocol):
                 p.future.exception()  # whoever awaits still gets it; nobody else logs it
         if not self.closed.done():
             self.closed.set_result(None)
-        self._on_change(self)
+        self._changed()
 
     # --- httptools callbacks --------------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -201,17 +264,28 @@ class OrderLane(asyncio.Protocol):
                 p.future.set_result(reply)
         if not keep_alive and self.transport is not None:
             self.transport.close()
-        self._on_change(self)
+        self._changed()
 
     # --- requests -------------------------------------------------------------------------------
-    def expect(self, kind: str, sent_ns: int | None = None) -> asyncio.Future[Reply]:
-        """Claim the reply to a request that was just written on this lane (by us or the
-        trigger). Must be called before control returns to the event loop."""
+    def claim(self, kind: str, sent_ns: int) -> asyncio.Future[Reply]:
+        """The trigger's: claim the reply to the request it just wrote on this lane. Publishes
+        nothing — the trigger marked the lane busy on its board itself — so the post-write
+        path stays one-way. Must be called before control returns to the event loop."""
         fut: asyncio.Future[Reply] = self._loop.create_future()
-        self.pending.append(_Pending(kind, fut, sent_ns or time.monotonic_ns()))
+        self.pending.append(_Pending(kind, fut, sent_ns))
         self.requests += 1
-        self._on_change(self)
         return fut
+
+    def expect(self, kind: str, sent_ns: int | None = None) -> asyncio.Future[Reply]:
+        """Claim the reply to a request this process just wrote on this lane (not through the
+        trigger) and publish the lane busy. Call before control returns to the event loop."""
+        fut = self.claim(kind, sent_ns or time.monotonic_ns())
+        self._changed()
+        return fut
+
+    def waits_for(self, future: asyncio.Future[Reply]) -> bool:
+        """``future`` is a reply this lane still owes."""
+        return any(p.future is future for p in self.pending)
 
     def send(self, data: bytes, kind: str) -> asyncio.Future[Reply]:
         if self.transport is None or self.transport.is_closing():
@@ -238,6 +312,7 @@ class OrderLanes:
         ssl_context: ssl.SSLContext | None,
         keepalive_request: bytes,
         keepalive_interval_s: float,
+        board: LaneBoard | None = None,
         on_change: Callable[[OrderLane], None] | None = None,
         on_front_door: Callable[[FrontDoor], None] | None = None,
         use_aiofastnet: bool = True,
@@ -248,6 +323,8 @@ class OrderLanes:
         self.ssl_context = ssl_context
         self.keepalive_request = keepalive_request
         self.keepalive_interval_s = keepalive_interval_s
+        # where the lanes publish their state (the OrderTrigger in `sniper run`)
+        self.board: LaneBoard = board if board is not None else LaneStates()
         self._on_change_cb = on_change
         self.lanes: list[OrderLane | None] = [None] * self.LANES
         self._tasks: list[asyncio.Task[None]] = []
@@ -277,7 +354,7 @@ class OrderLanes:
         loop = asyncio.get_running_loop()
 
         def factory() -> OrderLane:
-            return OrderLane(index, self._changed)
+            return OrderLane(index, self._changed, self.board)
 
         kwargs: dict[str, Any] = {}
         if self.ssl_context is not None:
@@ -379,6 +456,15 @@ class OrderLanes:
             if ln is not None and ln.idle:
                 return ln
         return None
+
+    def abort_waiting(self, future: asyncio.Future[Reply]) -> bool:
+        """Abort the connection that still owes ``future`` (its FIFO is stuck behind a reply
+        that never came); False when no lane owes it (answered, or already closed)."""
+        for ln in self.lanes:
+            if ln is not None and ln.waits_for(future):
+                ln.abort()
+                return True
+        return False
 
     def any_lane(self) -> OrderLane | None:
         return self.idle_lane() or next((ln for ln in self.lanes if ln is not None and ln.up), None)

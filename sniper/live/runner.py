@@ -51,7 +51,7 @@ from sniper.live.fastpath import (
 )
 from sniper.live.feed import Feed
 from sniper.live.journal import Journal, OrderRecord
-from sniper.live.lanes import OrderLane, OrderLanes, keepalive_request
+from sniper.live.lanes import OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
 from sniper.live.order import PreparedOrder
 from sniper.live.orderfeed import OrderFeed
@@ -249,9 +249,6 @@ class Sniper:
             path=self.venue.time_call().path_with_query, host=host, locale=cfg.locale, demo=cfg.demo
         )
 
-        def lane_changed(lane: OrderLane) -> None:
-            trigger.set_lane(lane.index, lane.write, lane.idle)
-
         self.lanes = lanes = OrderLanes(
             host=urlsplit(cfg.rest_url).hostname or host,
             port=port,
@@ -259,7 +256,7 @@ class Sniper:
             ssl_context=rest_ssl,
             keepalive_request=keepalive,
             keepalive_interval_s=cfg.keepalive_interval_s,
-            on_change=lane_changed,
+            board=trigger,  # the lanes publish their state where the hot path reads it
             # a refusing front door shows on the status line at once, not at the next redraw
             on_front_door=lambda _door: self._status.draw() if self._status is not None else None,
         )
@@ -441,9 +438,12 @@ class Sniper:
 
     # =============================================================================================
     # trigger callbacks (synchronous, right after the write)
-    def _on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
+    def _on_fired(
+        self, channel: str, lane: int, detect_ns: int, written_ns: int, reply: Any
+    ) -> None:
+        # reply: the future the trigger claimed on that lane (None: nothing written/claimed)
         if self.executor is not None:
-            self.executor.on_fired(channel, lane, detect_ns, written_ns)
+            self.executor.on_fired(channel, lane, detect_ns, written_ns, reply)
         if self.journal is not None and self.order is not None and lane >= 0:
             # after the write (the hot path paid nothing for it): one os.write, never raises
             self.journal.record_fired(self.order.client_oid, channel, lane)

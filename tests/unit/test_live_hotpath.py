@@ -50,26 +50,50 @@ def test_the_compiled_hot_path_is_the_one_loaded() -> None:
 
 
 class Recorder:
+    """The trigger's callbacks and each lane's write and claim, in the order they happen."""
+
     def __init__(self) -> None:
         self.fired: list[tuple[str, int, int, int]] = []
+        self.replies: list[object] = []  # the reply handed to on_fired
         self.seen: list[tuple[str, int]] = []
         self.writes: list[tuple[int, bytes]] = []
+        self.claims: list[tuple[int, str, int]] = []  # (lane, kind, sent_ns)
+        self.calls: list[str] = []
+        self.trigger: Any = None  # set by make_trigger: the board a claim looks at
 
-    def on_fired(self, channel: str, lane: int, detect_ns: int, written_ns: int) -> None:
+    def on_fired(
+        self, channel: str, lane: int, detect_ns: int, written_ns: int, reply: object
+    ) -> None:
+        self.calls.append("fired")
         self.fired.append((channel, lane, detect_ns, written_ns))
+        self.replies.append(reply)
 
     def on_seen(self, channel: str, detect_ns: int) -> None:
         self.seen.append((channel, detect_ns))
 
     def writer(self, lane: int) -> Any:
-        return lambda data: self.writes.append((lane, data))
+        def write(data: bytes) -> None:
+            self.calls.append(f"write {lane}")
+            self.writes.append((lane, data))
+
+        return write
+
+    def claimer(self, lane: int) -> Any:
+        def claim(kind: str, sent_ns: int) -> object:
+            # what the board says while the reply is claimed: the lane is busy already
+            self.calls.append(f"claim {lane} {self.trigger.lane_state()[lane]}")
+            self.claims.append((lane, kind, sent_ns))
+            return ("reply-of-lane", lane)
+
+        return claim
 
 
 def make_trigger(mod: ModuleType, rec: Recorder, **kw: Any) -> Any:
     trigger = mod.OrderTrigger(rec.on_fired, rec.on_seen, **kw)
+    rec.trigger = trigger
     trigger.set_request(b"ORDER-1")
-    trigger.set_lane(0, rec.writer(0), True)
-    trigger.set_lane(1, rec.writer(1), True)
+    trigger.set_lane(0, rec.writer(0), True, rec.claimer(0))
+    trigger.set_lane(1, rec.writer(1), True, rec.claimer(1))
     return trigger
 
 
@@ -91,13 +115,83 @@ def test_fires_exactly_once_whatever_fires(impl: Any) -> None:
 
 
 @pytest.mark.parametrize("impl", IMPLS)
+def test_claims_the_reply_after_the_write_and_hands_it_to_on_fired(impl: Any) -> None:
+    mod, _ = impl
+    rec = Recorder()
+    trigger = make_trigger(mod, rec)
+    assert trigger.fire("ws", 100)
+    # one way: write, then the claim (the board already says busy), then on_fired
+    assert rec.calls == ["write 0", "claim 0 (True, False)", "fired"]
+    assert rec.claims == [(0, "order", trigger.written_ns)]
+    assert rec.replies == [("reply-of-lane", 0)]
+    # the board (the trigger) holds the lane busy until the lane publishes its reply
+    assert trigger.lane_state() == ((True, False), (True, True))
+    trigger.fire("poll", 101)  # a later hit claims nothing
+    assert len(rec.claims) == 1 and rec.calls[-1] == "fired"
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_a_lane_published_idle_again_is_idle(impl: Any) -> None:
+    mod, _ = impl
+    rec = Recorder()
+    trigger = make_trigger(mod, rec)
+    trigger.fire("ws", 1)
+    trigger.set_lane(0, rec.writer(0), True, rec.claimer(0))  # its reply came: the lane says so
+    assert trigger.lane_state() == ((True, True), (True, True))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_a_raising_claim_still_reports_the_fire_without_a_reply(
+    impl: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    mod, _ = impl
+    rec = Recorder()
+    trigger = make_trigger(mod, rec)
+
+    def broken(kind: str, sent_ns: int) -> object:
+        raise RuntimeError("no loop")
+
+    trigger.set_lane(0, rec.writer(0), True, broken)
+    with caplog.at_level(logging.ERROR, logger="sniper.feed"):
+        assert trigger.fire("ws", 1)
+    # written, so the executor must not resend blindly: lane 0 with no reply (unanswered)
+    assert rec.writes == [(0, b"ORDER-1")]
+    assert rec.fired[0][1] == 0 and rec.replies == [None]
+    assert trigger.lane_state()[0] == (True, False)
+    assert "could not be claimed" in caplog.text
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_a_lane_without_claim_writes_and_reports_no_reply(impl: Any) -> None:
+    mod, _ = impl
+    rec = Recorder()
+    trigger = make_trigger(mod, rec)
+    trigger.set_lane(0, rec.writer(0), True)
+    assert trigger.fire("ws", 1)
+    assert rec.writes == [(0, b"ORDER-1")] and rec.replies == [None] and rec.claims == []
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_a_lane_that_is_down_has_no_claim(impl: Any) -> None:
+    mod, _ = impl
+    rec = Recorder()
+    trigger = make_trigger(mod, rec)
+    trigger.set_lane(0, None, True, rec.claimer(0))  # down: the claim is dropped with it
+    trigger.set_lane(1, None, True, rec.claimer(1))
+    assert trigger.fire("ws", 1)
+    assert rec.claims == [] and rec.replies == [None] and rec.fired[0][1] == -1
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 def test_prefers_the_idle_lane(impl: Any) -> None:
     mod, _ = impl
     rec = Recorder()
     trigger = make_trigger(mod, rec)
-    trigger.set_lane(0, rec.writer(0), False)  # a keep-alive is outstanding on lane 0
+    trigger.set_lane(0, rec.writer(0), False, rec.claimer(0))  # a keep-alive is outstanding
     trigger.fire("poll", 1)
     assert rec.writes == [(1, b"ORDER-1")]
+    assert rec.claims == [(1, "order", trigger.written_ns)]
+    assert trigger.lane_state() == ((True, False), (True, False))
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -133,10 +227,13 @@ def test_a_raising_write_counts_as_not_written(impl: Any) -> None:
     def boom(data: bytes) -> None:
         raise RuntimeError("transport is closing")
 
-    trigger.set_lane(0, boom, True)
+    trigger.set_lane(0, boom, True, rec.claimer(0))
     trigger.set_lane(1, None, False)
     assert trigger.fire("ws", 1)
     assert rec.fired[0][1] == -1
+    # nothing was written: no claim, and the lane keeps its idle flag
+    assert rec.claims == [] and rec.replies == [None]
+    assert trigger.lane_state()[0] == (True, True)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -146,6 +243,7 @@ def test_dry_run_writes_nothing(impl: Any) -> None:
     trigger = make_trigger(mod, rec, dry_run=True)
     assert trigger.fire("ws", 1) and trigger.dry_run
     assert rec.writes == [] and rec.fired[0][1] == -1
+    assert rec.claims == [] and trigger.lane_state() == ((True, True), (True, True))
 
 
 @pytest.mark.parametrize("impl", IMPLS)
