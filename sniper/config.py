@@ -13,7 +13,7 @@ import os
 import re
 import ssl
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,6 +29,8 @@ DEFAULT_WS_URL_V2 = "wss://ws.bitget.com/v2/ws/public"
 DEFAULT_WS_URL_V3 = "wss://ws.bitget.com/v3/ws/public"
 DEMO_WS_URL_V2 = "wss://wspap.bitget.com/v2/ws/public"
 DEMO_WS_URL_V3 = "wss://wspap.bitget.com/v3/ws/public"
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+NOTIFY_FORMATS = ("auto", "json", "discord", "slack")
 
 # Quote coins recognised when TARGET_TOKEN is written without a separator (PAWSUSDT).
 log = logging.getLogger("sniper.config")
@@ -80,6 +82,13 @@ class Config:
     lookup_window_s: float = 5.0  # s of consistent "not found" lookups before a resend
     ws_resubscribe_s: float = 20.0  # s between re-subscribes while the pair is unknown (30001)
     ws_reconnect_max_s: float = 3.0  # s, cap of the feed's reconnect backoff
+    # notifications (sniper.live.notify): off the hot path, never carrying a credential
+    notify_url: Secret | None = None  # webhook URL; a secret (Discord/Slack embed a token)
+    notify_format: str = "auto"  # auto | json | discord | slack
+    telegram_bot_token: Secret | None = None
+    telegram_chat_id: str = ""  # numeric id (groups/channels negative) or @channelname
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL  # Bot API base, no trailing slash
+    notify_timeout_s: float = 5.0  # s, bound of one notification request
     extra: Mapping[str, str] = field(default_factory=dict)
     # Start-up warnings found while loading (plain http to a remote host, a .env readable by
     # others): logged by load_config; shown by whoever reports readiness.
@@ -130,6 +139,7 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("LOOKUP_WINDOW_S", "lookup_window_s", "5", float, 0.1),
     ("WS_RESUBSCRIBE_S", "ws_resubscribe_s", "20", float, 0.5),
     ("WS_RECONNECT_MAX_S", "ws_reconnect_max_s", "3", float, 0.05),
+    ("NOTIFY_TIMEOUT_S", "notify_timeout_s", "5", float, 0.1),
 )
 
 # Every variable this module reads, with a one-line description (README table, .env.example).
@@ -156,6 +166,16 @@ VARIABLES: dict[str, str] = {
         "evidence that lets an unanswered order be resent safely); 0 = REST only (default 1)"
     ),
     "OPEN_TIME": "announced open time (ISO 8601 or ms) when the exchange shows none",
+    "NOTIFY_URL": (
+        "webhook notified on armed / sold / partial / failed / unconfirmed: a JSON POST; "
+        "Discord and Slack webhook URLs are recognised (a secret: logged as scheme://host only)"
+    ),
+    "NOTIFY_FORMAT": "auto | json | discord | slack: the body sent to NOTIFY_URL (default auto)",
+    "TELEGRAM_BOT_TOKEN": "Telegram bot token (a secret, masked) for notifications via sendMessage",
+    "TELEGRAM_CHAT_ID": (
+        "Telegram chat to notify: a numeric id or @channelname (required with TELEGRAM_BOT_TOKEN)"
+    ),
+    "TELEGRAM_API_URL": f"Telegram Bot API base URL (default {DEFAULT_TELEGRAM_API_URL})",
 }
 _TUNABLE_HELP = {
     "POLL_INTERVAL_MS": (
@@ -178,6 +198,7 @@ _TUNABLE_HELP = {
     ),
     "WS_RESUBSCRIBE_S": "s between WebSocket re-subscribes while the pair is unknown (30001)",
     "WS_RECONNECT_MAX_S": "s, cap of the WebSocket reconnect backoff",
+    "NOTIFY_TIMEOUT_S": "s, bound of one notification request (never delays the order)",
 }
 VARIABLES.update({t[0]: f"{_TUNABLE_HELP[t[0]]} (default {t[2]})" for t in TUNABLES})
 
@@ -253,6 +274,101 @@ def _url(variable: str, raw: str, schemes: tuple[str, ...]) -> str:
     except ValueError:
         raise ConfigError(variable, "a URL with a valid port", repr(raw)) from None
     return text
+
+
+_TELEGRAM_TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
+_TELEGRAM_CHAT_RE = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
+
+
+def url_origin(raw: str) -> str:
+    """``scheme://host[:port]`` of a URL, or ``<n chars>``: all of a secret URL that may be
+    shown."""
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError:
+        return mask(raw)
+    if not parts.scheme or not parts.hostname:
+        return mask(raw)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _secret_url(variable: str, raw: str) -> Secret:
+    """An http(s) URL that embeds a secret (a webhook's token): errors show only its scheme and
+    host."""
+    text = raw.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ConfigError(variable, "an http(s) URL with a valid port", url_origin(text)) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(variable, "a URL with scheme http or https", url_origin(text))
+    if any(c in text for c in " \r\n\t\0"):
+        raise ConfigError(variable, "a URL without spaces or control characters", url_origin(text))
+    return Secret(text)
+
+
+def _notify_settings(get: Callable[[str, str], str]) -> dict[str, object]:
+    """NOTIFY_URL / NOTIFY_FORMAT and TELEGRAM_*: the Config fields of the notifications."""
+    out: dict[str, object] = {}
+    url = get("NOTIFY_URL", "").strip()
+    out["notify_url"] = _secret_url("NOTIFY_URL", url) if url else None
+    fmt = get("NOTIFY_FORMAT", "auto").strip().lower() or "auto"
+    if fmt not in NOTIFY_FORMATS:
+        raise ConfigError(
+            "NOTIFY_FORMAT", " | ".join(NOTIFY_FORMATS), repr(get("NOTIFY_FORMAT", ""))
+        )
+    out["notify_format"] = fmt
+    token = get("TELEGRAM_BOT_TOKEN", "").strip()
+    chat = get("TELEGRAM_CHAT_ID", "").strip()
+    if token and not _TELEGRAM_TOKEN_RE.match(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN", "a bot token like 123456789:AA… (from @BotFather)", mask(token)
+        )
+    if chat and not _TELEGRAM_CHAT_RE.match(chat):
+        raise ConfigError(
+            "TELEGRAM_CHAT_ID",
+            "a numeric chat id (e.g. -1001234567890) or @channelname",
+            repr(chat),
+        )
+    if token and not chat:
+        raise ConfigError("TELEGRAM_CHAT_ID", "a chat id (TELEGRAM_BOT_TOKEN is set)", "nothing")
+    if chat and not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "a bot token (TELEGRAM_CHAT_ID is set)", "nothing")
+    out["telegram_bot_token"] = Secret(token) if token else None
+    out["telegram_chat_id"] = chat
+    api = get("TELEGRAM_API_URL", "").strip() or DEFAULT_TELEGRAM_API_URL
+    out["telegram_api_url"] = _url("TELEGRAM_API_URL", api, ("http", "https")).rstrip("/")
+    return out
+
+
+def _notify_warnings(get: Callable[[str, str], str], settings: Mapping[str, object]) -> list[str]:
+    """Plain http:// to a remote host would carry the webhook's or the bot's token in clear."""
+    found = []
+    url = settings["notify_url"]
+    if isinstance(url, Secret):
+        parts = urlsplit(url.reveal())
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+            found.append(
+                f"NOTIFY_URL is http:// to {parts.hostname}, not a loopback host: the webhook "
+                "address (it embeds a secret) would travel unencrypted; use https://"
+            )
+    elif get("NOTIFY_FORMAT", "").strip():
+        found.append("NOTIFY_FORMAT is set but NOTIFY_URL is not: no webhook will be notified")
+    api = str(settings["telegram_api_url"])
+    parts = urlsplit(api)
+    if (
+        settings["telegram_bot_token"] is not None
+        and parts.scheme == "http"
+        and not is_loopback_host(parts.hostname or "")
+    ):
+        found.append(
+            f"TELEGRAM_API_URL is http:// to {parts.hostname}, not a loopback host: the bot "
+            "token would travel unencrypted; use https://"
+        )
+    return found
 
 
 def _number(variable: str, raw: str, kind: type, minimum: float) -> int | float:
@@ -469,7 +585,9 @@ def load_config(
             repr(get("RESIGN_INTERVAL_S")),
         )
 
+    notify = _notify_settings(get)
     warnings = _startup_warnings(path, from_file, rest_url, ws_url)
+    warnings += tuple(_notify_warnings(get, notify))
     for warning in warnings:
         log.warning("%s", warning)
 
@@ -491,6 +609,7 @@ def load_config(
         ca_file=ca_file,
         open_time_ms=parse_open_time(open_time) if open_time else None,
         warnings=warnings,
+        **notify,  # type: ignore[arg-type]
         **tunables,  # type: ignore[arg-type]
     )
 
