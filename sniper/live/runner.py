@@ -39,30 +39,22 @@ from sniper.errors import (
     SniperError,
     StartupError,
 )
+from sniper.live.channels import Poller, SymbolWatch, schedule
 from sniper.live.clock import ServerClock
 from sniper.live.executor import Execution, Executor
-from sniper.live.fastpath import (
-    CHANNEL_POLL,
-    CHANNEL_SCHEDULED,
-    CHANNEL_STARTUP,
-    IMPLEMENTATION,
-    OrderTrigger,
-    now_ns,
-)
+from sniper.live.fastpath import CHANNEL_STARTUP, IMPLEMENTATION, OrderTrigger, now_ns
 from sniper.live.feed import Feed
 from sniper.live.journal import Journal, OrderRecord
 from sniper.live.lanes import OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
 from sniper.live.order import PreparedOrder
 from sniper.live.orderfeed import OrderFeed
-from sniper.live.pacing import PollPacer
 from sniper.live.preflight import Preflight, Readiness, resolve_host
 from sniper.live.reconcile import Reconciler
 from sniper.live.report import (
     RunResult,
     dry_run_result,
     earlier_result,
-    iso_ms,
     open_time_text,
     record_failure,
     record_result,
@@ -78,7 +70,6 @@ from sniper.live.venue import SymbolState, Venue
 
 log = logging.getLogger("sniper.run")
 
-SPIN_S = 0.002  # the scheduled channel busy-waits (yielding) only for the last 2 ms
 STARTUP_FEED_WAIT_S = 2.0  # s a fire at start-up (pair already online) waits for the feed
 
 
@@ -127,16 +118,11 @@ class Sniper:
             status if status is not None else bool(self._status_stream.isatty()) and not json_output
         )
         # state
-        self.symbol = SymbolState("unknown")
-        self.open_time_ms: int | None = config.open_time_ms  # server clock, ms
+        self.watch: SymbolWatch | None = None  # the symbol row and open time as last read
         self.balance: Balance | None = None  # the balance as last read (upkeep.py)
         self.upkeep: Upkeep | None = None
         self.orderfeed: OrderFeed | None = None
-        self.polls = 0
-        self._last_symbol_call = 0.0  # loop time of the last symbols request (the poll pacing)
-        self.poll_throttles = 0  # 429 answers to polls
-        self.poll_interval_ms = float(config.poll_interval_ms)
-        self._open_time_changed = asyncio.Event()
+        self.poller: Poller | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.lanes: OrderLanes | None = None
         self.feed: Feed | None = None
@@ -163,6 +149,18 @@ class Sniper:
     @property
     def rest(self) -> RestClient | None:
         return self.preflight.rest
+
+    @property
+    def symbol(self) -> SymbolState:
+        """The pair's symbol row as last read."""
+        return self.watch.symbol if self.watch is not None else self.preflight.readiness.symbol
+
+    @property
+    def open_time_ms(self) -> int | None:
+        """The open (server clock, ms): the exchange's, else OPEN_TIME; None: not announced."""
+        if self.watch is None:
+            return self.preflight.readiness.open_time_ms
+        return self.watch.open_time_ms
 
     @property
     def available(self) -> Decimal | None:
@@ -341,8 +339,22 @@ class Sniper:
             )
             feed.start()
             # the other channels watch while the feed connects (a slow handshake costs nothing)
-            self._spawn(self._poller(), "poll")
-            self._spawn(self._scheduler(), "schedule")
+            assert self.watch is not None
+            self.poller = Poller(
+                config=cfg,
+                venue=self.venue,
+                rest=rest,
+                clock=self.clock,
+                trigger=trigger,
+                watch=self.watch,
+                open_seen=self.executor.open_seen,
+                last_call=self.preflight.readiness.symbol_read_at,
+            )
+            self._spawn(self.poller.run(), "poll")
+            watch = self.watch
+            self._spawn(
+                schedule(config=cfg, clock=self.clock, trigger=trigger, watch=watch), "schedule"
+            )
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(6):  # not wait_for: 3.11's can drop a cancel
                     await feed.first_attempt_done.wait()
@@ -377,31 +389,13 @@ class Sniper:
     # shared state updates
     def _adopt(self, r: Readiness) -> None:
         """The start-up checks' findings become the run's state."""
-        self.symbol = r.symbol
-        self.open_time_ms = r.open_time_ms
-        self._last_symbol_call = r.symbol_read_at
+        self.watch = SymbolWatch(r.config, r, on_listed=self._poke_feed, on_precision=self._resize)
         self.balance = Balance(r.config, r, fired=self._fired, on_change=self._resize)
 
-    def _on_symbol(self, state: SymbolState, *, startup: bool = False) -> None:
-        prev = self.symbol
-        self.symbol = state
-        if state.open_time_ms is not None and state.open_time_ms != self.open_time_ms:
-            if self.open_time_ms is not None and not startup:
-                log.info("openTime changed: %s", iso_ms(state.open_time_ms))
-            elif not startup:
-                log.info("openTime announced: %s", iso_ms(state.open_time_ms))
-            self.open_time_ms = state.open_time_ms
-            self._open_time_changed.set()
-        if not startup:
-            if prev.status in ("absent", "unknown") and state.status != "absent":
-                log.info("symbol: %s now exists (%s)", self.config.target, state.status)
-                if self.feed is not None:
-                    self.feed.poke()
-            if (
-                state.quantity_precision is not None
-                and state.quantity_precision != prev.quantity_precision
-            ):
-                self._resize()
+    def _poke_feed(self) -> None:
+        """The pair appeared: the feed subscribes to it now (it was waiting for it)."""
+        if self.feed is not None:
+            self.feed.poke()
 
     def _fired(self) -> bool:
         """The trigger fired: the order is frozen (and a falling balance is the sell)."""
@@ -458,95 +452,6 @@ class Sniper:
         task = asyncio.create_task(coro, name=f"sniper-{name}")
         task.add_done_callback(_log_task_failure)
         self._tasks.append(task)
-
-    async def _poller(self) -> None:
-        """``poll`` channel: the symbol row every poll_interval_ms (never faster), backing off
-        on 429 and on 5xx / front-door refusals (saying so once, and once when it recovers),
-        until the open has been seen."""
-        assert self.rest is not None and self.trigger is not None and self.executor is not None
-        rest, venue, trigger, executor = self.rest, self.venue, self.trigger, self.executor
-        pacer = PollPacer(self.config.poll_interval_ms)
-        call = venue.symbol_call()
-        loop = asyncio.get_running_loop()
-        throttled_logged = False
-        # never two symbols requests closer than the interval, the start-up read included
-        await asyncio.sleep(
-            max(0.0, self._last_symbol_call + pacer.interval_ms / 1000 - loop.time())
-        )
-        while not executor.open_seen.is_set():
-            started = self._last_symbol_call = loop.time()
-            try:
-                env = await rest.request(call, signed=False, time_limit_s=2.0)
-            except ExchangeUnavailable as exc:
-                log.debug("poll failed: %s", exc)
-                env = None
-            self.polls += 1
-            if env is None:
-                pass
-            elif venue.is_rate_limited(env) or env.http_status >= 500 or env.code is None:
-                # 429; a 5xx storm; a front door's page (403 HTML): slow down, say it once
-                self.poll_interval_ms = pacer.throttled()
-                self.poll_throttles += 1
-                if not throttled_logged:
-                    log.warning(
-                        "poll: %s: slowing to %.0f ms",
-                        venue.explain(env),
-                        pacer.interval_ms,
-                    )
-                    throttled_logged = True
-            else:
-                try:
-                    state = venue.parse_symbol(env, now_ms=self.clock.now_ms())
-                except ValueError:
-                    state = None
-                if state is not None:
-                    self.poll_interval_ms = pacer.ok()
-                    if throttled_logged:
-                        log.info(
-                            "poll: answering normally again; back to every %.0f ms gradually",
-                            pacer.base_ms,
-                        )
-                        throttled_logged = False
-                    if state.status == "online":
-                        trigger.fire(CHANNEL_POLL, now_ns())
-                    self._on_symbol(state)
-            delay = started + pacer.interval_ms / 1000 - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-
-    async def _scheduler(self) -> None:
-        """``scheduled`` channel: fire at openTime - schedule_lead_ms on the server clock."""
-        assert self.trigger is not None
-        while not self.trigger.fired:
-            if self.open_time_ms is None:
-                self._open_time_changed.clear()
-                await self._open_time_changed.wait()
-                continue
-            target_ms = self.open_time_ms - self.config.schedule_lead_ms
-            remaining = self.clock.seconds_until(target_ms)
-            if remaining > 0.02:
-                self._open_time_changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(remaining - 0.015, 1.0)):
-                        await self._open_time_changed.wait()
-                continue
-            # the last ~20 ms: short sleeps, then yield-spin for the last 2 ms
-            while (remaining := self.clock.seconds_until(target_ms)) > 0:
-                await asyncio.sleep(0.001 if remaining > SPIN_S else 0)
-                if self.trigger.fired:
-                    return
-            if remaining <= -5.0:  # a schedule long past (e.g. a stale OPEN_TIME) does not fire
-                return
-            if self.symbol.status == "absent":
-                # an order for a pair that does not exist is rejected for good (40034/25100)
-                log.warning(
-                    "scheduled open time reached but %s is not listed: not firing on the "
-                    "schedule (the WebSocket and the poller keep watching)",
-                    self.config.target,
-                )
-                return
-            self.trigger.fire(CHANNEL_SCHEDULED, now_ns())
-            return
 
     # =============================================================================================
     # the end
@@ -649,7 +554,7 @@ class Sniper:
             lanes=self.lanes,
             feed=self.feed,
             orderfeed=self.orderfeed,
-            polls=self.polls,
+            polls=self.poller.polls if self.poller is not None else 0,
             available=self.available,
             seconds_to_open=self._seconds_to_open(),
         )

@@ -116,8 +116,8 @@ async def test_5xx_storm_and_front_door_pages_on_polls_back_off_and_say_so(
     ex.faults.mute_ws_pushes = True
     run = await listed_and_armed(ex)
     ex.faults.fail_polls(failure, count=6)
-    await wait_until(lambda: run.sniper.poll_throttles >= 6, within=5)
-    assert run.sniper.poll_interval_ms > 50
+    await wait_until(lambda: run.sniper.poller.throttles >= 6, within=5)
+    assert run.sniper.poller.interval_ms > 50
     said = [r.getMessage() for r in log_records if r.getMessage().startswith("poll:")]
     assert len([m for m in said if "slowing to" in m]) == 1, said
     assert f"HTTP {failure}" in said[0]
@@ -137,8 +137,8 @@ async def test_429_on_polls_backs_off_then_fires(ex: EmbeddedExchange) -> None:
     ex.faults.mute_ws_pushes = True
     run = await listed_and_armed(ex)
     ex.faults.fail_polls(429, count=3)
-    await wait_until(lambda: run.sniper.poll_throttles >= 3, within=3)
-    assert run.sniper.poll_interval_ms > 50
+    await wait_until(lambda: run.sniper.poller.throttles >= 3, within=3)
+    assert run.sniper.poller.interval_ms > 50
     ex.open_symbol(TARGET)
     result = await run.result()
     assert result.channel == "poll"
