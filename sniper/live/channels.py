@@ -46,16 +46,24 @@ class SymbolWatch:
         self,
         config: Config,
         readiness: Readiness,
+        clock: ServerClock,
         *,
         on_listed: Callable[[], None],
         on_precision: Callable[[], None],
     ) -> None:
         self.config = config
+        self.clock = clock
         self.symbol: SymbolState = readiness.symbol
         self.open_time_ms: int | None = readiness.open_time_ms
         self.open_time_changed = asyncio.Event()
         self._on_listed = on_listed
         self._on_precision = on_precision
+
+    def seconds_to_open(self) -> float | None:
+        """Seconds until the open on the exchange clock (negative: past; None: not announced)."""
+        if self.open_time_ms is None:
+            return None
+        return self.clock.seconds_until(self.open_time_ms)
 
     def update(self, state: SymbolState) -> None:
         prev = self.symbol
@@ -88,7 +96,6 @@ class Poller:
         config: Config,
         venue: Venue,
         rest: RestClient,
-        clock: ServerClock,
         trigger: OrderTrigger,
         watch: SymbolWatch,
         open_seen: asyncio.Event,
@@ -96,7 +103,6 @@ class Poller:
     ) -> None:
         self.venue = venue
         self.rest = rest
-        self.clock = clock
         self.trigger = trigger
         self.watch = watch
         self.open_seen = open_seen
@@ -138,7 +144,7 @@ class Poller:
                 self._throttled_logged = True
             return
         try:
-            state = venue.parse_symbol(env, now_ms=self.clock.now_ms())
+            state = venue.parse_symbol(env, now_ms=self.watch.clock.now_ms())
         except ValueError:
             return
         self.interval_ms = pacer.ok()
@@ -152,11 +158,9 @@ class Poller:
         self.watch.update(state)
 
 
-async def schedule(
-    *, config: Config, clock: ServerClock, trigger: OrderTrigger, watch: SymbolWatch
-) -> None:
+async def schedule(*, config: Config, trigger: OrderTrigger, watch: SymbolWatch) -> None:
     """``scheduled`` channel: fire at openTime - schedule_lead_ms on the server clock."""
-    changed = watch.open_time_changed
+    changed, clock = watch.open_time_changed, watch.clock
     while not trigger.fired:
         if watch.open_time_ms is None:
             changed.clear()

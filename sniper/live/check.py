@@ -162,7 +162,7 @@ async def run_checks(config: Config) -> list[Item]:
 
 
 async def _check_exchange(preflight: Preflight, items: list[Item]) -> None:
-    from sniper.errors import ConfigError, CredentialsRejected, StartupError
+    from sniper.errors import StartupError
 
     cfg = preflight.readiness.config
     rest = await preflight.open_rest()
@@ -189,7 +189,22 @@ async def _check_exchange(preflight: Preflight, items: list[Item]) -> None:
     )
     items.append(await _rest_round_trip(rest, preflight.readiness))
     items.append(await _front_door(preflight.readiness))
-    # --- account mode, credentials, permission, balance --------------------------------------
+    signed_ok = await _check_account(preflight, items)
+    if signed_ok:
+        items.append(await _trade_permission(rest, preflight.readiness.venue))
+        items.append(_balance(preflight.readiness))
+    else:
+        for name in ("trade permission", "balance"):
+            items.append(Item(name, "not checked", SKIP, "needs accepted credentials"))
+    await _check_symbol(preflight, items, signed_ok=signed_ok)
+    readiness = preflight.readiness
+    items.append(await _websocket(readiness, resolved=readiness.account_source != ""))
+
+
+async def _check_account(preflight: Preflight, items: list[Item]) -> bool:
+    """The account mode and the credentials; True when a signed call was accepted."""
+    from sniper.errors import CredentialsRejected, StartupError
+
     signed_ok = False
     try:
         mode = await preflight.resolve_account()
@@ -197,7 +212,7 @@ async def _check_exchange(preflight: Preflight, items: list[Item]) -> None:
         items.append(Item("account mode", "not detected", SKIP, "needs accepted credentials"))
         items.append(Item("credentials", "rejected", FAIL, _text(exc)))
     except StartupError as exc:
-        items.append(Item("account mode", cfg.account, FAIL, _text(exc)))
+        items.append(Item("account mode", preflight.readiness.config.account, FAIL, _text(exc)))
     else:
         items.append(
             Item(
@@ -217,14 +232,14 @@ async def _check_exchange(preflight: Preflight, items: list[Item]) -> None:
             signed_ok = True
             path = preflight.readiness.venue.assets_call().path
             items.append(Item("credentials", f"accepted (signed GET {path})", OK))
-    if signed_ok:
-        items.append(await _trade_permission(rest, preflight.readiness.venue))
-        items.append(_balance(preflight.readiness))
-    else:
-        for name in ("trade permission", "balance"):
-            items.append(Item(name, "not checked", SKIP, "needs accepted credentials"))
-    cfg = preflight.readiness.config  # resolved for the account mode (WS URL)
-    # --- the symbol, its open time, the order ------------------------------------------------
+    return signed_ok
+
+
+async def _check_symbol(preflight: Preflight, items: list[Item], *, signed_ok: bool) -> None:
+    """The symbol, its open time and (with accepted credentials) the order's size and value."""
+    from sniper.errors import ConfigError, StartupError
+
+    cfg = preflight.readiness.config
     try:
         await preflight.read_symbol()
     except StartupError as exc:
@@ -241,8 +256,6 @@ async def _check_exchange(preflight: Preflight, items: list[Item]) -> None:
             else:
                 items.append(_order_value(await preflight.order_value_check()))
                 items.append(_market_cap(preflight.market_cap_check()))
-    readiness = preflight.readiness
-    items.append(await _websocket(readiness, resolved=readiness.account_source != ""))
 
 
 def _text(exc: BaseException) -> str:

@@ -54,6 +54,7 @@ MIN_LOOKUPS = 3  # "consistently not found": at least this many answers over loo
 BALANCE_RECHECK_S = 1.0  # s between holdings reads while a proof waits on them
 MAX_SNAPSHOT_AGE_S = 15.0  # a pre-fire holdings snapshot older than this proves nothing
 FEED_MARGIN_S = 1.0  # s after the write before the order feed's silence counts
+EARLIER_LOOKUP_INTERVAL_S = 0.2  # s between lookups of an earlier run's order
 
 
 @dataclass(frozen=True)
@@ -304,3 +305,27 @@ class Reconciler:
                 return last
             if feed is None:
                 await asyncio.sleep(0.1)
+
+
+async def look_up_until(
+    rest: RestClient, venue: Venue, client_oid: str, *, window_s: float
+) -> OrderState | None:
+    """The order with this clientOid, asked by REST until found, or None once at least
+    ``MIN_LOOKUPS`` lookups answered "not found" and ``window_s`` passed (a transport failure or
+    an unreadable answer is no answer). For an earlier run's order, found in the journal."""
+    call = venue.order_info_call(client_oid)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + window_s
+    answers = 0
+    while True:
+        try:
+            env = await rest.request(call, signed=True, time_limit_s=2.0)
+            state = venue.parse_order_info(env)
+            answers += 1
+        except (ExchangeUnavailable, ValueError):
+            state = None
+        if state is not None:
+            return state
+        if answers >= MIN_LOOKUPS and loop.time() > deadline:
+            return None
+        await asyncio.sleep(EARLIER_LOOKUP_INTERVAL_S)

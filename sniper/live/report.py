@@ -283,3 +283,14 @@ def record_failure(
         exit_code=exc.exit_code if exc is not None else None,
         message=" ".join(str(exc).split()) if exc is not None else "interrupted",
     )
+
+
+def log_accepted(execution: Execution) -> None:
+    """The executor's verdict: the order was accepted (by its reply, or found by a lookup)."""
+    log.info(
+        "order accepted: orderId %s (%s, %d attempt%s)",
+        execution.order_id,
+        execution.accepted_via,
+        execution.attempts,
+        "" if execution.attempts == 1 else "s",
+    )

@@ -29,7 +29,7 @@ from sniper.live.reconcile import HoldingsTracker
 
 if TYPE_CHECKING:
     from sniper.config import Config
-    from sniper.live.clock import ServerClock
+    from sniper.live.channels import SymbolWatch
     from sniper.live.order import PreparedOrder
     from sniper.live.preflight import Readiness
     from sniper.live.rest import RestClient
@@ -95,7 +95,8 @@ class Balance:
 
 class Upkeep:
     """The armed run's upkeep tasks (:meth:`resign`, :meth:`resync_clock`,
-    :meth:`refresh_balance`: each runs until cancelled) and the order's size (:meth:`resize`)."""
+    :meth:`refresh_balance`: each runs until cancelled), the order's size (:meth:`resize`) and
+    the :class:`Balance` it follows (seeded from the start-up checks)."""
 
     def __init__(
         self,
@@ -103,22 +104,19 @@ class Upkeep:
         config: Config,
         venue: Venue,
         rest: RestClient,
-        clock: ServerClock,
         order: PreparedOrder,
-        balance: Balance,
+        readiness: Readiness,
+        watch: SymbolWatch,
         fired: Callable[[], bool],
-        precision: Callable[[], int | None],
-        seconds_to_open: Callable[[], float | None],
     ) -> None:
         self.config = config
         self.venue = venue
         self.rest = rest
-        self.clock = clock
         self.order = order
-        self.balance = balance
+        self.watch = watch  # the pair's quantityPrecision and open time, as last read
+        self.clock = watch.clock  # the run's exchange clock
+        self.balance = Balance(config, readiness, fired=fired, on_change=self.resize)
         self._fired = fired
-        self._precision = precision  # the pair's quantityPrecision as last read
-        self._seconds_to_open = seconds_to_open
 
     def resize(self, *, startup: bool = False) -> None:
         """Re-template the order (off the hot path) for the current balance and precision.
@@ -128,7 +126,8 @@ class Upkeep:
             return
         cfg, order = self.config, self.order
         try:
-            size, warning = order_size(cfg.coin_amount, self.balance.available, self._precision())
+            precision = self.watch.symbol.quantity_precision
+            size, warning = order_size(cfg.coin_amount, self.balance.available, precision)
         except ConfigError as exc:
             if startup:
                 raise
@@ -174,7 +173,7 @@ class Upkeep:
         """Re-read the balance every ``balance_refresh_s``, and once just before a known open."""
         while True:
             delay = self.config.balance_refresh_s
-            to_open = self._seconds_to_open()
+            to_open = self.watch.seconds_to_open()
             if to_open is not None and 0 < to_open - PRE_OPEN_BALANCE_S < delay:
                 # one read just before a known open: the freshest baseline for the proof that
                 # an unanswered order did not execute (reconcile.py)

@@ -79,7 +79,7 @@ async def test_fires_by_schedule(ex: EmbeddedExchange, mode: str) -> None:
     await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
     run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000"))
     await run.armed()
-    assert run.sniper.open_time_ms == open_at
+    assert run.sniper.watch is not None and run.sniper.watch.open_time_ms == open_at
     result = await run.result()
     assert result.channel == "scheduled"
     assert_one_accepted(ex, result.client_oid)

@@ -29,8 +29,9 @@ async def test_account_mode_detected_and_the_venue_follows(ex: EmbeddedExchange,
     ex.add_symbol(TARGET, status="online", price="0.0123", quantity_precision=2)
     run = start_sniper(sniper_config(ex))
     result = await run.result()
-    assert run.sniper.account_source == "detected" and run.sniper.config.account == mode
-    assert run.sniper.venue.mode == mode
+    readiness = run.sniper.preflight.readiness
+    assert readiness.account_source == "detected" and readiness.config.account == mode
+    assert readiness.venue.mode == mode
     settings = [r for r in ex.records.requests if r.path == "/api/v3/account/settings"]
     assert len(settings) == 1  # one signed call tells them apart
     wrong = "/api/v3/" if mode == "classic" else "/api/v2/spot/account"
@@ -99,7 +100,9 @@ async def test_open_time_override_arms_the_scheduled_channel(
     await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=False)
     run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", OPEN_TIME=str(open_at)))
     await run.armed()
-    assert run.sniper.symbol.open_time_ms is None and run.sniper.open_time_ms == open_at
+    readiness = run.sniper.preflight.readiness
+    assert readiness.symbol.open_time_ms is None and readiness.open_time_ms == open_at
+    assert run.sniper.watch is not None and run.sniper.watch.open_time_ms == open_at
     result = await run.result()
     assert result.channel == "scheduled"
     assert_one_accepted(ex, result.client_oid)

@@ -159,7 +159,7 @@ async def test_insufficient_balance_warns_waits_and_sells_after_deposit(
     )
     assert not run.task.done()  # type: ignore[union-attr]
     ex.set_balance(API_KEY, "PAWS", "1000")
-    await wait_until(lambda: run.sniper.available == 1000, within=2)
+    await wait_until(lambda: run.sniper.upkeep.balance.available == 1000, within=2)
     ex.open_symbol(TARGET)
     result = await run.result()
     assert_one_accepted(ex, result.client_oid)

@@ -42,7 +42,8 @@ async def test_uta_listing_by_launch_time_early_shots_get_25101_sells_once_by_sc
     # the v3 row announces the open as launchTime, never openTime (§5.11)
     run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", SCHEDULE_LEAD_MS="300"))
     await run.armed()
-    assert run.sniper.open_time_ms == open_at, "the open comes from launchTime"
+    assert run.sniper.watch is not None
+    assert run.sniper.watch.open_time_ms == open_at, "the open comes from launchTime"
     result = await run.result()
     assert result.channel == "scheduled"
     early = [o for o in ex.records.orders if o.code == "25101"]
