@@ -114,6 +114,17 @@ def sold_result(
     )
 
 
+def log_accepted(execution: Execution) -> None:
+    """The executor's verdict: the order was accepted (by its reply, or found by a lookup)."""
+    log.info(
+        "order accepted: orderId %s (%s, %d attempt%s)",
+        execution.order_id,
+        execution.accepted_via,
+        execution.attempts,
+        "" if execution.attempts == 1 else "s",
+    )
+
+
 async def dry_run_result(executor: Executor, order: PreparedOrder) -> RunResult:
     """Once a channel fired (nothing was written): the order that would have been sent."""
     await executor.fired_event.wait()
@@ -282,15 +293,4 @@ def record_failure(
         outcome,
         exit_code=exc.exit_code if exc is not None else None,
         message=" ".join(str(exc).split()) if exc is not None else "interrupted",
-    )
-
-
-def log_accepted(execution: Execution) -> None:
-    """The executor's verdict: the order was accepted (by its reply, or found by a lookup)."""
-    log.info(
-        "order accepted: orderId %s (%s, %d attempt%s)",
-        execution.order_id,
-        execution.accepted_via,
-        execution.attempts,
-        "" if execution.attempts == 1 else "s",
     )
