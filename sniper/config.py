@@ -64,6 +64,10 @@ class Config:
     account: str  # "auto" | "classic" | "uta"
     demo: bool  # paptrading: 1 on every REST call, wspap host
     locale: str = "en-US"
+    # MIN_PRICE: the floor, quote coin per base unit, an exact decimal string (None: a market
+    # sell). Set: the order is a LIMIT sell at the floor (never below it), FLOOR_TIF its rest.
+    min_price: str | None = None
+    floor_tif: str = "gtc"  # gtc: the unfilled rest waits at the floor | ioc: it is cancelled
     # the private WebSocket order feed (§7.4): fast confirmation and reconciliation evidence
     private_feed: bool = True
     ca_file: str | None = None  # extra CA bundle for TLS (e.g. the embedded exchange's)
@@ -149,6 +153,14 @@ VARIABLES: dict[str, str] = {
     "BITGET_PASSPHRASE": "API passphrase (required for run/check)",
     "TARGET_TOKEN": "pair to sell on, e.g. PAWSUSDT, PAWS/USDT or pawsusdt",
     "COIN_AMOUNT": "base-coin amount to sell: a positive decimal, or `all`",
+    "MIN_PRICE": (
+        "optional floor, quote coin per base unit (exact decimal): the order is then a LIMIT "
+        "sell at this price — it takes every bid at or above it and never sells below"
+    ),
+    "FLOOR_TIF": (
+        "gtc | ioc, with MIN_PRICE: gtc = the unfilled rest waits on the book at the floor, "
+        "ioc = it is cancelled (default gtc)"
+    ),
     "BITGET_REST_URL": (
         f"REST base URL (default {DEFAULT_REST_URL}; http:// to a non-loopback host is warned "
         "about)"
@@ -238,6 +250,21 @@ def parse_amount(raw: str) -> str:
         raise ConfigError("COIN_AMOUNT", "a positive decimal", repr(raw)) from None
     if value <= 0:
         raise ConfigError("COIN_AMOUNT", "a positive decimal (> 0)", repr(raw))
+    return text
+
+
+def parse_min_price(raw: str) -> str | None:
+    """``MIN_PRICE``: unset/empty → None (a market sell); else a positive exact decimal string
+    (quote coin per base unit), kept as given — never a float."""
+    text = raw.strip()
+    if not text:
+        return None
+    if not _DECIMAL_RE.match(text) or Decimal(text) <= 0:
+        raise ConfigError(
+            "MIN_PRICE",
+            "a positive decimal price in the quote coin per base unit, such as 0.0123",
+            repr(raw),
+        )
     return text
 
 
@@ -552,6 +579,10 @@ def load_config(
     if not get("COIN_AMOUNT").strip():
         raise ConfigError("COIN_AMOUNT", "a positive decimal or `all`", "nothing (unset or empty)")
     amount = parse_amount(get("COIN_AMOUNT"))
+    min_price = parse_min_price(get("MIN_PRICE"))
+    floor_tif = get("FLOOR_TIF", "gtc").strip().lower() or "gtc"
+    if floor_tif not in ("gtc", "ioc"):
+        raise ConfigError("FLOOR_TIF", "gtc or ioc", repr(get("FLOOR_TIF")))
 
     account = get("BITGET_ACCOUNT", "auto").strip().lower() or "auto"
     if account not in ("auto", "classic", "uta"):
@@ -599,6 +630,8 @@ def load_config(
         base_coin=base,
         quote_coin=quote,
         coin_amount=amount,
+        min_price=min_price,
+        floor_tif=floor_tif,
         rest_url=rest_url,
         ws_url=ws_url,
         ws_url_explicit=ws_explicit,

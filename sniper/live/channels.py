@@ -81,8 +81,8 @@ class SymbolWatch:
         if (
             state.quantity_precision is not None
             and state.quantity_precision != prev.quantity_precision
-        ):
-            self._on_precision()
+        ) or (state.price_precision is not None and state.price_precision != prev.price_precision):
+            self._on_precision()  # the size (quantityPrecision) or the floor (pricePrecision)
 
 
 class Poller:

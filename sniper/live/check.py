@@ -256,6 +256,7 @@ async def _check_symbol(preflight: Preflight, items: list[Item], *, signed_ok: b
             else:
                 items.append(_order_value(await preflight.order_value_check()))
                 items.append(_market_cap(preflight.market_cap_check()))
+                items.append(_floor(preflight.floor_check()))
 
 
 def _text(exc: BaseException) -> str:
@@ -493,7 +494,8 @@ def _order_size(readiness: Readiness) -> Item:
         if precision is not None
         else "the pair's quantityPrecision is not known yet; floored to it once it is"
     )
-    text = f"market sell {size} {cfg.base_coin} ({scale})"
+    kind = "market sell" if cfg.min_price is None else f"limit sell at {cfg.min_price} floor"
+    text = f"{kind} {size} {cfg.base_coin} ({scale})"
     if warning:
         return Item("order size", text, WARN, warning)
     return Item("order size", text, OK)
@@ -524,6 +526,15 @@ def _market_cap(check: ValueCheck) -> Item:
     if check.verdict == "unknown":
         return Item("market-order cap", check.short, WARN, check.text)
     return Item("market-order cap", check.short, OK)
+
+
+def _floor(check: ValueCheck) -> Item:
+    """MIN_PRICE: the limit price sent and the price band (below it: 40808, refused)."""
+    if check.verdict == "below":
+        return Item("floor", check.short, FAIL, check.text)
+    if check.verdict in ("unknown", "rounded"):
+        return Item("floor", check.short, WARN, check.text)
+    return Item("floor", check.short, OK)
 
 
 async def _websocket(readiness: Readiness, *, resolved: bool) -> Item:

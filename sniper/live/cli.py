@@ -3,6 +3,8 @@
 Exit codes: 0 one order accepted (or, with ``--dry-run``, the open detected) · 2 start-up or
 configuration failure · 3 the order was finally rejected · 4 the order's fate is unknown (it was
 written, never confirmed, and not resent because it may have executed: check your orders) ·
+5 partly sold: the fill report shows less than the order's size, the rest resting at the floor
+(``MIN_PRICE`` with ``FLOOR_TIF=gtc``) or cancelled (ioc, or a market order's thin book) ·
 1 anything unexpected · 130 Ctrl-C / 143 SIGTERM before the fire (nothing was sent).
 
 After the fire a first Ctrl-C/SIGTERM only says the order was sent (its clientOid) and the run
@@ -116,7 +118,7 @@ def main(args: argparse.Namespace) -> int:
 
         sniper = Sniper(config, out=sys.stdout, dry_run=args.dry_run, json_output=args.json)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(sniper.run())  # SIGINT/SIGTERM during the run: sniper.live.signals
+            result = runner.run(sniper.run())  # SIGINT/SIGTERM during the run: sniper.live.signals
             finished = True
     except SniperError as exc:
         log.error("%s", _one_line(exc, type(exc).__name__ == "ConfigError"))
@@ -139,7 +141,7 @@ def main(args: argparse.Namespace) -> int:
     except Exception as exc:  # an unexpected bug: one line (a traceback only with --verbose)
         log.error("unexpected error: %s: %s", type(exc).__name__, exc, exc_info=bool(args.verbose))
         return 1
-    return 0
+    return result.exit_code  # 0 all sold, 5 partly sold (the rest rests at the floor / cancelled)
 
 
 def _one_line(exc: BaseException, config: bool) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from sniper._fast import OrderTemplate
 from sniper.config import Config
@@ -80,6 +80,54 @@ def order_size(
     return format_decimal(amount), warning
 
 
+def floor_price(min_price: str, precision: int | None) -> tuple[str, str | None]:
+    """(the limit price to send, a warning or None) for ``MIN_PRICE``. Decimal only.
+
+    With the pair's ``pricePrecision`` known, a floor with more decimals is rounded UP to it
+    (the order must never sell below the floor) and a warning says so; a floor that fits is sent
+    as given. Not known yet: sent as given (re-templated once the pair shows its precision)."""
+    price = Decimal(min_price)
+    if precision is None or precision < 0:
+        return min_price, None
+    quantum = Decimal(1).scaleb(-precision)
+    rounded = price.quantize(quantum, rounding=ROUND_CEILING)
+    if rounded == price:
+        return min_price, None
+    text = format_decimal(rounded)
+    return text, (
+        f"MIN_PRICE {min_price} has more than {precision} decimals (the pair's pricePrecision): "
+        f"the floor sent is {text}, rounded up so that nothing sells below MIN_PRICE"
+    )
+
+
+def lowest_band_price(last_price: Decimal, sell_ratio: Decimal) -> Decimal:
+    """The lowest sell limit price the pair's band lets through at ``last_price``: last x
+    (1 - sellLimitPriceRatio) and, as the stricter reading of §10.6 [UNCERTAIN], last / (1 +
+    ratio) — the higher of the two, so a floor above it is accepted under either reading."""
+    by_ratio = last_price * (1 - sell_ratio)
+    by_divide = last_price / (1 + sell_ratio)
+    return max(by_ratio, by_divide)
+
+
+def band_warning(
+    price: str, last_price: Decimal | None, sell_ratio: Decimal | None, quote: str
+) -> str | None:
+    """A warning when the floor ``price`` is below what the pair's price band allows at the last
+    price (the exchange would refuse the limit sell: 40808), else None (also when the band or
+    the price is not known yet)."""
+    if last_price is None or sell_ratio is None or last_price <= 0:
+        return None
+    lowest = lowest_band_price(last_price, sell_ratio)
+    if Decimal(price) >= lowest:
+        return None
+    return (
+        f"the floor {price} {quote} is below the pair's sell price band at the last price "
+        f"{format_decimal(last_price)} (sellLimitPriceRatio {format_decimal(sell_ratio)}: "
+        f"lowest ≈ {format_decimal(lowest.quantize(Decimal(1).scaleb(-12)))}): the exchange "
+        "would refuse the limit sell (40808) — raise MIN_PRICE"
+    )
+
+
 _SECRET_HEADER_RE = re.compile(rb"^(ACCESS-(?:KEY|SIGN|PASSPHRASE)): ?(.*)$", re.I | re.M)
 
 
@@ -94,7 +142,9 @@ def masked_request(request: bytes) -> str:
 
 
 class PreparedOrder:
-    """The pre-signed market sell. ``request`` is always freshly signed bytes."""
+    """The pre-signed sell — a market order, or with ``MIN_PRICE`` a limit sell at the floor
+    (``price``, formatted to the pair's pricePrecision; ``tif`` gtc | ioc). ``request`` is
+    always freshly signed bytes."""
 
     def __init__(
         self,
@@ -112,12 +162,27 @@ class PreparedOrder:
         self.client_oid = client_oid or new_client_oid()
         self._on_request = on_request
         self.size: str | None = None
+        self.price: str | None = None  # the floor as sent (None: a market order)
+        self.tif = config.floor_tif if config.min_price is not None else None
         self.template: OrderTemplate | None = None
         self.resigns = 0
 
-    def build(self, size: str) -> None:
-        """(Re)build the template for ``size`` and hand the signed bytes to the trigger."""
-        call = self.venue.order_call(size, self.client_oid)
+    @property
+    def kind(self) -> str:
+        """``market``, or ``limit`` (a floor)."""
+        return "market" if self.config.min_price is None else "limit"
+
+    def build(self, size: str, price: str | None = None) -> None:
+        """(Re)build the template for ``size`` (and, with a floor, the limit ``price``; None: the
+        price last built, else MIN_PRICE as given) and hand the signed bytes to the trigger."""
+        if self.config.min_price is not None:
+            price = price or self.price or self.config.min_price
+            call = self.venue.order_call(
+                size, self.client_oid, price=price, tif=self.config.floor_tif
+            )
+        else:
+            price = None
+            call = self.venue.order_call(size, self.client_oid)
         self.template = OrderTemplate(
             method=call.method,
             host=self.host_header,
@@ -133,6 +198,7 @@ class PreparedOrder:
             user_agent=USER_AGENT,  # in the pre-built bytes: costs nothing at the fire
         )
         self.size = size
+        self.price = price
         self._on_request(self.template.request)
 
     def resign(self) -> bytes | None:

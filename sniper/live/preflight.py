@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from sniper.config import Config
 from sniper.errors import ConfigError, CredentialsRejected, ExchangeUnavailable, StartupError
 from sniper.live.clock import ServerClock
-from sniper.live.order import format_decimal, order_size
+from sniper.live.order import band_warning, floor_price, format_decimal, order_size
 from sniper.live.pacing import Backoff
 from sniper.live.reconcile import Holdings
 from sniper.live.report import iso_ms, open_time_text
@@ -81,6 +81,7 @@ class Readiness:
     last_price: Decimal | None = None  # the pair's last price, when it has one
     order_value: ValueCheck | None = None  # against the minimum order value (45110)
     market_cap: ValueCheck | None = None  # against the market-order cap (45113)
+    floor: ValueCheck | None = None  # MIN_PRICE: the limit price sent, against the price band
 
     def planned_size(self) -> str | None:
         """The size the order would have now (floored to the pair's quantityPrecision); None
@@ -137,6 +138,11 @@ class Preflight:
             log.warning("market-order cap: %s", cap.text)
         elif cap.verdict != "none":
             log.info("market-order cap: %s", cap.text)
+        floor = self.floor_check()
+        if floor.verdict == "below":
+            log.warning("floor: %s", floor.text)
+        elif floor.verdict != "none":
+            log.info("floor: %s", floor.text)
         if self._readiness.symbol.restricted_api:
             log.warning(
                 "symbol: %s is restrictedAPI — the exchange does not let it be traded through "
@@ -345,6 +351,13 @@ class Preflight:
         r = self._update(last_price=price)
         return _value_against_minimum(r, size, price)
 
+    def floor_check(self) -> ValueCheck:
+        """MIN_PRICE: the limit price the order carries, against the pair's price band at the
+        last price read (if any)."""
+        check = floor_check(self._readiness)
+        self._update(floor=check)
+        return check
+
     def market_cap_check(self) -> ValueCheck:
         """The order against the pair's market-order cap, at the last price read (if any)."""
         check = market_cap_check(self._readiness, self._readiness.last_price)
@@ -413,6 +426,10 @@ def market_cap_check(r: Readiness, price: Decimal | None) -> ValueCheck:
     shows no cap), ``ok``, ``over``, ``unknown`` (a value cap and no price yet)."""
     qty_cap = r.symbol.max_market_order_qty
     value_cap = r.symbol.max_market_order_value
+    if r.config.min_price is not None:
+        return ValueCheck(
+            "none", "the order is a limit sell (MIN_PRICE): no market-order cap applies", "n/a"
+        )
     if qty_cap is None and value_cap is None:
         return ValueCheck("none", "the pair shows none", "none shown")
     try:
@@ -446,6 +463,40 @@ def market_cap_check(r: Readiness, price: Decimal | None) -> ValueCheck:
             f"{shown} > {cap_text}",
         )
     return ValueCheck("ok", f"{shown} within {cap_text}", f"{shown} ≤ {cap_text}")
+
+
+def floor_check(r: Readiness) -> ValueCheck:
+    """The floor (``MIN_PRICE``): the limit price sent (formatted to the pair's pricePrecision,
+    rounded up) and, once a last price and ``sellLimitPriceRatio`` are known, whether the band
+    lets it through (below it the exchange answers 40808). Verdicts: ``none`` (no MIN_PRICE: a
+    market sell), ``ok``, ``below`` (under the band), ``unknown`` (the band cannot be checked
+    yet), ``rounded`` (ok, but MIN_PRICE had more decimals than the pair allows)."""
+    cfg = r.config
+    if cfg.min_price is None:
+        return ValueCheck("none", "no MIN_PRICE: a market sell", "none (market sell)")
+    precision = r.symbol.price_precision
+    price, warning = floor_price(cfg.min_price, precision)
+    quote = cfg.quote_coin
+    rest = "rests at the floor" if cfg.floor_tif == "gtc" else "is cancelled"
+    short = f"limit sell at {price} {quote} ({cfg.floor_tif}: the unfilled rest {rest})"
+    band = band_warning(price, r.last_price, r.symbol.sell_limit_price_ratio, quote)
+    if band is not None:
+        return ValueCheck("below", band, short)
+    if warning is not None:
+        return ValueCheck("rounded", f"{short} — {warning}", short)
+    if r.last_price is None or r.symbol.sell_limit_price_ratio is None:
+        why = "pricePrecision not known yet; " if precision is None else ""
+        return ValueCheck(
+            "unknown",
+            f"{short}; {why}the price band cannot be checked yet (no last price or "
+            "sellLimitPriceRatio)",
+            short,
+        )
+    return ValueCheck(
+        "ok",
+        f"{short}; within the price band at the last price {format_decimal(r.last_price)}",
+        short,
+    )
 
 
 def log_balance(config: Config, available: Decimal) -> None:

@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Any
 
 from sniper.errors import OrderRejected, SniperError
@@ -45,6 +45,47 @@ class RunResult:
     dry_run: bool = False
     request_preview: str | None = None  # dry run: the request, credentials masked
     open_seen_by: str | None = None
+    floor_price: str | None = None  # MIN_PRICE: the limit price the order carried
+    floor_tif: str | None = None  # gtc | ioc, with a floor
+
+    # --- what was sold ------------------------------------------------------------------------
+    @property
+    def filled_qty(self) -> Decimal | None:
+        """Base quantity executed, as the fill report says (None: no report)."""
+        return _decimal(self.fill.base_volume) if self.fill is not None else None
+
+    @property
+    def remaining_qty(self) -> Decimal | None:
+        """Base quantity of the order not executed (None: no fill report or no size)."""
+        filled, size = self.filled_qty, _decimal(self.size)
+        if filled is None or size is None:
+            return None
+        return max(size - filled, Decimal(0))
+
+    @property
+    def partial(self) -> bool:
+        """Not everything sold: a fill report shows less executed than the order's size."""
+        if self.dry_run:
+            return False
+        rest = self.remaining_qty
+        return rest is not None and rest > 0
+
+    @property
+    def rest(self) -> str | None:
+        """What became of the unsold rest (None: nothing is left, or no fill report)."""
+        if not self.partial or self.fill is None:
+            return None
+        if self.fill.status in ("cancelled", "canceled"):
+            return "was cancelled"
+        if self.floor_price is not None:
+            return f"is resting at the floor {self.floor_price}"
+        return f"is still open ({self.fill.status})"
+
+    @property
+    def exit_code(self) -> int:
+        """0 all sold (or not reported yet, or a dry run) · 5 partly sold: the rest is resting at
+        the floor (gtc) or was cancelled (ioc, or a market order's thin book)."""
+        return EXIT_PARTIAL if self.partial else 0
 
     @property
     def detect_to_written_us(self) -> float:
@@ -71,7 +112,25 @@ class RunResult:
         for name in ("written_to_ack_ms", "fired_to_ack_ms"):
             value = getattr(self, name)
             doc[name] = None if value is None else round(value, 3)
+        for name in ("filled_qty", "remaining_qty"):
+            value = getattr(self, name)
+            doc[name] = None if value is None else format_decimal(value)
+        doc["rest"] = self.rest
+        doc["exit_code"] = self.exit_code
         return doc
+
+
+EXIT_PARTIAL = 5  # partly sold: the rest is resting at the floor (gtc) or was cancelled
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def iso_ms(ms: int) -> str:
@@ -95,6 +154,8 @@ def sold_result(
     size: str | None,
     fill: OrderState | None,
     open_seen_by: str | None,
+    floor_price: str | None = None,
+    floor_tif: str | None = None,
 ) -> RunResult:
     """The result of an accepted order (its fill read back, or None)."""
     return RunResult(
@@ -111,6 +172,8 @@ def sold_result(
         codes=list(execution.codes),
         fill=fill,
         open_seen_by=open_seen_by,
+        floor_price=floor_price,
+        floor_tif=floor_tif if floor_price is not None else None,
     )
 
 
@@ -168,7 +231,8 @@ def earlier_result(record: OrderRecord, state: OrderState) -> RunResult:
 def write_result(r: RunResult, out: IO[str], *, json_output: bool) -> None:
     """The run's result on ``out``: a few lines of text, or one JSON line (``--json``)."""
     if json_output:
-        doc = {"event": "dry-run" if r.dry_run else "sold", **r.as_dict()}
+        event = "dry-run" if r.dry_run else "partial" if r.partial else "sold"
+        doc = {"event": event, **r.as_dict()}
         out.write(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
         out.flush()
         return
@@ -188,7 +252,10 @@ def _dry_run_lines(r: RunResult) -> list[str]:
 
 
 def _sold_lines(r: RunResult) -> list[str]:
-    lines = [f"SOLD: orderId {r.order_id} · clientOid {r.client_oid} · fired by {r.channel}"]
+    head = "PARTLY SOLD" if r.partial else "SOLD"
+    lines = [f"{head}: orderId {r.order_id} · clientOid {r.client_oid} · fired by {r.channel}"]
+    if r.floor_price is not None:
+        lines.append(f"  order: limit sell at the floor {r.floor_price} ({r.floor_tif})")
     ack = r.written_to_ack_ms
     lines.append(
         f"  detect → bytes written: {r.detect_to_written_us:.1f} µs (in-process) · "
@@ -208,6 +275,23 @@ def _sold_lines(r: RunResult) -> list[str]:
         lines.append(
             f"  fill: status {f.status} · size {f.size} · baseVolume {f.base_volume} · "
             f"priceAvg {f.price_avg} · quoteVolume {f.quote_volume}"
+        )
+        filled, rest = r.filled_qty, r.remaining_qty
+        if filled is not None:
+            lines.append(
+                f"  filled {format_decimal(filled)} of {r.size or '?'} · remainder "
+                + (format_decimal(rest) if rest is not None else "?")
+                + (f" ({r.rest})" if r.rest else "")
+                + f" · average price {f.price_avg or '?'} · quote received {f.quote_volume or '?'}"
+            )
+    if r.partial:
+        lines.append(
+            f"  exit code {EXIT_PARTIAL}: partly sold — the rest {r.rest}"
+            + (
+                "; cancel it on Bitget if you no longer want it"
+                if r.fill and r.rest and r.rest.startswith("is resting")
+                else ""
+            )
         )
     return lines
 
@@ -268,12 +352,23 @@ def record_result(journal: Journal, result: RunResult, *, run_id: str | None = N
         "cancelled": "cancelled",
         "canceled": "cancelled",
     }.get(status, "accepted")
+    if result.partial and (result.filled_qty or 0) > 0:
+        outcome = "partially_filled"  # some sold; the rest rests (gtc) or was cancelled
+    extra: dict[str, Any] = {}
+    if fill is not None:
+        for name in ("filled_qty", "remaining_qty"):
+            value = getattr(result, name)
+            extra[name] = None if value is None else format_decimal(value)
+        extra["rest"] = result.rest
+    if result.floor_price is not None:
+        extra["floor_price"] = result.floor_price
+        extra["floor_tif"] = result.floor_tif
     journal.record_outcome(
         result.client_oid,
         outcome,
         order_id=result.order_id,
-        fill=asdict(fill) if fill is not None else None,
-        exit_code=0,
+        fill={**asdict(fill), **extra} if fill is not None else None,
+        exit_code=result.exit_code,
         run_id=run_id,
     )
 

@@ -40,14 +40,17 @@ from sniper.live.feed import Feed
 from sniper.live.journal import Journal, OrderRecord
 from sniper.live.lanes import FrontDoor, OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
-from sniper.live.order import PreparedOrder
+from sniper.live.notify import Notifier, failure_fields, result_fields
+from sniper.live.order import PreparedOrder, format_decimal
 from sniper.live.orderfeed import OrderFeed
+from sniper.live.outcomes import Outcome
 from sniper.live.preflight import Preflight, Readiness, resolve_host
 from sniper.live.reconcile import Reconciler, look_up_until
 from sniper.live.report import (
     RunResult,
     dry_run_result,
     earlier_result,
+    iso_ms,
     log_accepted,
     open_time_text,
     record_failure,
@@ -60,7 +63,7 @@ from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
 from sniper.live.status import StatusLine
 from sniper.live.upkeep import Balance, Upkeep
-from sniper.live.venue import OrderState, Venue
+from sniper.live.venue import Envelope, OrderState, Venue
 
 log = logging.getLogger("sniper.run")
 
@@ -94,6 +97,8 @@ class Sniper:
         # the start-up checks; the venue is given (tests) or follows the account mode
         self.clock = ServerClock()
         self.preflight = Preflight(config, venue=venue, clock=self.clock)
+        # armed / sold / partial / failed / unconfirmed, in the background (sniper.live.notify)
+        self.notifier = Notifier.from_config(config)
         # the journal and the single-instance lock (``state_dir`` overrides SNIPER_STATE_DIR)
         self.use_journal = use_journal
         self._state_dir = state_dir
@@ -141,6 +146,7 @@ class Sniper:
         except SniperError as exc:
             final = guard.settle(exc)  # an interrupt that raced the fire is no "before" one
             self._journal_outcome(final if isinstance(final, SniperError) else exc)
+            self._notify_failure(final if isinstance(final, SniperError) else exc)
             if final is not exc:
                 raise final from exc
             raise
@@ -151,8 +157,10 @@ class Sniper:
             if self.journal is not None:
                 earlier = self._earlier.run_id if self._earlier is not None else None
                 record_result(self.journal, result, run_id=earlier)
+            self._notify_result(result)
             return result
         finally:
+            await self.notifier.drain()  # bounded (notify.DRAIN_TIMEOUT_S); never raises
             guard.remove()
             if self.journal is not None:
                 self.journal.close()
@@ -199,12 +207,15 @@ class Sniper:
         else:
             await self._watch(cfg)  # 7. the feed, then every other channel
         self.armed.set()
+        self._notify_armed(cfg)
         if self._status_enabled:
             self._status = StatusLine(self._status_stream, self.status_text)
             self._spawn(self._status.run(), "status")
         if self.dry_run:
             assert self.order is not None
             return self._report(await dry_run_result(executor, self.order))
+        if cfg.min_price is None:
+            self._spawn(_market_refused_hint(executor, self.preflight.readiness.venue), "hint")
         return await self._finish(await executor.execute())
 
     # =============================================================================================
@@ -333,10 +344,57 @@ class Sniper:
             self.feed = None
         fill = await self.executor.fill(self.preflight.readiness.config.fill_timeout_s)
         seen_by = self.executor.open_seen_by
-        size = self.order.size
-        return self._report(
-            sold_result(execution, fired, size=size, fill=fill, open_seen_by=seen_by)
+        order = self.order
+        result = sold_result(
+            execution,
+            fired,
+            size=self.executor.fired_size or order.size,
+            fill=fill,
+            open_seen_by=seen_by,
+            floor_price=order.price,
+            floor_tif=order.tif,
         )
+        return self._report(result)
+
+    # the notifications: scheduled (never awaited here), after the moments they report
+    def _notify_armed(self, cfg: Config) -> None:
+        order, watch = self.order, self.watch
+        fields: dict[str, Any] = {
+            "amount": cfg.coin_amount,
+            "size": order.size if order is not None else None,
+            "mode": self.preflight.readiness.venue.mode,
+            "client_oid": order.client_oid if order is not None else None,
+        }
+        if cfg.min_price is not None:
+            fields["floor_price"] = order.price if order is not None else cfg.min_price
+        if watch is not None and watch.open_time_ms is not None:
+            fields["open_time"] = iso_ms(watch.open_time_ms)
+            fields["seconds_to_open"] = round(watch.clock.seconds_until(watch.open_time_ms), 1)
+        if self.dry_run:
+            fields["dry_run"] = True
+        self.notifier.notify("armed", fields)
+
+    def _notify_result(self, result: RunResult) -> None:
+        if result.dry_run:
+            return
+        extra: dict[str, Any] = {}
+        if result.floor_price is not None:
+            extra["floor_price"] = result.floor_price
+        if result.partial:
+            rest = result.remaining_qty
+            extra["remaining_qty"] = format_decimal(rest) if rest is not None else None
+            extra["rest"] = result.rest
+            extra["exit_code"] = result.exit_code
+        event = "partial" if result.partial else "sold"
+        self.notifier.notify(event, result_fields(result, **extra))
+
+    def _notify_failure(self, exc: SniperError) -> None:
+        """``failed`` (the order was finally rejected: exit 3) or ``unconfirmed`` (exit 4)."""
+        if self.dry_run or exc.exit_code not in (3, 4):
+            return
+        oid = self.order.client_oid if self.order is not None else None
+        event = "failed" if exc.exit_code == 3 else "unconfirmed"
+        self.notifier.notify(event, failure_fields(exc, client_oid=oid))
 
     def _report(self, result: RunResult) -> RunResult:
         if self._status is not None:
@@ -509,6 +567,31 @@ async def _feeds_settled(feed: Feed, orderfeed: OrderFeed | None) -> None:
     await _order_feed_ready(orderfeed, ORDER_FEED_WAIT_S)
     if not feed.up:
         log.warning("feed: not connected yet; polling meanwhile, reconnecting in background")
+
+
+MARKET_HINT_POLL_S = 0.05  # s between looks at the executor's answers for the hint below
+
+
+async def _market_refused_hint(executor: Executor, venue: Venue) -> None:
+    """A market sell refused once a channel has seen the pair trading (a not-open or unknown
+    code after the open: some venues take no market orders in the first minutes, §10.10): the
+    executor keeps retrying it; say once, plainly, that a floor would let it sell by limit."""
+    await executor.open_seen.wait()
+    looked = len(executor.codes)  # answers before the open was seen are no refusal of it
+    while True:
+        await asyncio.sleep(MARKET_HINT_POLL_S)
+        codes = executor.codes[looked:]
+        looked += len(codes)
+        for code in codes:
+            outcome = venue.classify(Envelope(200, code, "", None))
+            if outcome in (Outcome.NOT_OPEN_YET, Outcome.UNKNOWN):
+                log.warning(
+                    "the pair is trading but the market sell was refused (%s): retrying the "
+                    "market order — setting MIN_PRICE (a floor) would let it sell with a limit "
+                    "order instead",
+                    venue.explain(Envelope(200, code, "", None)),
+                )
+                return
 
 
 async def _find_earlier(

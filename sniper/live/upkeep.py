@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sniper.errors import ConfigError, ExchangeUnavailable
-from sniper.live.order import format_decimal, order_size
+from sniper.live.order import floor_price, format_decimal, order_size
 from sniper.live.preflight import log_balance
 from sniper.live.reconcile import HoldingsTracker
 
@@ -139,11 +139,18 @@ class Upkeep:
             if startup:
                 log.warning("order: nothing to sell yet (no available %s)", cfg.base_coin)
             return
-        if size == order.size:
+        price = None
+        if cfg.min_price is not None:
+            price, price_warning = floor_price(cfg.min_price, self.watch.symbol.price_precision)
+            if price_warning and price != order.price:
+                log.warning("%s", price_warning)
+        if size == order.size and price == order.price:
             return
-        order.build(size)
+        order.build(size, price)
+        what = "market sell" if price is None else f"limit sell ({cfg.floor_tif}) at {price}"
         log.info(
-            "order: market sell %s %s pre-signed (clientOid %s), re-signed every %gs",
+            "order: %s %s %s pre-signed (clientOid %s), re-signed every %gs",
+            what,
             size,
             cfg.base_coin,
             order.client_oid,

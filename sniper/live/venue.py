@@ -201,7 +201,9 @@ class Venue(Protocol):
     def assets_call(self) -> Call: ...
     def parse_available(self, data: Any) -> Decimal: ...
     def parse_holdings(self, data: Any) -> Decimal: ...
-    def order_call(self, size: str, client_oid: str) -> Call: ...
+    def order_call(
+        self, size: str, client_oid: str, *, price: str | None = None, tif: str = "gtc"
+    ) -> Call: ...
     def permission_probe_call(self) -> Call: ...
     def parse_order_ack(self, data: Any) -> str: ...
     def order_info_call(self, client_oid: str) -> Call: ...
@@ -243,6 +245,7 @@ class ApiGeneration:
     assets_by_coin: bool  # the assets call asks for the base coin only (``?coin=``)
     order_extra: Mapping[str, str]  # order body fields after ``orderType``
     size_field: str  # order body field of the base quantity
+    tif_field: str  # a limit order's time in force: v2 ``force``, v3 ``timeInForce`` (§5.6)
     # replies
     symbol_rows_list_only: bool  # symbol rows come only from a list (a lone object is no row)
     status_map: Mapping[str, str]  # the API's symbol status -> the sniper's; unmapped kept as is
@@ -275,6 +278,7 @@ CLASSIC_V2 = ApiGeneration(
     assets_by_coin=True,
     order_extra={"force": "gtc"},
     size_field="size",
+    tif_field="force",
     symbol_rows_list_only=True,
     status_map={},
     open_time_field="openTime",  # §5.1: present on every real row, "" when unknown
@@ -328,6 +332,7 @@ UTA_V3 = ApiGeneration(
     assets_by_coin=False,
     order_extra={},
     size_field="qty",
+    tif_field="timeInForce",
     symbol_rows_list_only=False,
     status_map=V3_STATUS,
     # §5.11: the real v3 row has no openTime; launchTime is the launch ("0"/null for some
@@ -480,17 +485,34 @@ class _VenueBase:
         row = self._row(data)
         return _holdings(row) if row is not None else Decimal(0)
 
-    def order_call(self, size: str, client_oid: str) -> Call:
+    def order_call(
+        self, size: str, client_oid: str, *, price: str | None = None, tif: str = "gtc"
+    ) -> Call:
+        """The sell: a market order, or (``price``: the floor, already formatted to the pair's
+        pricePrecision) a LIMIT sell at ``price`` whose rest is ``tif`` (gtc | ioc) — v2
+        ``orderType limit, price, force``, v3 ``orderType limit, price, timeInForce``."""
         api = self.api
-        fields = {
-            **api.category,
-            "symbol": self.target,
-            "side": "sell",
-            "orderType": "market",
-            **api.order_extra,
-            api.size_field: size,
-            "clientOid": client_oid,
-        }
+        if price is None:
+            fields = {
+                **api.category,
+                "symbol": self.target,
+                "side": "sell",
+                "orderType": "market",
+                **api.order_extra,
+                api.size_field: size,
+                "clientOid": client_oid,
+            }
+        else:
+            fields = {
+                **api.category,
+                "symbol": self.target,
+                "side": "sell",
+                "orderType": "limit",
+                "price": price,
+                api.tif_field: tif,
+                api.size_field: size,
+                "clientOid": client_oid,
+            }
         body = json.dumps(fields, separators=(",", ":")).encode()
         return Call("POST", api.order_path, "", body)
 
