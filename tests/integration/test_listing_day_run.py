@@ -35,6 +35,7 @@ from sniper_harness import (
 )
 from test_notify import Receiver
 
+from sniper.errors import OrderRejected
 from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
 from sniper.live.report import EXIT_PARTIAL
 
@@ -305,3 +306,24 @@ async def test_cli_partial_exits_5_and_says_so() -> None:
         assert "PARTLY SOLD" in out and "remainder 400 (is resting at the floor 0.5)" in out
         assert_no_secret(out, err)
         assert all(s not in out + err for s in SECRETS)
+
+
+@both_modes
+async def test_a_rejected_order_notifies_failed_with_the_code(mode: str, hook: Receiver) -> None:
+    async with listing_exchange(mode) as ex:
+        await gray_with_book(ex, DEEP)
+        run = start_sniper(sniper_config(ex, NOTIFY_URL=hook.url("/h")))
+        await run.armed()
+        ex.faults.queue_order_replies(["45110"])  # under the minimum: final, not executed
+        ex.open_symbol(TARGET)
+        with pytest.raises(OrderRejected) as info:
+            await run.result()
+        assert info.value.exit_code == 3
+        got = events(hook)  # drained before run() returned
+        assert set(got) == {"armed", "failed"}
+        failed = got["failed"][0]
+        assert failed["code"] == "45110" and failed["exit_code"] == 3
+        assert failed["client_oid"] == run.sniper.order.client_oid  # type: ignore[union-attr]
+        assert "nothing was sold" in failed["text"]
+        for r in hook.requests:
+            assert_no_secret(r.body.decode())
