@@ -80,7 +80,9 @@ class Config:
     clock_sync_interval_s: float = 30.0  # s between server-time re-syncs
     order_timeout_s: float = 3.0  # s to wait for the order's answer before looking it up
     fill_timeout_s: float = 10.0  # s to wait for the fill report after acceptance
-    schedule_lead_ms: float = 0.0  # ms before openTime the scheduled channel fires (may be < 0)
+    # ms before openTime the scheduled channel fires (may be < 0); None = auto: aimed so that
+    # the order ARRIVES just after the open (sniper.live.clock: one way - margin)
+    schedule_lead_ms: float | None = None
     open_time_ms: int | None = None  # announced open time (ms since epoch) when the row has none
     order_retry_window_s: float = 30.0  # s during which transient order errors are retried
     lookup_window_s: float = 5.0  # s of consistent "not found" lookups before a resend
@@ -138,7 +140,7 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("CLOCK_SYNC_INTERVAL_S", "clock_sync_interval_s", "30", float, 1),
     ("ORDER_TIMEOUT_S", "order_timeout_s", "3", float, 0.05),
     ("FILL_TIMEOUT_S", "fill_timeout_s", "10", float, 0.1),
-    ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "0", float, -5000),
+    ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "auto", float, -5000),  # or "auto" (None)
     ("ORDER_RETRY_WINDOW_S", "order_retry_window_s", "30", float, 0.5),
     ("LOOKUP_WINDOW_S", "lookup_window_s", "5", float, 0.1),
     ("WS_RESUBSCRIBE_S", "ws_resubscribe_s", "20", float, 0.5),
@@ -202,7 +204,11 @@ _TUNABLE_HELP = {
     "CLOCK_SYNC_INTERVAL_S": "s between exchange-clock re-syncs",
     "ORDER_TIMEOUT_S": "s to wait for the order's answer before looking it up by clientOid",
     "FILL_TIMEOUT_S": "s to wait for the fill report after acceptance",
-    "SCHEDULE_LEAD_MS": "ms before the open time the scheduled channel fires (negative = after)",
+    "SCHEDULE_LEAD_MS": (
+        "`auto`: the scheduled channel sends so that the order arrives just after the open "
+        "(the measured one-way latency minus a jitter margin); a number: ms before the open "
+        "time it sends (negative = after)"
+    ),
     "ORDER_RETRY_WINDOW_S": "s during which transient order errors (429, 5xx, 40015) are retried",
     "LOOKUP_WINDOW_S": (
         "s of consistent 'not found' lookups before an unanswered order may be resent "
@@ -606,10 +612,14 @@ def load_config(
         check_ca_bundle(ca_file)
     open_time = get("OPEN_TIME").strip()
 
-    tunables: dict[str, int | float] = {}
+    tunables: dict[str, int | float | None] = {}
     for name, attr, default, kind, minimum in TUNABLES:
-        tunables[attr] = _number(name, get(name, default) or default, kind, minimum)
-    if tunables["resign_interval_s"] >= 25:
+        raw = get(name, default) or default
+        if name == "SCHEDULE_LEAD_MS" and raw.strip().lower() == "auto":
+            tunables[attr] = None  # aimed at the measured network (sniper.live.clock)
+            continue
+        tunables[attr] = _number(name, raw, kind, minimum)
+    if (tunables["resign_interval_s"] or 0) >= 25:
         raise ConfigError(
             "RESIGN_INTERVAL_S",
             "a value < 25 s (signatures expire after 30 s)",

@@ -2,9 +2,10 @@
 
 Every channel fires the same ``OrderTrigger``, which sends the order exactly once: ``ws`` (the
 hot path, in the frame callback: ``feed.py`` + ``hotpath.pyx``), ``poll`` (:class:`Poller`: the
-symbol row every ``poll_interval_ms``), ``scheduled`` (:func:`schedule`: at openTime minus
-``schedule_lead_ms`` on the exchange clock), ``startup`` (the pair is already online: the
-runner fires at once).
+symbol row every ``poll_interval_ms``), ``scheduled`` (:func:`schedule`: at openTime minus the
+lead on the exchange clock — ``SCHEDULE_LEAD_MS``, or by default (``auto``) aimed so that the
+order ARRIVES just after the open: :meth:`~sniper.live.clock.ServerClock.aim_lead_ms`),
+``startup`` (the pair is already online: the runner fires at once).
 
 :class:`SymbolWatch` holds the pair's row and open time as last read (start-up, then each
 poll); the scheduler wakes on its ``open_time_changed`` event.
@@ -158,15 +159,25 @@ class Poller:
         self.watch.update(state)
 
 
+def schedule_lead_ms(config: Config, clock: ServerClock) -> float:
+    """ms before the open the scheduled channel sends: ``SCHEDULE_LEAD_MS`` when a number,
+    else (``auto``) the aimed lead — the measured one-way latency minus the jitter margin
+    (:mod:`sniper.live.clock`), 0 before anything was measured."""
+    if config.schedule_lead_ms is not None:
+        return config.schedule_lead_ms
+    return clock.aim_lead_ms()
+
+
 async def schedule(*, config: Config, trigger: OrderTrigger, watch: SymbolWatch) -> None:
-    """``scheduled`` channel: fire at openTime - schedule_lead_ms on the server clock."""
+    """``scheduled`` channel: fire at openTime - :func:`schedule_lead_ms` on the server clock
+    (the lead is re-read until the last ~20 ms: the clock re-syncs just before the open)."""
     changed, clock = watch.open_time_changed, watch.clock
     while not trigger.fired:
         if watch.open_time_ms is None:
             changed.clear()
             await changed.wait()
             continue
-        target_ms = watch.open_time_ms - config.schedule_lead_ms
+        target_ms = watch.open_time_ms - schedule_lead_ms(config, clock)
         remaining = clock.seconds_until(target_ms)
         if remaining > 0.02:
             changed.clear()

@@ -13,8 +13,11 @@ unproven answer live in ``reconcile.py``, the channels' sightings of the open in
   ``order_retry_window_s`` and the 10 orders/s limit;
 * the timestamp refused (40008/40004: a clock step or skew) → not executed: re-sync the
   clock, re-sign, resend;
-* 43115 "opening soon" → retry ~every 100 ms (slower after a few seconds), and immediately once
-  another channel has seen the pair open;
+* 43115 "opening soon" → not executed: the next copy is aimed to ARRIVE at the open when it is
+  still ahead (from the ``requestTime`` the refusal reported and the measured one-way latency,
+  :func:`~sniper.live.clock.retry_arrival_ms`), else ~100 ms after the refusal (1 s after a few
+  seconds); never more than 10 arrivals in any second; immediately once another channel has
+  seen the pair open. One copy in flight at a time;
 * unknown outcome (bytes written, then ``order_timeout_s`` or a disconnect) → never resent
   blindly: look it up by clientOid until known (see *The resend rule* below);
 * 43118 / 25212 duplicate → an earlier copy landed: look it up;
@@ -65,11 +68,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from sniper.config import Config
 from sniper.errors import ExchangeUnavailable, OrderRejected, OrderUnconfirmed
+from sniper.live.clock import ServerClock, retry_arrival_ms, sleep_until
 from sniper.live.lanes import LaneClosed, OrderLanes, Reply
 from sniper.live.order import PreparedOrder
 from sniper.live.outcomes import Outcome
@@ -87,6 +92,7 @@ log = logging.getLogger("sniper.executor")
 NOT_OPEN_FAST_S = 5.0
 NOT_OPEN_FAST_DELAY_S = 0.1
 NOT_OPEN_SLOW_DELAY_S = 1.0
+AIM_RECHECK_S = 0.5  # s: a long aimed wait re-reads the open time and the estimate this often
 
 
 @dataclass
@@ -148,6 +154,7 @@ class _Pacing:
     )
     first_not_open: float | None = None  # s, monotonic: the first 43115
     not_open_count: int = 0
+    arrivals: list[int] = field(default_factory=list)  # exchange ms: requestTime of each copy
 
 
 class OrderSender:
@@ -237,6 +244,10 @@ class OrderSender:
             log.warning("order connection lost after the order was written (%s)", exc)
             return Answer(attempt, None)
         env = parse_envelope(reply.status, reply.body)
+        if env.request_time_ms is not None:  # when this copy arrived: a network sample
+            clock: ServerClock = self.rest.clock
+            age_ms = (time.monotonic_ns() - attempt.written_ns) / 1e6
+            clock.observe_arrival(clock.wall_ms() - age_ms, env.request_time_ms)
         outcome = self.venue.classify(env)
         if outcome is not Outcome.ACCEPTED:
             self.codes.append(env.code or f"HTTP {env.http_status}")
@@ -255,10 +266,14 @@ class Executor:
         lanes: OrderLanes,
         order: PreparedOrder,
         reconciler: Reconciler | None = None,
+        open_time_ms: Callable[[], int | None] | None = None,
     ) -> None:
         self.config = config
         self.venue = venue
         self.order = order
+        self.clock: ServerClock = rest.clock  # the exchange clock the not-open retries aim on
+        # the announced open (server clock, ms) as last read; None: unknown
+        self.open_time_ms: Callable[[], int | None] = open_time_ms or (lambda: None)
         self.sender = OrderSender(config=config, venue=venue, rest=rest, lanes=lanes, order=order)
         # the order's fate after an answer that proved nothing: feed, lookups, holdings
         self.reconciler = reconciler or Reconciler(
@@ -445,8 +460,11 @@ class Executor:
         return None
 
     async def _not_open(self, env: Envelope, attempt: Attempt, pacing: _Pacing) -> None:
-        """43115 / 25101 "not open yet": wait (~100 ms, 1 s after ``NOT_OPEN_FAST_S``; at once
-        when a trusted channel has seen the open) and send again."""
+        """43115 / 25101 "not open yet" (not executed, so a resend is safe): the next copy is
+        sent so that it ARRIVES at :func:`~sniper.live.clock.retry_arrival_ms` — the open when
+        it is still ahead of the refusal's ``requestTime``, else ~100 ms after it (1 s after
+        ``NOT_OPEN_FAST_S``), never an 11th arrival within a second — or at once when a trusted
+        channel has seen the open. Without a ``requestTime``: ~100 ms / 1 s, as a fixed wait."""
         now = time.monotonic()
         pacing.first_not_open = pacing.first_not_open or now
         channel = self.sightings.contradicted(attempt.written_ns)
@@ -454,22 +472,57 @@ class Executor:
             # the exchange contradicts that channel (e.g. a gray pair that pushes tickers):
             # it is no longer trusted, or its every hit would make us retry at once
             log.warning("%s said open but the exchange says not yet: pacing retries", channel)
-        if self.open_seen.is_set():
-            delay = 0.0
-        elif now - pacing.first_not_open < NOT_OPEN_FAST_S:
-            delay = NOT_OPEN_FAST_DELAY_S
-        else:
-            delay = NOT_OPEN_SLOW_DELAY_S
+        slow = now - pacing.first_not_open >= NOT_OPEN_FAST_S
+        refused_at = env.request_time_ms
+        if refused_at is not None:
+            pacing.arrivals.append(refused_at)
         pacing.not_open_count += 1
+        if self.open_seen.is_set():
+            how = " now (open seen)"
+        elif refused_at is None:
+            delay = NOT_OPEN_SLOW_DELAY_S if slow else NOT_OPEN_FAST_DELAY_S
+            how = f" every {delay * 1000:.0f} ms"
+        else:
+            how = f" aimed to arrive at {self._retry_arrival(refused_at, pacing, slow):.0f}"
         # the first one, then every 50th: a long early wait must not flood the log
         log.log(
-            logging.INFO if pacing.not_open_count % 50 == 1 or not delay else logging.DEBUG,
+            logging.INFO
+            if pacing.not_open_count % 50 == 1 or self.open_seen.is_set()
+            else logging.DEBUG,
             "pair not open yet (%s, %d so far): retrying%s",
             env.code,
             pacing.not_open_count,
-            " now (open seen)" if not delay else f" every {delay * 1000:.0f} ms",
+            how,
         )
-        await self.sightings.wait_open(delay)
+        if self.open_seen.is_set():
+            return
+        if refused_at is None:
+            await self.sightings.wait_open(delay)
+            return
+        await self._wait_aimed(refused_at, pacing, slow)
+
+    def _retry_arrival(self, refused_at: int, pacing: _Pacing, slow: bool) -> float:
+        net = self.clock.net()
+        return retry_arrival_ms(
+            refused_at_ms=refused_at,
+            open_ms=self.open_time_ms(),
+            arrivals=pacing.arrivals,
+            jitter_ms=net.jitter_ms if net is not None else 0.0,
+            slow=slow,
+        )
+
+    async def _wait_aimed(self, refused_at: int, pacing: _Pacing, slow: bool) -> None:
+        """Until the instant the next copy must leave to arrive as aimed (re-aimed every
+        ``AIM_RECHECK_S``: the open time and the estimate may change), or a channel sees the
+        open."""
+        clock = self.clock
+        while not self.open_seen.is_set():
+            send_at = self._retry_arrival(refused_at, pacing, slow) - clock.aim_lead_ms()
+            remaining = clock.seconds_until(send_at)
+            if remaining <= 0.02:
+                await sleep_until(clock, send_at, self.open_seen.is_set)
+                return
+            await self.sightings.wait_open(min(remaining - 0.015, AIM_RECHECK_S))
 
     async def _refused(self, env: Envelope, outcome: Outcome, pacing: _Pacing) -> Execution | None:
         """Refused before execution (RETRY: 429, a lane that failed before the write, ...;

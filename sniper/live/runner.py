@@ -25,14 +25,17 @@ import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from sniper import _fast
 from sniper.config import Config
-from sniper.errors import OrderUnconfirmed, SniperError, StartupError
+from sniper.errors import OrderRejected, OrderUnconfirmed, SniperError, StartupError
 from sniper.live.channels import Poller, SymbolWatch, schedule
+from sniper.live.chunks import CAP_CODES, ChunkResult, ChunkSeller, aggregate, chunk_outcome
 from sniper.live.clock import ServerClock
 from sniper.live.executor import Execution, Executor
 from sniper.live.fastpath import CHANNEL_STARTUP, IMPLEMENTATION, OrderTrigger, now_ns
@@ -154,7 +157,7 @@ class Sniper:
             self._journal_outcome(None)
             raise
         else:
-            if self.journal is not None:
+            if self.journal is not None and not result.chunks:  # chunks: one outcome each
                 earlier = self._earlier.run_id if self._earlier is not None else None
                 record_result(self.journal, result, run_id=earlier)
             self._notify_result(result)
@@ -216,7 +219,16 @@ class Sniper:
             return self._report(await dry_run_result(executor, self.order))
         if cfg.min_price is None:
             self._spawn(_market_refused_hint(executor, self.preflight.readiness.venue), "hint")
-        return await self._finish(await executor.execute())
+        try:
+            execution = await executor.execute()
+        except OrderRejected as exc:
+            if exc.code not in CAP_CODES or executor.unanswered or self.order is None:
+                raise
+            if self.order.kind != "market":
+                raise
+            # over the pair's market-order cap: NOT executed — sold in chunks (chunks.py)
+            return await self._chunked(None, None, refused=exc)
+        return await self._finish(execution)
 
     # =============================================================================================
     # building the parts
@@ -258,6 +270,7 @@ class Sniper:
         upkeep = _upkeep(cfg, self.preflight.readiness, rest, order, watch, trigger)
         self.upkeep = upkeep
         self.executor = _executor(cfg, venue, rest, lanes, order, orderfeed, upkeep.balance)
+        self.executor.open_time_ms = lambda: watch.open_time_ms  # the not-open retries aim at it
         upkeep.resize(startup=True)
         if self.journal is not None:
             size = order.size or ""
@@ -345,6 +358,8 @@ class Sniper:
         fill = await self.executor.fill(self.preflight.readiness.config.fill_timeout_s)
         seen_by = self.executor.open_seen_by
         order = self.order
+        if order.total is not None and order.size is not None and order.total != order.size:
+            return await self._chunked(execution, fill)  # the first chunk of a capped sale
         result = sold_result(
             execution,
             fired,
@@ -353,6 +368,102 @@ class Sniper:
             open_seen_by=seen_by,
             floor_price=order.price,
             floor_tif=order.tif,
+        )
+        return self._report(result)
+
+    async def _chunked(
+        self,
+        execution: Execution | None,
+        fill: OrderState | None,
+        *,
+        refused: OrderRejected | None = None,
+    ) -> RunResult:
+        """A market sale over the pair's cap (:mod:`sniper.live.chunks`): the first order was
+        its first chunk (``execution``, its ``fill``) or was refused over the cap (``refused``:
+        not executed); the rest is sold chunk by chunk, each journalled with its outcome."""
+        executor, order, journal = self.executor, self.order, self.journal
+        assert executor is not None and order is not None and executor.fired is not None
+        cfg, r = self.preflight.readiness.config, self.preflight.readiness
+        assert self.preflight.rest is not None and self.lanes is not None
+        rest, lanes, venue = self.preflight.rest, self.lanes, r.venue
+        upkeep = self.upkeep
+        assert upkeep is not None and self.watch is not None
+        total = order.total or order.size or "0"
+        first_size = executor.fired_size or order.size or total
+        seller = ChunkSeller(
+            config=cfg,
+            venue=venue,
+            rest=rest,
+            clock=self.clock,
+            host=order.host_header,
+            make_executor=lambda o: _executor(
+                cfg, venue, rest, lanes, o, self.orderfeed, upkeep.balance
+            ),
+            journal=journal,
+            base_oid=order.client_oid,
+            symbol=self.watch.symbol,
+        )
+        for t in self._tasks:  # the watchers are done (already so after _finish)
+            t.cancel()
+        if self.feed is not None:
+            await self.feed.close()
+            self.feed = None
+        try:
+            if execution is not None:
+                log_accepted(execution)
+                first = ChunkResult(
+                    order.client_oid, first_size, execution.order_id, fill, list(execution.codes)
+                )
+                seller.chunks.append(first)
+                if journal is not None:
+                    journal.record_outcome(
+                        first.client_oid,
+                        chunk_outcome(fill),
+                        order_id=execution.order_id,
+                        fill=asdict(fill) if fill is not None else None,
+                        exit_code=0,
+                    )
+                await seller.sell(Decimal(total) - Decimal(first_size), Decimal(first_size))
+            else:
+                assert refused is not None
+                log.warning(
+                    "market-order cap: the order of %s was refused (%s, not executed): selling "
+                    "%s in chunks under the cap",
+                    first_size,
+                    refused.code,
+                    total,
+                )
+                if journal is not None:
+                    journal.record_outcome(
+                        order.client_oid,
+                        "rejected",
+                        exit_code=refused.exit_code,
+                        message=" ".join(str(refused).split()),
+                    )
+                await seller.replan_all(Decimal(total), Decimal(first_size))
+        except OrderRejected as exc:
+            if not any(c.filled > 0 for c in seller.chunks):
+                raise
+            log.error("a chunk was rejected (%s): reporting what was sold", exc)
+        fired = executor.fired
+        chunks = seller.chunks
+        result = RunResult(
+            client_oid=chunks[0].client_oid,
+            channel=fired.channel,
+            order_id=chunks[0].order_id,
+            size=total,
+            detect_ns=fired.detect_ns,
+            written_ns=fired.written_ns,
+            ack_ns=execution.ack_ns
+            if execution is not None and execution.accepted_via == "reply"
+            else None,
+            accepted_written_ns=(execution.written_ns or None) if execution is not None else None,
+            accepted_via=execution.accepted_via if execution is not None else "chunks",
+            attempts=executor.attempts + sum(len(c.codes) + 1 for c in chunks[1:]),
+            codes=list(executor.codes) + [code for c in chunks[1:] for code in c.codes],
+            fill=aggregate(chunks, total),
+            open_seen_by=executor.open_seen_by,
+            chunks=[c.as_dict() for c in chunks],
         )
         return self._report(result)
 

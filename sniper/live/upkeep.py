@@ -5,8 +5,10 @@
   unanswered order did not execute.
 * :class:`Upkeep`: the pre-signed sell's size (re-templated when the balance or the pair's
   quantityPrecision changes) and its signature (re-signed every ``resign_interval_s``, and when
-  the exchange clock moved), the clock re-sync (every ``clock_sync_interval_s``), the balance
-  re-read (every ``balance_refresh_s``, and once just before a known open).
+  the exchange clock moved), the clock re-sync (every ``clock_sync_interval_s``, and a burst of
+  up to ``PRE_OPEN_SAMPLES`` round trips ``PRE_OPEN_SYNC_S`` before a known open: the freshest
+  network estimate for the aimed fire, :mod:`sniper.live.clock`), the balance re-read (every
+  ``balance_refresh_s``, and once just before a known open).
 
 Balance policy: an insufficient balance is warned about and re-read, but it never stops the
 shot: when the pair opens the order fires anyway (a deposit may have landed since the last
@@ -23,6 +25,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sniper.errors import ConfigError, ExchangeUnavailable
+from sniper.live.chunks import first_chunk
 from sniper.live.order import floor_price, format_decimal, order_size
 from sniper.live.preflight import log_balance
 from sniper.live.reconcile import HoldingsTracker
@@ -39,6 +42,9 @@ log = logging.getLogger("sniper.run")
 
 PRE_OPEN_BALANCE_S = 1.0  # s before a known open of the last background balance read
 CLOCK_MOVE_MS = 50.0  # a re-sync that moves the offset more than this re-signs the order
+PRE_OPEN_SYNC_S = 2.0  # s before a known open of the pre-open clock re-sync
+PRE_OPEN_SAMPLES = 10  # round trips of the pre-open re-sync (fewer when the open is closer)
+SYNC_SPACING_S = 0.1  # s between the re-sync's requests (the 20 req/s/IP public limit)
 
 
 class Balance:
@@ -116,6 +122,7 @@ class Upkeep:
         self.watch = watch  # the pair's quantityPrecision and open time, as last read
         self.clock = watch.clock  # the run's exchange clock
         self.balance = Balance(config, readiness, fired=fired, on_change=self.resize)
+        self.last_price = readiness.last_price  # a v2 value cap in base units (chunks.py)
         self._fired = fired
 
     def resize(self, *, startup: bool = False) -> None:
@@ -144,17 +151,22 @@ class Upkeep:
             price, price_warning = floor_price(cfg.min_price, self.watch.symbol.price_precision)
             if price_warning and price != order.price:
                 log.warning("%s", price_warning)
-        if size == order.size and price == order.price:
+        if size == order.total and price == order.price:
             return
-        order.build(size, price)
+        # a market sale over the pair's cap: the pre-signed order is its first chunk
+        first, chunks = first_chunk(size, self.watch.symbol, self.last_price, market=price is None)
+        order.build(first, price, total=size)
         what = "market sell" if price is None else f"limit sell ({cfg.floor_tif}) at {price}"
         log.info(
-            "order: %s %s %s pre-signed (clientOid %s), re-signed every %gs",
+            "order: %s %s %s pre-signed (clientOid %s), re-signed every %gs%s",
             what,
-            size,
+            first,
             cfg.base_coin,
             order.client_oid,
             cfg.resign_interval_s,
+            f" — the first of {chunks} chunks of {size} under the market-order cap"
+            if chunks > 1
+            else "",
         )
 
     async def resign(self) -> None:
@@ -164,17 +176,34 @@ class Upkeep:
             self.order.resign()
 
     async def resync_clock(self) -> None:
-        """Re-sync the exchange clock every ``clock_sync_interval_s``; re-sign if it moved."""
+        """Re-sync the exchange clock every ``clock_sync_interval_s``, and once with more
+        samples just before a known open (:meth:`_pre_open_samples`); re-sign if it moved."""
+        pre_open_done: int | None = None  # the open time the pre-open re-sync was made for
         while True:
-            await asyncio.sleep(self.config.clock_sync_interval_s)
+            delay, samples = self.config.clock_sync_interval_s, 3
+            to_open = self.watch.seconds_to_open()
+            open_ms = self.watch.open_time_ms
+            if to_open is not None and open_ms != pre_open_done:
+                wait = max(0.0, to_open - PRE_OPEN_SYNC_S)
+                if wait < delay and (n := self._pre_open_samples(to_open - wait)) >= 2:
+                    delay, samples, pre_open_done = wait, n, open_ms
+            await asyncio.sleep(delay)
             try:
-                moved = await self.clock.sync(self.rest.server_time_ms, samples=3)
+                moved = await self.clock.sync(
+                    self.rest.server_time_ms, samples=samples, spacing_s=SYNC_SPACING_S
+                )
             except (ExchangeUnavailable, ValueError) as exc:
                 log.debug("clock re-sync failed: %s", exc)
                 continue
             if abs(moved) > CLOCK_MOVE_MS:
                 log.info("clock: offset moved %+.1f ms; re-signing", moved)
                 self.order.resign()
+
+    def _pre_open_samples(self, seconds: float) -> int:
+        """Round trips that fit in ``seconds`` and end ~0.5 s before the open (at most
+        ``PRE_OPEN_SAMPLES``)."""
+        per = max(SYNC_SPACING_S, (self.clock.rtt_ms or 0.0) / 1000 * 1.5)
+        return min(PRE_OPEN_SAMPLES, int((seconds - 0.5) / per))
 
     async def refresh_balance(self) -> None:
         """Re-read the balance every ``balance_refresh_s``, and once just before a known open."""

@@ -51,6 +51,9 @@ class Envelope:
     code: str | None  # string code ("00000", "40034", "429"); None when the body is no envelope
     msg: str
     data: Any
+    # ``requestTime``: when the request ARRIVED, exchange clock ms (every reply carries it, the
+    # 43115 / 25101 refusals included; bitget-api.md §4); None when absent
+    request_time_ms: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -102,6 +105,7 @@ def parse_envelope(http_status: int, body: bytes) -> Envelope:
         None if code is None else str(code),
         "" if msg is None else str(msg),
         doc.get("data"),
+        _ms(doc.get("requestTime")),
     )
 
 
