@@ -163,6 +163,9 @@ class PreparedOrder:
         self._on_request = on_request
         self.size: str | None = None
         self.price: str | None = None  # the floor as sent (None: a market order)
+        # the whole sale this order starts: ``size`` unless a market-order cap splits it into
+        # chunks (sniper.live.chunks), this order being the first
+        self.total: str | None = None
         self.tif = config.floor_tif if config.min_price is not None else None
         self.template: OrderTemplate | None = None
         self.resigns = 0
@@ -172,7 +175,7 @@ class PreparedOrder:
         """``market``, or ``limit`` (a floor)."""
         return "market" if self.config.min_price is None else "limit"
 
-    def build(self, size: str, price: str | None = None) -> None:
+    def build(self, size: str, price: str | None = None, *, total: str | None = None) -> None:
         """(Re)build the template for ``size`` (and, with a floor, the limit ``price``; None: the
         price last built, else MIN_PRICE as given) and hand the signed bytes to the trigger."""
         if self.config.min_price is not None:
@@ -198,6 +201,7 @@ class PreparedOrder:
             user_agent=USER_AGENT,  # in the pre-built bytes: costs nothing at the fire
         )
         self.size = size
+        self.total = total or size
         self.price = price
         self._on_request(self.template.request)
 

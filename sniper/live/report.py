@@ -47,6 +47,9 @@ class RunResult:
     open_seen_by: str | None = None
     floor_price: str | None = None  # MIN_PRICE: the limit price the order carried
     floor_tif: str | None = None  # gtc | ioc, with a floor
+    # a market sale over the pair's cap, sold in chunks (sniper.live.chunks): one entry per
+    # chunk order (client_oid, size, order_id, fill, codes); ``fill`` is then their aggregate
+    chunks: list[dict[str, Any]] = field(default_factory=list)
 
     # --- what was sold ------------------------------------------------------------------------
     @property
@@ -283,6 +286,15 @@ def _sold_lines(r: RunResult) -> list[str]:
                 + (format_decimal(rest) if rest is not None else "?")
                 + (f" ({r.rest})" if r.rest else "")
                 + f" · average price {f.price_avg or '?'} · quote received {f.quote_volume or '?'}"
+            )
+    if r.chunks:
+        lines.append(f"  sold in {len(r.chunks)} chunks under the pair's market-order cap:")
+        for c in r.chunks:
+            cf = c.get("fill") or {}
+            lines.append(
+                f"    {c['client_oid']} · size {c['size']} · orderId {c.get('order_id')} · "
+                f"status {cf.get('status', '?')} · baseVolume {cf.get('base_volume', '?')} · "
+                f"quoteVolume {cf.get('quote_volume', '?')}"
             )
     if r.partial:
         lines.append(

@@ -327,3 +327,90 @@ async def test_a_rejected_order_notifies_failed_with_the_code(mode: str, hook: R
         assert "nothing was sold" in failed["text"]
         for r in hook.requests:
             assert_no_secret(r.body.decode())
+
+
+# =================================================================================================
+# the market-order cap
+def order_sizes(ex: EmbeddedExchange) -> list[tuple[str, D, str | None]]:
+    """(clientOid, size, code) of every place-order the account sent, in order."""
+    return [(o.client_oid or "", D(o.size), o.code) for o in ex.records.orders]
+
+
+def capped_listing(ex: EmbeddedExchange, mode: str) -> dict[str, str]:
+    """v2: maxMarketOrderValue 150 USDT at the price 0.5 (= 300 PAWS); v3: maxMarketOrderQty
+    300."""
+    if mode == "classic":
+        return {"max_market_order_value": "150"}
+    return {"max_market_order_qty": "300"}
+
+
+@both_modes
+async def test_cap_below_the_amount_sells_exactly_the_amount_in_chunks(
+    mode: str, tmp_path: Path
+) -> None:
+    async with listing_exchange(mode) as ex:
+        await ex.list_symbol(
+            TARGET, open_at_ms=None, price="0.5", quantity_precision=2, **capped_listing(ex, mode)
+        )
+        ex.state.set_book(TARGET, [("0.5", "5000")])
+        run = start_sniper(sniper_config(ex))
+        await run.armed()
+        order = run.sniper.order
+        assert order is not None and order.total == "1000"
+        # v3's cap is a quantity: planned at arm time, the pre-signed order is the first chunk;
+        # v2's is a value: with no price before the open it cannot be, and the first order's
+        # 45113 (not executed) re-plans (cap_quantity)
+        planned = mode == "uta"
+        assert (D(order.size or "0") <= D("300")) is planned
+        ex.open_symbol(TARGET)
+        result = await run.result(within=20)
+        sent = order_sizes(ex)
+        accepted = [(oid, size) for oid, size, code in sent if code == "00000"]
+        assert all(size <= D("300") for _, size in accepted), sent  # none over the cap
+        assert sum(size for _, size in accepted) == D("1000")
+        assert ex.state.executed_qty(API_KEY, TARGET) == D("1000")  # exactly COIN_AMOUNT
+        oids = [oid for oid, _ in accepted]
+        assert len(set(oids)) == len(oids) >= 4  # each chunk its own clientOid
+        assert oids[0] == result.client_oid
+        base = sent[0][0]
+        first = 1 if planned else 2
+        assert oids[0] == (base if planned else f"{base}-2")
+        assert all(oid == f"{base}-{n}" for n, oid in enumerate(oids[1:], first + 1))
+        refused = [size for _, size, code in sent if code == "45113"]
+        assert refused == ([] if planned else [D("1000")])
+        assert result.exit_code == 0 and not result.partial
+        assert result.fill is not None and D(result.fill.base_volume) == D("1000")
+        assert len(result.chunks) == len(oids)
+        assert "sold in" in run.out.getvalue() and "chunks under the pair's market-order cap" in (
+            run.out.getvalue()
+        )
+        for oid in oids:  # every chunk's outcome in the journal
+            assert last_outcome(tmp_path, oid)["outcome"] == "filled"
+
+
+@both_modes
+async def test_cap_appearing_after_arming_45113_replans_the_remainder(
+    mode: str, tmp_path: Path
+) -> None:
+    async with listing_exchange(mode) as ex:
+        await gray_with_book(ex, [("0.5", "5000")])
+        run = start_sniper(sniper_config(ex))
+        await run.armed()
+        assert run.sniper.order is not None and run.sniper.order.size == "1000"  # no cap known
+        sym = ex.state.symbols[TARGET]
+        for name, value in capped_listing(ex, mode).items():
+            setattr(sym, name, value)
+        ex.open_symbol(TARGET)
+        result = await run.result(within=20)
+        sent = order_sizes(ex)
+        assert sent[0][1:] == (D("1000"), "45113")  # refused whole: not executed
+        accepted = [(oid, size) for oid, size, code in sent if code == "00000"]
+        assert all(size <= D("300") for _, size in accepted), sent
+        assert ex.state.executed_qty(API_KEY, TARGET) == D("1000")
+        assert sum(size for _, size in accepted) == D("1000")
+        assert result.exit_code == 0 and len(result.chunks) == len(accepted)
+        first_oid = sent[0][0]
+        assert last_outcome(tmp_path, first_oid)["outcome"] == "rejected"
+        for oid, _ in accepted:
+            assert oid.startswith(first_oid + "-")
+            assert last_outcome(tmp_path, oid)["outcome"] == "filled"
