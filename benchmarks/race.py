@@ -1,0 +1,306 @@
+"""The race on a (simulated) real network (issue 14): where does the first order ARRIVE?
+
+At a real listing the user is 1-100 ms from Bitget, and being first is decided by when the order
+arrives: earlier than the open it is refused (43115 / 25101), later it is behind everyone who
+aimed better. This benchmark runs the embedded exchange with its simulated WAN
+(``sniper.exchange.wan``: every chunk each way delayed by ``one_way`` ± a uniform ``jitter``,
+FIFO per connection; the open / not-open decision and ``requestTime`` use the simulated arrival)
+and an announced open (the symbol row carries ``openTime`` / ``launchTime``).
+
+Each trial lists a fresh pair opening a few seconds ahead and starts two snipers in this
+process, one account each, racing for the same open:
+
+* ``aimed``: ``SCHEDULE_LEAD_MS=auto`` (the default): the scheduled channel sends so that the
+  order arrives just after the open (``sniper.live.clock``);
+* ``naive``: ``SCHEDULE_LEAD_MS=0``: it sends at the open by its (exchange-synced) clock — the
+  "fire at the open" contestant; its order lands one one-way delay late.
+
+Per trial and contestant: the first accepted order's arrival offset from the open (ms, exchange
+clock, from ``OrderRecord.arrival_server_ns``), the copies sent, the refused ones, the channel
+that fired, the most arrivals within any 1 s (the 10/s place-order limit counts refused copies).
+
+Cells: one way 5, 20, 80 ms with 10 % jitter, classic and UTA accounts. Budget (issue 14):
+p90 <= +2 ms at 20 ms one way for ``aimed`` on both account modes; no accepted order before the
+open (impossible by construction: the refused count shows the waste); never more than 10
+arrivals in a second. ``run_race()`` returns the raw trials; ``table()`` the summary;
+``budget_misses()`` the missed budget lines. ``benchmarks/test_race.py`` runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.e2e import machine_info, percentile
+
+ONE_WAYS_MS = (5.0, 20.0, 80.0)
+JITTER_FRACTION = 0.10  # jitter = ±10 % of one way, uniform, per chunk and direction
+MODES = ("classic", "uta")
+CONTESTANTS: dict[str, dict[str, str]] = {
+    "aimed": {},  # SCHEDULE_LEAD_MS=auto, the default
+    "naive": {"SCHEDULE_LEAD_MS": "0"},
+}
+BUDGET_ONE_WAY_MS = 20.0
+BUDGET_P90_MS = 2.0
+PLACE_ORDER_LIMIT = 10  # per second per account (bitget-api.md §5)
+TRIALS = int(os.environ.get("SNIPER_BENCH_RACE_TRIALS", "15"))
+
+SECRET = "race-secret"
+PASSPHRASE = "race-pass"
+START_S = 2.6  # s from the start of a trial to the open, plus ...
+START_RTTS = 20  # ... this many round trips (the start-up checks at that distance)
+
+
+@dataclass
+class Trial:
+    one_way_ms: float
+    mode: str
+    contestant: str
+    trial: int
+    first_ms: float | None  # the first accepted order's arrival - the open (ms); None: none
+    attempts: int  # copies that reached the exchange
+    refused: int  # of them answered "not open yet"
+    accepted: int  # copies accepted (exactly one, or something is very wrong)
+    accepted_early: int  # accepted copies that arrived before the open (must be 0)
+    max_per_s: int  # most arrivals within any 1 s
+    channel: str | None  # the channel that fired
+    error: str | None = None
+
+
+def max_in_window(offsets_ms: Sequence[float], window_ms: float = 1000.0) -> int:
+    """The most values within any half-open window of ``window_ms``."""
+    xs = sorted(offsets_ms)
+    best, lo = 0, 0
+    for hi, x in enumerate(xs):
+        while x - xs[lo] >= window_ms:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def _env(ex: Any, key: str, base: str, mode: str, extra: dict[str, str]) -> dict[str, str]:
+    return {
+        "BITGET_API_KEY": key,
+        "BITGET_SECRET_KEY": SECRET,
+        "BITGET_PASSPHRASE": PASSPHRASE,
+        "TARGET_TOKEN": f"{base}USDT",
+        "COIN_AMOUNT": "1000",
+        "BITGET_REST_URL": ex.rest_url,
+        "BITGET_WS_URL": ex.ws_url_v3 if mode == "uta" else ex.ws_url,
+        "POLL_INTERVAL_MS": "1000",
+        "FILL_TIMEOUT_S": "1",
+        "ORDER_TIMEOUT_S": "2",
+        **extra,
+    }
+
+
+async def _trial(ex: Any, one_way: float, mode: str, n: int, state: Path) -> list[Trial]:
+    from sniper.config import load_config
+    from sniper.live.runner import Sniper
+
+    base = f"RACE{n}"
+    symbol = f"{base}USDT"
+    keys = {name: f"race-{mode}-{name}" for name in CONTESTANTS}
+    for key in keys.values():
+        ex.set_balance(key, base, "1000")
+    rtt_s = 2 * one_way / 1000
+    open_at = ex.server_time_ms() + int((START_S + START_RTTS * rtt_s) * 1000)
+    await ex.list_symbol(symbol, open_at_ms=open_at, price="0.0123", announce_open_time=True)
+    snipers = {
+        name: Sniper(
+            load_config(environ=_env(ex, keys[name], base, mode, extra)),
+            out=io.StringIO(),
+            status=False,
+            state_dir=state / name,
+        )
+        for name, extra in CONTESTANTS.items()
+    }
+    tasks = {name: asyncio.create_task(s.run()) for name, s in snipers.items()}
+    results: dict[str, Any] = {}
+    for name, task in tasks.items():
+        try:
+            async with asyncio.timeout(START_S + START_RTTS * rtt_s + 15):
+                results[name] = await task
+        except Exception as exc:  # a failed contestant is a result, not a crash
+            results[name] = exc
+    out = []
+    for name, key in keys.items():
+        orders = [o for o in ex.records.orders if o.symbol == symbol and o.api_key == key]
+        offsets = [(o.arrival_server_ns - open_at * 1_000_000) / 1e6 for o in orders]
+        accepted = [off for off, o in zip(offsets, orders, strict=True) if o.accepted]
+        res = results[name]
+        error = None if not isinstance(res, BaseException) else f"{type(res).__name__}: {res}"
+        out.append(
+            Trial(
+                one_way_ms=one_way,
+                mode=mode,
+                contestant=name,
+                trial=n,
+                first_ms=min(accepted) if accepted else None,
+                attempts=len(orders),
+                refused=sum(1 for o in orders if not o.accepted),
+                accepted=len(accepted),
+                accepted_early=sum(1 for off in accepted if off < 0),
+                max_per_s=max_in_window(offsets),
+                channel=None if error else res.channel,
+                error=error,
+            )
+        )
+    return out
+
+
+async def run_cell(one_way: float, mode: str, trials: int, seed: int) -> list[Trial]:
+    """``trials`` races at ``one_way`` ms ± 10 % on ``mode`` accounts."""
+    from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
+
+    settings = ExchangeSettings(
+        port=0,
+        tls=False,
+        ticker_interval_s=(0.05, 0.1),
+        wan_one_way_ms=one_way,
+        wan_jitter_ms=one_way * JITTER_FRACTION,
+        wan_seed=seed,
+    )
+    out: list[Trial] = []
+    with tempfile.TemporaryDirectory(prefix="sniper-race-") as tmp:
+        async with EmbeddedExchange(settings) as ex:
+            for name in CONTESTANTS:
+                ex.add_account(
+                    Account(
+                        f"race-{mode}-{name}",
+                        SECRET,
+                        PASSPHRASE,
+                        mode="uta" if mode == "uta" else "classic",
+                        balances={"USDT": "0"},
+                    )
+                )
+            for n in range(trials):
+                out += await _trial(ex, one_way, mode, n, Path(tmp) / str(n))
+    return out
+
+
+def run_race(
+    *,
+    trials: int = TRIALS,
+    one_ways: Sequence[float] = ONE_WAYS_MS,
+    modes: Sequence[str] = MODES,
+    seed: int = 14,
+) -> dict[str, Any]:
+    """Every cell, in turn; returns ``{"meta": ..., "trials": [Trial as dict, ...]}``."""
+    meta = machine_info()
+    got: list[Trial] = []
+    quiet = logging.getLogger("sniper")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the runs' own INFO lines are not the benchmark's output
+    try:
+        for i, one_way in enumerate(one_ways):
+            for j, mode in enumerate(modes):
+                got += asyncio.run(run_cell(one_way, mode, trials, seed + 10 * i + j))
+    finally:
+        quiet.setLevel(level)
+    meta.update(trials=trials, seed=seed, jitter_fraction=JITTER_FRACTION)
+    return {"meta": meta, "trials": [asdict(t) for t in got]}
+
+
+def summary(trials: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (one way, mode, contestant)."""
+    rows = []
+    cells: dict[tuple[float, str, str], list[dict[str, Any]]] = {}
+    for t in trials:
+        cells.setdefault((t["one_way_ms"], t["mode"], t["contestant"]), []).append(t)
+    for (one_way, mode, name), ts in sorted(cells.items()):
+        firsts = [t["first_ms"] for t in ts if t["first_ms"] is not None]
+        channels: dict[str, int] = {}
+        for t in ts:
+            channels[t["channel"] or "-"] = channels.get(t["channel"] or "-", 0) + 1
+        rows.append(
+            {
+                "one_way_ms": one_way,
+                "mode": mode,
+                "contestant": name,
+                "n": len(ts),
+                "sold": len(firsts),
+                "p50_ms": percentile(firsts, 50) if firsts else None,
+                "p90_ms": percentile(firsts, 90) if firsts else None,
+                "max_ms": max(firsts) if firsts else None,
+                "attempts": sum(t["attempts"] for t in ts) / len(ts),
+                "refused": sum(t["refused"] for t in ts),
+                "accepted_early": sum(t["accepted_early"] for t in ts),
+                "double_sales": sum(1 for t in ts if t["accepted"] > 1),
+                "max_per_s": max(t["max_per_s"] for t in ts),
+                "channels": channels,
+                "errors": [t["error"] for t in ts if t["error"]],
+            }
+        )
+    return rows
+
+
+def table(result: dict[str, Any]) -> str:
+    meta = result["meta"]
+    lines = [
+        f"race: one way ± {meta['jitter_fraction'] * 100:.0f} % jitter, {meta['trials']} trials "
+        f"per cell, seed {meta['seed']} · {meta['cpu']} ({meta['cpus']} CPUs, load "
+        f"{meta['loadavg_1m_at_start']:.1f})",
+        "first accepted order's arrival - open (ms, exchange clock)",
+        f"{'one way':>8} {'mode':<8} {'contestant':<10} {'sold':>5} {'p50':>7} {'p90':>7} "
+        f"{'max':>7} {'att/trial':>9} {'refused':>7} {'max/s':>5}  channel",
+    ]
+
+    def ms(x: float | None) -> str:
+        return f"{x:+7.2f}" if x is not None else f"{'-':>7}"
+
+    for r in summary(result["trials"]):
+        chans = ", ".join(f"{k} {v}" for k, v in sorted(r["channels"].items()))
+        lines.append(
+            f"{r['one_way_ms']:>6.0f}ms {r['mode']:<8} {r['contestant']:<10} "
+            f"{r['sold']:>2}/{r['n']:<2} {ms(r['p50_ms'])} {ms(r['p90_ms'])} {ms(r['max_ms'])} "
+            f"{r['attempts']:>9.2f} {r['refused']:>7} {r['max_per_s']:>5}  {chans}"
+        )
+    return "\n".join(lines)
+
+
+def budget_misses(result: dict[str, Any]) -> list[str]:
+    """The budget lines this result misses (empty: all met)."""
+    misses = []
+    for r in summary(result["trials"]):
+        where = f"{r['one_way_ms']:.0f} ms {r['mode']} {r['contestant']}"
+        if r["sold"] != r["n"] or r["errors"]:
+            misses.append(f"{where}: sold {r['sold']}/{r['n']} {r['errors'][:3]}")
+        if r["double_sales"]:
+            misses.append(f"{where}: {r['double_sales']} trials sold twice")
+        if r["accepted_early"]:
+            misses.append(f"{where}: {r['accepted_early']} orders accepted before the open")
+        if r["max_per_s"] > PLACE_ORDER_LIMIT:
+            misses.append(f"{where}: {r['max_per_s']} arrivals within 1 s")
+        if (
+            r["contestant"] == "aimed"
+            and r["one_way_ms"] == BUDGET_ONE_WAY_MS
+            and (r["p90_ms"] is None or r["p90_ms"] > BUDGET_P90_MS)
+        ):
+            misses.append(f"{where}: p90 {ms_text(r['p90_ms'])} > +{BUDGET_P90_MS:g} ms")
+    return misses
+
+
+def ms_text(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.2f} ms"
+
+
+def main() -> None:  # pragma: no cover - manual entry point
+    result = run_race()
+    print(table(result))
+    for miss in budget_misses(result):
+        print("MISSED:", miss)
+    with contextlib.suppress(OSError):
+        Path(os.environ.get("SNIPER_BENCH_RACE_JSON", "/dev/null")).write_text(str(result))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,26 @@
+"""The race benchmark (``benchmarks/race.py``, issue 14): run with
+``python -m pytest benchmarks/test_race.py -s`` (not collected by a plain ``pytest``: testpaths
+is ``tests``). Prints the table; FAILS on a missed budget line: p90 of the aimed contestant's
+first accepted arrival <= +2 ms at 20 ms one way on both account modes, every trial sold exactly
+once, no order accepted before the open, never more than 10 arrivals in a second.
+``SNIPER_BENCH_RACE_TRIALS`` (default 15) sets the trials per cell; a run takes ~6 min.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("sniper.exchange")
+
+from benchmarks.race import CONTESTANTS, MODES, ONE_WAYS_MS, TRIALS, budget_misses, run_race, table
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120 + TRIALS * len(MODES) * sum(4 + 0.06 * w for w in ONE_WAYS_MS))
+def test_race_budget() -> None:
+    result = run_race()
+    report = table(result)
+    print(report)
+    assert len(result["trials"]) == TRIALS * len(MODES) * len(ONE_WAYS_MS) * len(CONTESTANTS)
+    misses = budget_misses(result)
+    assert not misses, report + "\nMISSED:\n" + "\n".join(misses)
