@@ -5,6 +5,15 @@ Starts the embedded exchange in this process, schedules a listing a few seconds 
 process against it over real sockets, and ends with what happened and the latency the exchange
 measured (listing ticker written → the order's first byte received).
 
+``--scenario`` rehearses a listing day (issue 13), end to end:
+
+* ``thin-book``: the bids at the open straddle a floor (``MIN_PRICE``): the limit sell takes
+  every bid at or above it and no other; the rest rests at the floor (exit 5, "PARTLY SOLD");
+* ``market-refused``: the exchange refuses market orders for 3 s after the open; with a floor
+  the sniper sells by limit at once, never below it;
+* ``capped``: the pair caps a market order far below the amount: the sale goes out as chunk
+  orders under the cap, each with its own clientOid, adding up exactly to ``COIN_AMOUNT``.
+
 Credentials are made up for the embedded exchange on every start; no ``.env`` is read.
 """
 
@@ -23,6 +32,18 @@ from pathlib import Path
 import sniper
 
 CHANNELS = ("ws", "poll", "scheduled")
+SCENARIOS = ("thin-book", "market-refused", "capped")
+DEMO_PRICE = "0.0123"
+DEMO_AMOUNT = "1020200"
+# --scenario: (the bids at the open, MIN_PRICE or None, the exit code that means it worked)
+SCENARIO_BOOKS: dict[str, tuple[list[tuple[str, str]], str | None, int]] = {
+    # 600 000 at or above the 0.012 floor, a million below it: partly sold, the rest rests
+    "thin-book": ([("0.0130", "300000"), ("0.0125", "300000"), ("0.0100", "1000000")], "0.012", 5),
+    "market-refused": ([("0.0125", "600000"), ("0.0121", "600000")], "0.011", 0),
+    "capped": ([(DEMO_PRICE, "5000000")], None, 0),
+}
+CAP_QTY = "300000"  # --scenario capped, v3: maxMarketOrderQty
+CAP_VALUE = "3000"  # --scenario capped, v2: maxMarketOrderValue (USDT; ~243 900 at 0.0123)
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sniper.__file__)))
 
 
@@ -46,6 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lead-s", type=float, default=4.0, help="seconds from arming to the open (default 4)"
     )
     parser.add_argument("--json", action="store_true", help="the child logs JSON lines")
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default=None,
+        help="a listing-day case: thin-book (a floor on a thin book: partly sold, exit 5), "
+        "market-refused (no market orders for 3 s after the open: sold by limit at the floor), "
+        "capped (a market-order cap below the amount: sold in chunks)",
+    )
 
 
 @dataclass
@@ -68,7 +97,12 @@ def main(args: argparse.Namespace) -> int:
 async def _demo(args: argparse.Namespace) -> int:
     from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
 
-    settings = ExchangeSettings(host="127.0.0.1", port=0, tls=args.tls)
+    settings = ExchangeSettings(
+        host="127.0.0.1",
+        port=0,
+        tls=args.tls,
+        market_orders_refused_for_s=3.0 if args.scenario == "market-refused" else 0.0,
+    )
     runs: list[DemoRun] = []
     async with EmbeddedExchange(settings) as ex:
         with tempfile.TemporaryDirectory(prefix="sniper-demo-") as tmp:
@@ -94,7 +128,7 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
             secret=secret,
             passphrase=passphrase,
             mode=args.account,
-            balances={base: "1020200", "USDT": "0"},
+            balances={base: DEMO_AMOUNT, "USDT": "0"},
         )
     )
     ex.faults.mute_ws_pushes = args.channel in ("poll", "scheduled")
@@ -107,7 +141,7 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
         "BITGET_WS_URL": _ws_url(ex, args.account),
         "BITGET_ACCOUNT": args.account,
         "TARGET_TOKEN": f"{base}/USDT",
-        "COIN_AMOUNT": "1020200",
+        "COIN_AMOUNT": DEMO_AMOUNT,
         "POLL_INTERVAL_MS": "5000" if args.channel == "scheduled" else "50",
         # ws: the open time is announced, but the timed fire is held back 250 ms so the
         # WebSocket ticker is what sees the open (otherwise the timed fire, which goes out at
@@ -115,6 +149,9 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
         "SCHEDULE_LEAD_MS": "-250" if args.channel == "ws" else "0",
         "KEEPALIVE_INTERVAL_S": "2",
     }
+    floor = SCENARIO_BOOKS[args.scenario][1] if args.scenario else None
+    if floor is not None:
+        env["MIN_PRICE"] = floor
     if ca_file is not None:
         env["BITGET_CA_FILE"] = str(ca_file)
     # The rehearsal's journal and lock live with its throwaway account, not in the user's state
@@ -132,16 +169,26 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
 
     async def list_gray(lead_s: float) -> int:
         open_at = ex.server_time_ms() + int(lead_s * 1000)
+        caps: dict[str, str] = {}
+        if args.scenario == "capped":
+            caps = (
+                {"max_market_order_qty": CAP_QTY}
+                if args.account == "uta"
+                else {"max_market_order_value": CAP_VALUE}
+            )
         await ex.list_symbol(
             symbol,
             open_at_ms=open_at,
-            price="0.0123",
+            price=DEMO_PRICE,
             quantity_precision=2,
             min_trade_usdt="1",
             # poll: no announced open time, so the timed fire cannot beat the poller
             announce_open_time=args.channel != "poll",
+            **caps,
         )
         _say(f"[{n}/{args.runs}] {symbol} is gray, opening in {lead_s:.1f} s")
+        if args.scenario:
+            _scenario_intro(ex, symbol, args, caps, floor, n)
         return open_at
 
     if args.channel == "scheduled":
@@ -189,7 +236,75 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
         f"{len(accepted)} accepted"
         + (f"; {start_label} → order first byte: {latency:.0f} µs" if latency is not None else "")
     )
+    if args.scenario:
+        ok = _scenario_report(ex, symbol, key, n, args, floor, code)
+        code = 0 if ok else code or 1
     return DemoRun(symbol, code, latency, args.channel)
+
+
+def _scenario_intro(
+    ex, symbol: str, args: argparse.Namespace, caps: dict[str, str], floor: str | None, n: int
+) -> None:
+    """The listing-day case: the book at the open, the exchange's rule, the sniper's floor."""
+    bids = SCENARIO_BOOKS[args.scenario][0]
+    ex.state.set_book(symbol, bids)
+    book = ", ".join(f"{size} @ {price}" for price, size in bids)
+    _say(f"[{n}/{args.runs}] scenario {args.scenario}: bids at the open: {book}")
+    if floor is not None:
+        _say(f"[{n}/{args.runs}] the sniper sells {DEMO_AMOUNT} with MIN_PRICE={floor} (gtc)")
+    if args.scenario == "market-refused":
+        _say(f"[{n}/{args.runs}] the exchange refuses MARKET orders for 3 s after the open")
+    for name, value in caps.items():
+        _say(f"[{n}/{args.runs}] the pair caps a market order: {name} = {value}")
+
+
+def _scenario_report(
+    ex, symbol: str, key: str, n: int, args: argparse.Namespace, floor: str | None, code: int
+) -> bool:
+    """What the exchange executed: each order (clientOid, size, answer), every fill, the
+    total — never below the floor, never more than the amount. True: the case went as it
+    should (and the sniper's exit code is the expected one)."""
+    from decimal import Decimal
+
+    for o in (o for o in ex.records.orders if o.symbol == symbol):
+        _say(f"[{n}/{args.runs}]   order {o.client_oid} size {o.size} → {o.code}")
+    fills = [f for f in ex.state.fills if f.symbol == symbol and f.api_key == key]
+    for f in fills:
+        kind = f"{f.order_type} {f.force}" if f.order_type == "limit" else f.order_type
+        _say(f"[{n}/{args.runs}]   fill {f.base_qty} @ {f.price} ({kind}, {f.client_oid})")
+    sold = sum((f.base_qty for f in fills), Decimal(0))
+    low = min((f.price for f in fills), default=None)
+    expected = SCENARIO_BOOKS[args.scenario][2]
+    ok = (
+        sold <= Decimal(DEMO_AMOUNT)
+        and (floor is None or low is None or low >= Decimal(floor))
+        and code == expected
+    )
+    _say(
+        f"[{n}/{args.runs}] scenario {args.scenario}: sold {sold} of {DEMO_AMOUNT} in "
+        f"{len(fills)} fill(s)"
+        + (f", lowest price {low}" if low is not None else "")
+        + (f" (floor {floor})" if floor is not None else "")
+        + f"; the sniper exited {code} (expected {expected})"
+        + ("" if ok else " — UNEXPECTED")
+    )
+    return ok
+
+
+def _race_report(ex, symbol: str, n: int, args: argparse.Namespace) -> float | None:
+    """Where each order ARRIVED relative to the open (exchange clock); the first accepted one."""
+    arrivals = ex.arrivals(symbol)
+    for i, (offset, answer, ok) in enumerate(arrivals, 1):
+        verdict = "accepted" if ok else f"refused ({answer}: not open yet)"
+        _say(f"[{n}/{args.runs}]   attempt {i}: arrived {offset:+.2f} ms from the open — {verdict}")
+    first = next((offset for offset, _, ok in arrivals if ok), None)
+    if first is not None:
+        _say(
+            f"[{n}/{args.runs}] race: the first order landed {first:+.2f} ms after the open "
+            f"after {len(arrivals)} attempt(s); sent at the open it would have landed "
+            f"~{args.wan_ms:+.0f} ms after it"
+        )
+    return first
 
 
 async def _armed(ex, symbol: str, child: asyncio.subprocess.Process, timeout_s: float) -> None:
@@ -208,7 +323,8 @@ def _ws_url(ex, account: str) -> str:
 
 def _summary(runs: list[DemoRun], args: argparse.Namespace) -> int:
     ok = [r for r in runs if r.exit_code == 0]
-    _say(f"demo finished: {len(ok)}/{len(runs)} listing(s) sold exactly once")
+    done = f"went as scenario {args.scenario} expects" if args.scenario else "sold exactly once"
+    _say(f"demo finished: {len(ok)}/{len(runs)} listing(s) {done}")
     lat = sorted(r.latency_us for r in runs if r.latency_us is not None)
     what = "listing ticker written" if args.channel == "ws" else "open instant"
     if lat:

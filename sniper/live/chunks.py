@@ -245,8 +245,7 @@ class ChunkSeller:
         """The first order (hot path) met 45113: nothing was sold; sell ``total`` in chunks."""
         self.replans += 1
         sizes = await self._plan(total, None, shrink_from=refused_size)
-        left = [Decimal(s) for s in sizes]
-        await self.sell(sum(left, Decimal(0)), min(left) if len(left) > 1 else None)
+        await self.sell(total, Decimal(sizes[0]))  # the plan's chunk size is its first
 
     async def _plan(
         self, amount: Decimal, cap: Decimal | None, *, shrink_from: Decimal | None = None

@@ -447,6 +447,7 @@ class Sniper:
             log.error("a chunk was rejected (%s): reporting what was sold", exc)
         fired = executor.fired
         chunks = seller.chunks
+        later = chunks[1:] if execution is not None else chunks  # the chunk seller's orders
         result = RunResult(
             client_oid=chunks[0].client_oid,
             channel=fired.channel,
@@ -459,8 +460,8 @@ class Sniper:
             else None,
             accepted_written_ns=(execution.written_ns or None) if execution is not None else None,
             accepted_via=execution.accepted_via if execution is not None else "chunks",
-            attempts=executor.attempts + sum(len(c.codes) + 1 for c in chunks[1:]),
-            codes=list(executor.codes) + [code for c in chunks[1:] for code in c.codes],
+            attempts=executor.attempts + sum(len(c.codes) + 1 for c in later),
+            codes=list(executor.codes) + [code for c in later for code in c.codes],
             fill=aggregate(chunks, total),
             open_seen_by=executor.open_seen_by,
             chunks=[c.as_dict() for c in chunks],

@@ -151,10 +151,10 @@ class Upkeep:
             price, price_warning = floor_price(cfg.min_price, self.watch.symbol.price_precision)
             if price_warning and price != order.price:
                 log.warning("%s", price_warning)
-        if size == order.total and price == order.price:
-            return
         # a market sale over the pair's cap: the pre-signed order is its first chunk
         first, chunks = first_chunk(size, self.watch.symbol, self.last_price, market=price is None)
+        if (size, first, price) == (order.total, order.size, order.price):
+            return
         order.build(first, price, total=size)
         what = "market sell" if price is None else f"limit sell ({cfg.floor_tif}) at {price}"
         log.info(
