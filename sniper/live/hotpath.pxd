@@ -61,6 +61,10 @@ cdef class TickerListener(WSListener):
         readonly long long ping_sent_ns
         # TEXT frames seen on this connection (a fragmented message counts once)
         readonly long long frames
+        # the first ticker hit's payload (bytes; None: none yet) and its monotonic ns, copied
+        # AFTER the fire (the fill-quality report reads its best bid; never the hot path)
+        readonly object first_hit
+        readonly long long first_hit_ns
         # the fragmented text message being assembled: its bytes so far (<= MAX_MESSAGE_SIZE)
         bytearray _message
         # a TEXT frame without fin started a message whose final CONTINUATION has not come

@@ -43,6 +43,8 @@ class OrderTrigger:
 class TickerListener(WSListener):
     ping_sent_ns: int
     frames: int
+    first_hit: bytes | None
+    first_hit_ns: int
     def __init__(
         self,
         scanner: Any,

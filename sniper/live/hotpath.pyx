@@ -191,6 +191,8 @@ cdef class TickerListener(WSListener):
         self._on_disconnected = on_disconnected
         self.ping_sent_ns = 0
         self.frames = 0
+        self.first_hit = None
+        self.first_hit_ns = 0
         self._message = bytearray()
         self._assembling = False
 
@@ -216,6 +218,9 @@ cdef class TickerListener(WSListener):
         kind = self._scanner.scan_ptr(frame.payload_ptr, frame.payload_size)
         if kind == FRAME_TICKER_HIT:
             self._trigger.fire(_CHANNEL_WS, t0)
+            if self.first_hit is None:  # after the write: the fill-quality report's best bid
+                self.first_hit = frame.get_payload_as_bytes()
+                self.first_hit_ns = t0
         elif kind == FRAME_PONG:
             self._pong(t0)
         elif kind == FRAME_EVENT:

@@ -181,6 +181,10 @@ class TickerListener(WSListener):
         self._on_disconnected = on_disconnected
         self.ping_sent_ns = 0
         self.frames = 0  # TEXT frames (a fragmented message counts once)
+        # the first ticker hit's payload and monotonic ns, copied AFTER the fire (the
+        # fill-quality report reads its best bid)
+        self.first_hit: bytes | None = None
+        self.first_hit_ns = 0
         self._message = bytearray()  # the fragmented message being assembled
         self._assembling = False  # a TEXT frame without fin came; its final frame has not
 
@@ -205,6 +209,9 @@ class TickerListener(WSListener):
         kind = self._scanner.scan(frame.get_payload_as_memoryview())
         if kind == _TICKER_HIT:
             self._trigger.fire(CHANNEL_WS, t0)
+            if self.first_hit is None:  # after the write: the fill-quality report's best bid
+                self.first_hit = frame.get_payload_as_bytes()
+                self.first_hit_ns = t0
         elif kind == _PONG:
             self._pong(t0)
         elif kind == _EVENT:

@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sniper.errors import OrderRejected, SniperError
 from sniper.live.order import format_decimal, masked_request
+from sniper.live.quality import FillQuality, quality_line
 from sniper.live.venue import OrderState
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class RunResult:
     # a market sale over the pair's cap, sold in chunks (sniper.live.chunks): one entry per
     # chunk order (client_oid, size, order_id, fill, codes); ``fill`` is then their aggregate
     chunks: list[dict[str, Any]] = field(default_factory=list)
+    # slippage vs the first best bid after the open, open → first fill (sniper.live.quality)
+    quality: FillQuality | None = None
 
     # --- what was sold ------------------------------------------------------------------------
     @property
@@ -287,6 +290,10 @@ def _sold_lines(r: RunResult) -> list[str]:
                 + (f" ({r.rest})" if r.rest else "")
                 + f" · average price {f.price_avg or '?'} · quote received {f.quote_volume or '?'}"
             )
+    if r.quality is not None and f is not None:
+        line = quality_line(r.quality)
+        if line:
+            lines.append(line)
     if r.chunks:
         lines.append(f"  sold in {len(r.chunks)} chunks under the pair's market-order cap:")
         for c in r.chunks:
@@ -375,6 +382,8 @@ def record_result(journal: Journal, result: RunResult, *, run_id: str | None = N
     if result.floor_price is not None:
         extra["floor_price"] = result.floor_price
         extra["floor_tif"] = result.floor_tif
+    if result.quality is not None:
+        extra.update(result.quality.as_fields())
     journal.record_outcome(
         result.client_oid,
         outcome,

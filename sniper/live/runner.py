@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from decimal import Decimal
@@ -48,6 +49,7 @@ from sniper.live.order import PreparedOrder, format_decimal
 from sniper.live.orderfeed import OrderFeed
 from sniper.live.outcomes import Outcome
 from sniper.live.preflight import Preflight, Readiness, resolve_host
+from sniper.live.quality import measure
 from sniper.live.reconcile import Reconciler, look_up_until
 from sniper.live.report import (
     RunResult,
@@ -107,6 +109,7 @@ class Sniper:
         self._state_dir = state_dir
         self.journal: Journal | None = None
         self._earlier: OrderRecord | None = None  # an earlier run's order this run confirmed
+        self._first_hit: bytes | None = None  # the first ticker push after the open (quality)
         self._client_oid = client_oid  # None: a fresh one (tests pin it)
         self.out = out if out is not None else sys.stdout
         self.dry_run = dry_run
@@ -352,6 +355,7 @@ class Sniper:
         # stop the watchers before reading the fill
         for t in self._tasks:
             t.cancel()
+        self._capture_first_hit()
         if self.feed is not None:
             await self.feed.close()
             self.feed = None
@@ -369,7 +373,7 @@ class Sniper:
             floor_price=order.price,
             floor_tif=order.tif,
         )
-        return self._report(result)
+        return self._report(self._with_quality(result))
 
     async def _chunked(
         self,
@@ -405,6 +409,7 @@ class Sniper:
         )
         for t in self._tasks:  # the watchers are done (already so after _finish)
             t.cancel()
+        self._capture_first_hit()
         if self.feed is not None:
             await self.feed.close()
             self.feed = None
@@ -466,7 +471,38 @@ class Sniper:
             open_seen_by=executor.open_seen_by,
             chunks=[c.as_dict() for c in chunks],
         )
-        return self._report(result)
+        return self._report(self._with_quality(result))
+
+    def _capture_first_hit(self) -> None:
+        """The first ticker push after the open, as the hot path copied it (after the fire):
+        taken before the feed closes, for the fill-quality report."""
+        listener = self.feed.listener if self.feed is not None else None
+        if self._first_hit is None and listener is not None:
+            self._first_hit = listener.first_hit
+
+    def _with_quality(self, result: RunResult) -> RunResult:
+        """``result`` with its fill-quality report (sniper.live.quality): the first fill is
+        the accepting reply of the first order that executed."""
+        executor, watch = self.executor, self.watch
+        fill = result.fill
+        filled = result.filled_qty
+        ack_ns = result.ack_ns
+        server_ms = None
+        if ack_ns is not None:
+            server_ms = self.clock.wall_ms() - (time.monotonic_ns() - ack_ns) / 1e6
+        seen_ns = None
+        if executor is not None:
+            seen_ns = executor.sightings.open_seen_ns or result.detect_ns or None
+        result.quality = measure(
+            price_avg=fill.price_avg if fill is not None else None,
+            filled=filled,
+            first_hit=self._first_hit,
+            open_time_ms=watch.open_time_ms if watch is not None else None,
+            first_fill_server_ms=server_ms,
+            seen_ns=seen_ns,
+            first_fill_ns=ack_ns,
+        )
+        return result
 
     # the notifications: scheduled (never awaited here), after the moments they report
     def _notify_armed(self, cfg: Config) -> None:
@@ -492,6 +528,11 @@ class Sniper:
         extra: dict[str, Any] = {}
         if result.floor_price is not None:
             extra["floor_price"] = result.floor_price
+        if result.quality is not None:
+            for name in ("slippage_pct", "open_to_first_fill_ms"):
+                value = getattr(result.quality, name)
+                if value is not None:
+                    extra[name] = value
         if result.partial:
             rest = result.remaining_qty
             extra["remaining_qty"] = format_decimal(rest) if rest is not None else None

@@ -414,3 +414,47 @@ async def test_cap_appearing_after_arming_45113_replans_the_remainder(
         for oid, _ in accepted:
             assert oid.startswith(first_oid + "-")
             assert last_outcome(tmp_path, oid)["outcome"] == "filled"
+
+
+# =================================================================================================
+# the fill-quality report
+@both_modes
+async def test_fill_quality_slippage_vs_the_first_best_bid_and_open_to_first_fill(
+    mode: str, tmp_path: Path, hook: Receiver
+) -> None:
+    async with listing_exchange(mode) as ex:
+        # a market sell walks 300 @ 0.6, 300 @ 0.5, 400 @ 0.4: avg 0.49; the listing ticker's
+        # best bid is the pair's price, 0.5 → slippage -2 %
+        await gray_with_book(ex, STRADDLING)
+        run = start_sniper(sniper_config(ex, NOTIFY_URL=hook.url("/q")))
+        await run.armed()
+        ex.open_symbol(TARGET)
+        result = await run.result()
+        assert result.channel == "ws" and result.fill is not None
+        assert D(result.fill.price_avg) == D("0.49")
+        q = result.quality
+        assert q is not None and q.first_best_bid is not None
+        assert D(q.first_best_bid) == D("0.5") and q.slippage_pct == -2.0
+        assert q.open_basis == "first seen"  # no announced open: the ticker that fired
+        assert q.open_to_first_fill_ms is not None and 0 < q.open_to_first_fill_ms < 1000
+        text = run.out.getvalue()
+        assert "fill quality: slippage -2.00 % vs the first best bid 0.5" in text
+        assert "open (first seen) → first fill" in text
+        outcome = last_outcome(tmp_path, result.client_oid)
+        assert outcome["fill"]["slippage_pct"] == -2.0
+        assert outcome["fill"]["open_to_first_fill_ms"] == q.open_to_first_fill_ms
+        await wait_until(lambda: "sold" in events(hook), within=3.0)
+        sold = events(hook)["sold"][0]
+        assert sold["slippage_pct"] == -2.0 and "slippage vs first best bid: -2" in sold["text"]
+
+
+async def test_fill_quality_from_the_announced_open() -> None:
+    async with listing_exchange("classic") as ex:
+        open_at = ex.server_time_ms() + 1500
+        await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.5", quantity_precision=2)
+        ex.state.set_book(TARGET, DEEP)
+        run = start_sniper(sniper_config(ex))
+        result = await run.result(within=15)
+        q = result.quality
+        assert q is not None and q.open_basis == "announced"
+        assert q.open_to_first_fill_ms is not None and -50 < q.open_to_first_fill_ms < 1000
