@@ -177,10 +177,12 @@ async def _check_exchange(preflight: Preflight, items: list[Item]) -> None:
         return
     offset = preflight.readiness.clock_offset_ms
     rtt = preflight.readiness.clock_rtt_ms
+    net = preflight.clock.net()  # the aimed fire's estimate (sniper.live.clock)
+    one_way = f"; one way ~{net.one_way_ms:.1f} ms ± {net.jitter_ms:.1f}" if net else ""
     items.append(
         Item(
             "exchange clock",
-            f"offset {offset:+.1f} ms (best round trip {rtt or 0.0:.1f} ms)",
+            f"offset {offset:+.1f} ms (best round trip {rtt or 0.0:.1f} ms{one_way})",
             WARN if abs(offset) > CLOCK_WARN_MS else OK,
             "this machine's clock is off; sniper signs with exchange time, but sync it (NTP)"
             if abs(offset) > CLOCK_WARN_MS

@@ -325,10 +325,13 @@ def status_text(
     polls: int,
     available: Decimal | None,
     seconds_to_open: float | None,
+    one_way_ms: float | None = None,
 ) -> str:
     """The armed status line: a refusing front door first (the order would meet it), the
-    public feed, the private order feed when there is one, polls, balance, time to open.
-    ``lanes`` / ``feed`` / ``orderfeed``: the run's parts, None when it has none (yet)."""
+    public feed, the one-way latency to the exchange as measured (``one_way_ms``: the clock's
+    estimate, None: not shown), the private order feed when there is one, polls, balance, time
+    to open. ``lanes`` / ``feed`` / ``orderfeed``: the run's parts, None when it has none
+    (yet)."""
     parts: list[str] = []
     if lanes is not None and lanes.front_door.refused:
         parts.append(lanes.front_door.describe())
@@ -340,6 +343,8 @@ def status_text(
         feed_text = "feed DOWN"
     rtt = feed.last_rtt_ms if feed is not None else None
     parts += [feed_text, f"ping {rtt:.1f} ms" if rtt is not None else "ping -"]
+    if one_way_ms is not None:
+        parts.append(f"one way {one_way_ms:.1f} ms")
     if orderfeed is not None:
         if orderfeed.ready.is_set():
             parts.append("private feed up")

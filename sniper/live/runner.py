@@ -565,6 +565,7 @@ class Sniper:
             polls=self.poller.polls if self.poller is not None else 0,
             available=upkeep.balance.available if upkeep is not None else r.available,
             seconds_to_open=watch.seconds_to_open() if watch is not None else None,
+            one_way_ms=net.one_way_ms if (net := self.clock.net()) is not None else None,
         )
 
     async def _shutdown(self, main: asyncio.Task[Any] | None = None) -> None:

@@ -144,3 +144,9 @@ async def test_a_sniper_draws_its_own_status_line_before_it_runs() -> None:
     )
     sniper = Sniper(config, out=io.StringIO(), status=False, use_journal=False)
     assert sniper.status_text() == "feed - · ping - · polls 0 · balance ? · openTime ?"
+
+
+def test_status_line_shows_the_measured_one_way_latency() -> None:
+    """Issue 14: the clock's one-way estimate (what the aimed fire leads the open by)."""
+    text = report.status_text(**_armed(door=FrontDoor(200, "", 1), one_way_ms=20.04))
+    assert text == "feed up · ping 12.3 ms · one way 20.0 ms · polls 7 · balance 1000 · openTime ?"
