@@ -5,6 +5,11 @@ Starts the embedded exchange in this process, schedules a listing a few seconds 
 process against it over real sockets, and ends with what happened and the latency the exchange
 measured (listing ticker written → the order's first byte received).
 
+``--wan-ms N`` puts a simulated wide-area network between them (N ms one way ± 10 %, each way:
+``sniper.exchange.wan``) and races the announced open: the scheduled channel aims the order to
+ARRIVE just after the open (``SCHEDULE_LEAD_MS=auto``), and the demo shows where each order
+landed relative to the open (exchange clock) and how many attempts it took.
+
 ``--scenario`` rehearses a listing day (issue 13), end to end:
 
 * ``thin-book``: the bids at the open straddle a floor (``MIN_PRICE``): the limit sell takes
@@ -44,6 +49,7 @@ SCENARIO_BOOKS: dict[str, tuple[list[tuple[str, str]], str | None, int]] = {
 }
 CAP_QTY = "300000"  # --scenario capped, v3: maxMarketOrderQty
 CAP_VALUE = "3000"  # --scenario capped, v2: maxMarketOrderValue (USDT; ~243 900 at 0.0123)
+WAN_JITTER = 0.10  # --wan-ms: the jitter, a fraction of the one-way delay
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(sniper.__file__)))
 
 
@@ -51,9 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--channel",
         choices=CHANNELS,
-        default="ws",
-        help="which detection channel should see the open first (default ws): poll mutes the "
-        "exchange's ticker pushes; scheduled also slows polling so the timed fire wins",
+        default=None,
+        help="which detection channel should see the open first (default ws; scheduled with "
+        "--wan-ms): poll mutes the exchange's ticker pushes; scheduled also slows polling so the "
+        "timed fire wins",
+    )
+    parser.add_argument(
+        "--wan-ms",
+        type=float,
+        default=0.0,
+        help="simulate a network of this many ms one way (± 10 %% jitter) between the sniper and "
+        "the exchange, and show where the first order arrived relative to the open (default 0)",
     )
     parser.add_argument("--runs", type=int, default=1, help="listings to run in a row (default 1)")
     parser.add_argument("--tls", action="store_true", help="serve https/wss with a throwaway CA")
@@ -83,12 +97,18 @@ class DemoRun:
     exit_code: int
     latency_us: float | None  # listing ticker written -> order first byte (exchange side)
     channel_seen: str | None
+    landed_ms: float | None = None  # --wan-ms: the first accepted order's arrival - the open
 
 
 def main(args: argparse.Namespace) -> int:
     if args.runs < 1:
         print("sniper demo: --runs must be >= 1", file=sys.stderr)
         return 2
+    if not (0 <= args.wan_ms <= 1000):
+        print("sniper demo: --wan-ms must be between 0 and 1000", file=sys.stderr)
+        return 2
+    if args.channel is None:  # a race on a network is the timed fire's
+        args.channel = "scheduled" if args.wan_ms > 0 else "ws"
     # The exchange side runs on the plain asyncio loop on purpose: it reads with recvmsg and
     # so gets kernel receive timestamps (SO_TIMESTAMPNS); uvloop does its own reads.
     return asyncio.run(_demo(args))
@@ -101,6 +121,8 @@ async def _demo(args: argparse.Namespace) -> int:
         host="127.0.0.1",
         port=0,
         tls=args.tls,
+        wan_one_way_ms=args.wan_ms,
+        wan_jitter_ms=args.wan_ms * WAN_JITTER,
         market_orders_refused_for_s=3.0 if args.scenario == "market-refused" else 0.0,
     )
     runs: list[DemoRun] = []
@@ -111,6 +133,11 @@ async def _demo(args: argparse.Namespace) -> int:
                 ca_file = Path(tmp) / "embedded-ca.pem"
                 ca_file.write_bytes(ex.ca_pem or b"")
             _say(f"embedded exchange up: REST {ex.rest_url}  WS {_ws_url(ex, args.account)}")
+            if args.wan_ms > 0:
+                _say(
+                    f"simulated network: {args.wan_ms:g} ms ± {args.wan_ms * WAN_JITTER:g} ms "
+                    "each way (an order arrives that much after it is sent)"
+                )
             for n in range(1, args.runs + 1):
                 runs.append(await _one_listing(ex, args, n, Path(tmp), ca_file, Account))
     return _summary(runs, args)
@@ -152,6 +179,9 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
     floor = SCENARIO_BOOKS[args.scenario][1] if args.scenario else None
     if floor is not None:
         env["MIN_PRICE"] = floor
+    if args.wan_ms > 0 and args.channel == "scheduled":
+        # the race: aimed to arrive just after the open (the default a user runs with)
+        env["SCHEDULE_LEAD_MS"] = "auto"
     if ca_file is not None:
         env["BITGET_CA_FILE"] = str(ca_file)
     # The rehearsal's journal and lock live with its throwaway account, not in the user's state
@@ -228,7 +258,7 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
         start_ns, start_label = ticker_ns, "listing ticker"
     else:  # no ticker (pushes muted), or the order beat it (a timed fire at the open instant)
         start_ns, start_label = open_at * 1_000_000, "open instant"
-    if orders:
+    if orders and args.wan_ms == 0:  # with a WAN the race report below says where it landed
         latency = (orders[0].first_byte_ns - start_ns) / 1000
     accepted = [o for o in orders if o.accepted]
     _say(
@@ -236,10 +266,13 @@ async def _one_listing(ex, args, n: int, tmp: Path, ca_file: Path | None, accoun
         f"{len(accepted)} accepted"
         + (f"; {start_label} → order first byte: {latency:.0f} µs" if latency is not None else "")
     )
+    landed = None
+    if args.wan_ms > 0 and orders:
+        landed = _race_report(ex, symbol, n, args)
     if args.scenario:
         ok = _scenario_report(ex, symbol, key, n, args, floor, code)
         code = 0 if ok else code or 1
-    return DemoRun(symbol, code, latency, args.channel)
+    return DemoRun(symbol, code, latency, args.channel, landed)
 
 
 def _scenario_intro(
@@ -337,6 +370,12 @@ def _summary(runs: list[DemoRun], args: argparse.Namespace) -> int:
                 f"p50 {statistics.median(lat):.0f} µs, p90 {p90:.0f} µs, "
                 f"min {lat[0]:.0f} µs, max {lat[-1]:.0f} µs"
             )
+    landed = sorted(r.landed_ms for r in runs if r.landed_ms is not None)
+    if len(landed) > 1:
+        _say(
+            f"race over {len(landed)} runs: the first order landed p50 "
+            f"{statistics.median(landed):+.2f} ms, max {landed[-1]:+.2f} ms after the open"
+        )
     return 0 if len(ok) == len(runs) else 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,21 @@ def test_demo_sells_exactly_once(channel: str) -> None:
     assert f"fired by {channel}" in text
     assert "exchange saw 1 order request(s), 1 accepted" in text
     assert "→ order first byte" in text
+
+
+@pytest.mark.timeout(90)
+def test_demo_wan_shows_where_the_first_order_landed() -> None:
+    """Issue 14: ``--wan-ms 20``: a 20 ms ± 2 ms network; the scheduled channel aims the order
+    to arrive just after the open, and the demo says where it landed."""
+    out = _sniper("demo", "--wan-ms", "20", "--lead-s", "2.5")
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert "simulated network: 20 ms ± 2 ms each way" in text
+    assert "fired by scheduled" in text
+    landed = re.search(r"race: the first order landed ([+-][0-9.]+) ms after the open", text)
+    assert landed is not None, text
+    assert 0.0 <= float(landed.group(1)) <= 10.0, text  # sent at the open: ~+20 ms
+    assert "attempt 1: arrived" in text
 
 
 @pytest.mark.timeout(120)
