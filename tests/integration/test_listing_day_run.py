@@ -458,3 +458,31 @@ async def test_fill_quality_from_the_announced_open() -> None:
         q = result.quality
         assert q is not None and q.open_basis == "announced"
         assert q.open_to_first_fill_ms is not None and -50 < q.open_to_first_fill_ms < 1000
+
+
+# =================================================================================================
+# sniper check shows the floor
+@both_modes
+@pytest.mark.parametrize(
+    ("floor", "status", "shown"),
+    [
+        # the row's sellLimitPriceRatio is 0.05: at the last price 0.5 the lowest sell limit
+        # is 0.5 / 1.05 ≈ 0.476 (the stricter reading)
+        ("0.48", "OK", "limit sell at 0.48 USDT (gtc"),
+        ("0.48001", "WARN", "limit sell at 0.4801 USDT (gtc"),  # rounded up to pricePrecision 4
+        ("0.4", "FAIL", "limit sell at 0.4 USDT (gtc"),  # under the band
+    ],
+)
+async def test_check_shows_the_floor_and_its_band(
+    mode: str, floor: str, status: str, shown: str
+) -> None:
+    from sniper.live.check import run_checks
+
+    async with listing_exchange(mode) as ex:
+        ex.add_symbol(TARGET, status="online", price="0.5", quantity_precision=2)
+        items = {i.item: i for i in await run_checks(sniper_config(ex, MIN_PRICE=floor))}
+        row = items["floor"]
+        assert row.status == status and row.value.startswith(shown), row
+        if status == "FAIL":
+            assert "40808" in row.hint and "raise MIN_PRICE" in row.hint
+        assert items["market-order cap"].value == "n/a"  # a limit sell: no market cap
