@@ -23,14 +23,16 @@ Cells: one way 5, 20, 80 ms with 10 % jitter, classic and UTA accounts. Budget (
 p90 <= +2 ms at 20 ms one way for ``aimed`` on both account modes; no accepted order before the
 open (impossible by construction: the refused count shows the waste); never more than 10
 arrivals in a second. ``run_race()`` returns the raw trials; ``table()`` the summary;
-``budget_misses()`` the missed budget lines. ``benchmarks/test_race.py`` runs it.
+``budget_misses()`` the missed budget lines; ``save()`` the raw trials (``race.json``) and the
+figure (``race.png``). ``benchmarks/test_race.py`` runs it (``SNIPER_BENCH_RACE_OUT=DIR``:
+saved there too); ``python -m benchmarks.race`` as well.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
+import json
 import logging
 import os
 import tempfile
@@ -297,13 +299,69 @@ def ms_text(x: float | None) -> str:
     return "-" if x is None else f"{x:+.2f} ms"
 
 
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Where the first accepted order arrived, per cell: aimed vs naive (one dot a trial)."""
+    import random
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary(result["trials"])
+    cells = [(r["one_way_ms"], r["mode"], r["contestant"]) for r in rows]
+    data = [
+        [
+            t["first_ms"]
+            for t in result["trials"]
+            if (t["one_way_ms"], t["mode"], t["contestant"]) == cell and t["first_ms"] is not None
+        ]
+        for cell in cells
+    ]
+    fig, ax = plt.subplots(figsize=(7.5, 0.8 + 0.42 * len(cells)), dpi=100)
+    rng = random.Random(0)
+    for i, (xs, cell) in enumerate(zip(data, cells, strict=True)):
+        color = "tab:green" if cell[2] == "aimed" else "tab:gray"
+        ax.scatter(
+            [max(x, 0.1) for x in xs],
+            [i + rng.uniform(-0.15, 0.15) for _ in xs],
+            s=10,
+            alpha=0.7,
+            color=color,
+        )
+    ax.set_yticks(range(len(cells)), [f"{w:.0f} ms {m} {c}" for w, m, c in cells], fontsize=8)
+    ax.set_xscale("log")
+    ax.axvline(BUDGET_P90_MS, color="tab:red", lw=0.8, ls="--")
+    ax.set_xlabel("first accepted order's arrival after the open (ms, exchange clock, log)")
+    meta = result["meta"]
+    ax.set_title(
+        f"race on a simulated WAN (one way ± {meta['jitter_fraction'] * 100:.0f} %), "
+        f"{meta['trials']} trials per cell, {meta['date_utc'][:10]}, {meta['cpu']}\n"
+        "green: SCHEDULE_LEAD_MS=auto (aimed) · gray: sent at the open · red: +2 ms",
+        fontsize=8,
+    )
+    ax.set_ylim(len(cells) - 0.5, -0.5)  # first cell on top
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save(result: dict[str, Any], out_dir: Path) -> None:
+    """``race.json`` (the raw trials) and ``race.png`` (:func:`plot`) in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "race.json").write_text(json.dumps(result, indent=1))
+    plot(result, out_dir / "race.png")
+
+
 def main() -> None:  # pragma: no cover - manual entry point
     result = run_race()
     print(table(result))
     for miss in budget_misses(result):
         print("MISSED:", miss)
-    with contextlib.suppress(OSError):
-        Path(os.environ.get("SNIPER_BENCH_RACE_JSON", "/dev/null")).write_text(str(result))
+    if out := os.environ.get("SNIPER_BENCH_RACE_OUT"):
+        save(result, Path(out))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,16 +3,29 @@
 is ``tests``). Prints the table; FAILS on a missed budget line: p90 of the aimed contestant's
 first accepted arrival <= +2 ms at 20 ms one way on both account modes, every trial sold exactly
 once, no order accepted before the open, never more than 10 arrivals in a second.
-``SNIPER_BENCH_RACE_TRIALS`` (default 15) sets the trials per cell; a run takes ~6 min.
+``SNIPER_BENCH_RACE_TRIALS`` (default 15) sets the trials per cell; a run takes ~6 min;
+``SNIPER_BENCH_RACE_OUT=DIR`` saves ``race.json`` and ``race.png`` there.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sniper.exchange")
 
-from benchmarks.race import CONTESTANTS, MODES, ONE_WAYS_MS, TRIALS, budget_misses, run_race, table
+from benchmarks.race import (
+    CONTESTANTS,
+    MODES,
+    ONE_WAYS_MS,
+    TRIALS,
+    budget_misses,
+    run_race,
+    save,
+    table,
+)
 
 
 @pytest.mark.integration
@@ -21,6 +34,8 @@ def test_race_budget() -> None:
     result = run_race()
     report = table(result)
     print(report)
+    if out := os.environ.get("SNIPER_BENCH_RACE_OUT"):
+        save(result, Path(out))
     assert len(result["trials"]) == TRIALS * len(MODES) * len(ONE_WAYS_MS) * len(CONTESTANTS)
     misses = budget_misses(result)
     assert not misses, report + "\nMISSED:\n" + "\n".join(misses)
