@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sniper.errors import ExchangeUnavailable, OrderRejected
 from sniper.live.order import PreparedOrder, format_decimal
 from sniper.live.pacing import RateWindow
+from sniper.live.report import RunResult, log_accepted
 from sniper.live.venue import OrderState, SymbolState
 
 if TYPE_CHECKING:
@@ -336,3 +337,125 @@ class ChunkSeller:
             format_decimal(chunk.filled) if chunk.fill is not None else "?",
         )
         return chunk
+
+
+class ChunkedSale:
+    """A market sale over the pair's cap, end to end: the first order was its first chunk (an
+    ``execution`` and its ``fill``) or was refused over the cap (``refused``: not executed); the
+    rest is sold chunk by chunk (:class:`ChunkSeller`), each journalled with its outcome, and
+    the whole is one :class:`~sniper.live.report.RunResult` (its fill the chunks' aggregate).
+    ``executor`` and ``order`` are the run's first order's."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        venue: Venue,
+        rest: RestClient,
+        clock: ServerClock,
+        make_executor: Callable[[PreparedOrder], Executor],
+        journal: Journal | None,
+        executor: Executor,
+        order: PreparedOrder,
+        symbol: SymbolState,
+    ) -> None:
+        self.executor = executor
+        self.order = order
+        self.journal = journal
+        self.total = order.total or order.size or "0"
+        self.first_size = executor.fired_size or order.size or self.total
+        self.seller = ChunkSeller(
+            config=config,
+            venue=venue,
+            rest=rest,
+            clock=clock,
+            host=order.host_header,
+            make_executor=make_executor,
+            journal=journal,
+            base_oid=order.client_oid,
+            symbol=symbol,
+        )
+
+    async def run(
+        self,
+        execution: Execution | None,
+        fill: OrderState | None,
+        *,
+        refused: OrderRejected | None = None,
+    ) -> RunResult:
+        """Sell the rest; a chunk rejected after some of the sale filled ends the sale and
+        reports what was sold (nothing sold: the rejection is raised)."""
+        seller = self.seller
+        try:
+            if execution is not None:
+                await self._after_first(execution, fill)
+            else:
+                assert refused is not None
+                await self._after_refused(refused)
+        except OrderRejected as exc:
+            if not any(c.filled > 0 for c in seller.chunks):
+                raise
+            log.error("a chunk was rejected (%s): reporting what was sold", exc)
+        return self._result(execution)
+
+    async def _after_first(self, execution: Execution, fill: OrderState | None) -> None:
+        """The first order was the first chunk: journal its outcome, sell the remainder."""
+        order, journal, first_size = self.order, self.journal, self.first_size
+        log_accepted(execution)
+        first = ChunkResult(
+            order.client_oid, first_size, execution.order_id, fill, list(execution.codes)
+        )
+        self.seller.chunks.append(first)
+        if journal is not None:
+            journal.record_outcome(
+                first.client_oid,
+                chunk_outcome(fill),
+                order_id=execution.order_id,
+                fill=asdict(fill) if fill is not None else None,
+                exit_code=0,
+            )
+        await self.seller.sell(Decimal(self.total) - Decimal(first_size), Decimal(first_size))
+
+    async def _after_refused(self, refused: OrderRejected) -> None:
+        """The first order was refused over the cap (not executed): sell it all in chunks."""
+        log.warning(
+            "market-order cap: the order of %s was refused (%s, not executed): selling "
+            "%s in chunks under the cap",
+            self.first_size,
+            refused.code,
+            self.total,
+        )
+        if self.journal is not None:
+            self.journal.record_outcome(
+                self.order.client_oid,
+                "rejected",
+                exit_code=refused.exit_code,
+                message=" ".join(str(refused).split()),
+            )
+        await self.seller.replan_all(Decimal(self.total), Decimal(self.first_size))
+
+    def _result(self, execution: Execution | None) -> RunResult:
+        """The whole sale as one result (without its fill-quality report: the runner's)."""
+        executor, total = self.executor, self.total
+        fired = executor.fired
+        assert fired is not None
+        chunks = self.seller.chunks
+        later = chunks[1:] if execution is not None else chunks  # the chunk seller's orders
+        return RunResult(
+            client_oid=chunks[0].client_oid,
+            channel=fired.channel,
+            order_id=chunks[0].order_id,
+            size=total,
+            detect_ns=fired.detect_ns,
+            written_ns=fired.written_ns,
+            ack_ns=execution.ack_ns
+            if execution is not None and execution.accepted_via == "reply"
+            else None,
+            accepted_written_ns=(execution.written_ns or None) if execution is not None else None,
+            accepted_via=execution.accepted_via if execution is not None else "chunks",
+            attempts=executor.attempts + sum(len(c.codes) + 1 for c in later),
+            codes=list(executor.codes) + [code for c in later for code in c.codes],
+            fill=aggregate(chunks, total),
+            open_seen_by=executor.open_seen_by,
+            chunks=[c.as_dict() for c in chunks],
+        )

@@ -26,8 +26,6 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -36,7 +34,7 @@ from sniper import _fast
 from sniper.config import Config
 from sniper.errors import OrderRejected, OrderUnconfirmed, SniperError, StartupError
 from sniper.live.channels import Poller, SymbolWatch, schedule
-from sniper.live.chunks import CAP_CODES, ChunkResult, ChunkSeller, aggregate, chunk_outcome
+from sniper.live.chunks import CAP_CODES, ChunkedSale
 from sniper.live.clock import ServerClock
 from sniper.live.executor import Execution, Executor
 from sniper.live.fastpath import CHANNEL_STARTUP, IMPLEMENTATION, OrderTrigger, now_ns
@@ -243,20 +241,7 @@ class Sniper:
         trigger = self.trigger
         venue = self.preflight.readiness.venue
         self.lanes = lanes = _order_lanes(cfg, venue, trigger, (host, port, addr), self._draw)
-        try:
-            await lanes.start(LANES_START_S)
-        except TimeoutError:
-            raise StartupError(
-                f"cannot open the order connections to {addr}:{port} — check BITGET_REST_URL "
-                "and the network"
-            ) from None
-        log.info(
-            "order connections: 2 warm lanes to %s (%s:%d, %s)",
-            host,
-            addr,
-            port,
-            lanes.transport_kind,
-        )
+        await _start_lanes(lanes, (host, port, addr))
         return trigger, host
 
     def _build(self, cfg: Config, host: str) -> Executor:
@@ -352,13 +337,7 @@ class Sniper:
         fired = self.executor.fired
         assert fired is not None
         log_accepted(execution)
-        # stop the watchers before reading the fill
-        for t in self._tasks:
-            t.cancel()
-        self._capture_first_hit()
-        if self.feed is not None:
-            await self.feed.close()
-            self.feed = None
+        await self._stop_watchers()  # before reading the fill
         fill = await self.executor.fill(self.preflight.readiness.config.fill_timeout_s)
         seen_by = self.executor.open_seen_by
         order = self.order
@@ -373,7 +352,9 @@ class Sniper:
             floor_price=order.price,
             floor_tif=order.tif,
         )
-        return self._report(self._with_quality(result))
+        return self._report(
+            _with_quality(result, self.clock, self.executor, self.watch, self._first_hit)
+        )
 
     async def _chunked(
         self,
@@ -382,96 +363,42 @@ class Sniper:
         *,
         refused: OrderRejected | None = None,
     ) -> RunResult:
-        """A market sale over the pair's cap (:mod:`sniper.live.chunks`): the first order was
-        its first chunk (``execution``, its ``fill``) or was refused over the cap (``refused``:
-        not executed); the rest is sold chunk by chunk, each journalled with its outcome."""
-        executor, order, journal = self.executor, self.order, self.journal
+        """A market sale over the pair's cap (:class:`~sniper.live.chunks.ChunkedSale`): the
+        first order was its first chunk (``execution``, its ``fill``) or was refused over the
+        cap (``refused``: not executed); the rest is sold chunk by chunk."""
+        executor, order, upkeep, watch = self.executor, self.order, self.upkeep, self.watch
         assert executor is not None and order is not None and executor.fired is not None
-        cfg, r = self.preflight.readiness.config, self.preflight.readiness
-        assert self.preflight.rest is not None and self.lanes is not None
-        rest, lanes, venue = self.preflight.rest, self.lanes, r.venue
-        upkeep = self.upkeep
-        assert upkeep is not None and self.watch is not None
-        total = order.total or order.size or "0"
-        first_size = executor.fired_size or order.size or total
-        seller = ChunkSeller(
+        assert upkeep is not None and watch is not None
+        r, rest, lanes = self.preflight.readiness, self.preflight.rest, self.lanes
+        assert rest is not None and lanes is not None
+        cfg, venue = r.config, r.venue
+        sale = ChunkedSale(
             config=cfg,
             venue=venue,
             rest=rest,
             clock=self.clock,
-            host=order.host_header,
             make_executor=lambda o: _executor(
                 cfg, venue, rest, lanes, o, self.orderfeed, upkeep.balance
             ),
-            journal=journal,
-            base_oid=order.client_oid,
-            symbol=self.watch.symbol,
+            journal=self.journal,
+            executor=executor,
+            order=order,
+            symbol=watch.symbol,
         )
-        for t in self._tasks:  # the watchers are done (already so after _finish)
+        await self._stop_watchers()  # already so after _finish
+        result = await sale.run(execution, fill, refused=refused)
+        return self._report(
+            _with_quality(result, self.clock, self.executor, self.watch, self._first_hit)
+        )
+
+    async def _stop_watchers(self) -> None:
+        """Stop the watchers (the first ticker push after the open kept) before the fill."""
+        for t in self._tasks:
             t.cancel()
         self._capture_first_hit()
         if self.feed is not None:
             await self.feed.close()
             self.feed = None
-        try:
-            if execution is not None:
-                log_accepted(execution)
-                first = ChunkResult(
-                    order.client_oid, first_size, execution.order_id, fill, list(execution.codes)
-                )
-                seller.chunks.append(first)
-                if journal is not None:
-                    journal.record_outcome(
-                        first.client_oid,
-                        chunk_outcome(fill),
-                        order_id=execution.order_id,
-                        fill=asdict(fill) if fill is not None else None,
-                        exit_code=0,
-                    )
-                await seller.sell(Decimal(total) - Decimal(first_size), Decimal(first_size))
-            else:
-                assert refused is not None
-                log.warning(
-                    "market-order cap: the order of %s was refused (%s, not executed): selling "
-                    "%s in chunks under the cap",
-                    first_size,
-                    refused.code,
-                    total,
-                )
-                if journal is not None:
-                    journal.record_outcome(
-                        order.client_oid,
-                        "rejected",
-                        exit_code=refused.exit_code,
-                        message=" ".join(str(refused).split()),
-                    )
-                await seller.replan_all(Decimal(total), Decimal(first_size))
-        except OrderRejected as exc:
-            if not any(c.filled > 0 for c in seller.chunks):
-                raise
-            log.error("a chunk was rejected (%s): reporting what was sold", exc)
-        fired = executor.fired
-        chunks = seller.chunks
-        later = chunks[1:] if execution is not None else chunks  # the chunk seller's orders
-        result = RunResult(
-            client_oid=chunks[0].client_oid,
-            channel=fired.channel,
-            order_id=chunks[0].order_id,
-            size=total,
-            detect_ns=fired.detect_ns,
-            written_ns=fired.written_ns,
-            ack_ns=execution.ack_ns
-            if execution is not None and execution.accepted_via == "reply"
-            else None,
-            accepted_written_ns=(execution.written_ns or None) if execution is not None else None,
-            accepted_via=execution.accepted_via if execution is not None else "chunks",
-            attempts=executor.attempts + sum(len(c.codes) + 1 for c in later),
-            codes=list(executor.codes) + [code for c in later for code in c.codes],
-            fill=aggregate(chunks, total),
-            open_seen_by=executor.open_seen_by,
-            chunks=[c.as_dict() for c in chunks],
-        )
-        return self._report(self._with_quality(result))
 
     def _capture_first_hit(self) -> None:
         """The first ticker push after the open, as the hot path copied it (after the fire):
@@ -480,66 +407,15 @@ class Sniper:
         if self._first_hit is None and listener is not None:
             self._first_hit = listener.first_hit
 
-    def _with_quality(self, result: RunResult) -> RunResult:
-        """``result`` with its fill-quality report (sniper.live.quality): the first fill is
-        the accepting reply of the first order that executed."""
-        executor, watch = self.executor, self.watch
-        fill = result.fill
-        filled = result.filled_qty
-        ack_ns = result.ack_ns
-        server_ms = None
-        if ack_ns is not None:
-            server_ms = self.clock.wall_ms() - (time.monotonic_ns() - ack_ns) / 1e6
-        seen_ns = None
-        if executor is not None:
-            seen_ns = executor.sightings.open_seen_ns or result.detect_ns or None
-        result.quality = measure(
-            price_avg=fill.price_avg if fill is not None else None,
-            filled=filled,
-            first_hit=self._first_hit,
-            open_time_ms=watch.open_time_ms if watch is not None else None,
-            first_fill_server_ms=server_ms,
-            seen_ns=seen_ns,
-            first_fill_ns=ack_ns,
-        )
-        return result
-
     # the notifications: scheduled (never awaited here), after the moments they report
     def _notify_armed(self, cfg: Config) -> None:
-        order, watch = self.order, self.watch
-        fields: dict[str, Any] = {
-            "amount": cfg.coin_amount,
-            "size": order.size if order is not None else None,
-            "mode": self.preflight.readiness.venue.mode,
-            "client_oid": order.client_oid if order is not None else None,
-        }
-        if cfg.min_price is not None:
-            fields["floor_price"] = order.price if order is not None else cfg.min_price
-        if watch is not None and watch.open_time_ms is not None:
-            fields["open_time"] = iso_ms(watch.open_time_ms)
-            fields["seconds_to_open"] = round(watch.clock.seconds_until(watch.open_time_ms), 1)
-        if self.dry_run:
-            fields["dry_run"] = True
+        mode = self.preflight.readiness.venue.mode
+        fields = _armed_fields(cfg, self.order, self.watch, mode, dry_run=self.dry_run)
         self.notifier.notify("armed", fields)
 
     def _notify_result(self, result: RunResult) -> None:
-        if result.dry_run:
-            return
-        extra: dict[str, Any] = {}
-        if result.floor_price is not None:
-            extra["floor_price"] = result.floor_price
-        if result.quality is not None:
-            for name in ("slippage_pct", "open_to_first_fill_ms"):
-                value = getattr(result.quality, name)
-                if value is not None:
-                    extra[name] = value
-        if result.partial:
-            rest = result.remaining_qty
-            extra["remaining_qty"] = format_decimal(rest) if rest is not None else None
-            extra["rest"] = result.rest
-            extra["exit_code"] = result.exit_code
-        event = "partial" if result.partial else "sold"
-        self.notifier.notify(event, result_fields(result, **extra))
+        if not result.dry_run:
+            self.notifier.notify(*_result_notice(result))
 
     def _notify_failure(self, exc: SniperError) -> None:
         """``failed`` (the order was finally rejected: exit 3) or ``unconfirmed`` (exit 4)."""
@@ -603,6 +479,25 @@ def _order_lanes(
         keepalive_interval_s=cfg.keepalive_interval_s,
         board=trigger,  # the lanes publish their state where the hot path reads it
         on_front_door=on_front_door,
+    )
+
+
+async def _start_lanes(lanes: OrderLanes, resolved: tuple[str, int, str]) -> None:
+    """Connect the two order lanes (at most :data:`LANES_START_S`) or fail the start-up."""
+    host, port, addr = resolved
+    try:
+        await lanes.start(LANES_START_S)
+    except TimeoutError:
+        raise StartupError(
+            f"cannot open the order connections to {addr}:{port} — check BITGET_REST_URL "
+            "and the network"
+        ) from None
+    log.info(
+        "order connections: 2 warm lanes to %s (%s:%d, %s)",
+        host,
+        addr,
+        port,
+        lanes.transport_kind,
     )
 
 
@@ -772,6 +667,82 @@ async def _find_earlier(
         )
     log.info("journal: clientOid %s found: orderId %s (%s)", oid, state.order_id, state.status)
     return state
+
+
+# =================================================================================================
+# the result's fill quality and the notifications' fields
+def _with_quality(
+    result: RunResult,
+    clock: ServerClock,
+    executor: Executor | None,
+    watch: SymbolWatch | None,
+    first_hit: bytes | None,
+) -> RunResult:
+    """``result`` with its fill-quality report (sniper.live.quality): the first fill is the
+    accepting reply of the first order that executed."""
+    fill = result.fill
+    filled = result.filled_qty
+    ack_ns = result.ack_ns
+    server_ms = None
+    if ack_ns is not None:
+        server_ms = clock.wall_ms() - (time.monotonic_ns() - ack_ns) / 1e6
+    seen_ns = None
+    if executor is not None:
+        seen_ns = executor.sightings.open_seen_ns or result.detect_ns or None
+    result.quality = measure(
+        price_avg=fill.price_avg if fill is not None else None,
+        filled=filled,
+        first_hit=first_hit,
+        open_time_ms=watch.open_time_ms if watch is not None else None,
+        first_fill_server_ms=server_ms,
+        seen_ns=seen_ns,
+        first_fill_ns=ack_ns,
+    )
+    return result
+
+
+def _armed_fields(
+    cfg: Config,
+    order: PreparedOrder | None,
+    watch: SymbolWatch | None,
+    mode: str,
+    *,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """The ``armed`` notification's fields."""
+    fields: dict[str, Any] = {
+        "amount": cfg.coin_amount,
+        "size": order.size if order is not None else None,
+        "mode": mode,
+        "client_oid": order.client_oid if order is not None else None,
+    }
+    if cfg.min_price is not None:
+        fields["floor_price"] = order.price if order is not None else cfg.min_price
+    if watch is not None and watch.open_time_ms is not None:
+        fields["open_time"] = iso_ms(watch.open_time_ms)
+        fields["seconds_to_open"] = round(watch.clock.seconds_until(watch.open_time_ms), 1)
+    if dry_run:
+        fields["dry_run"] = True
+    return fields
+
+
+def _result_notice(result: RunResult) -> tuple[str, dict[str, Any]]:
+    """The ``sold`` or ``partial`` notification: its event and fields."""
+    extra: dict[str, Any] = {}
+    if result.floor_price is not None:
+        extra["floor_price"] = result.floor_price
+    if result.quality is not None:
+        for name in ("slippage_pct", "open_to_first_fill_ms"):
+            value = getattr(result.quality, name)
+            if value is not None:
+                extra[name] = value
+    if result.partial:
+        rest = result.remaining_qty
+        extra["remaining_qty"] = format_decimal(rest) if rest is not None else None
+        extra["rest"] = result.rest
+        extra["exit_code"] = result.exit_code
+    event = "partial" if result.partial else "sold"
+    return event, result_fields(result, **extra)
 
 
 # =================================================================================================
