@@ -84,7 +84,7 @@ from sniper.live.rest import RestClient
 from sniper.live.sightings import Sightings
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
 
-__all__ = ["Answer", "Attempt", "Execution", "Executor", "Fired", "OrderSender"]
+__all__ = ["Answer", "Attempt", "Execution", "Executor", "Fired", "NotOpenPacer", "OrderSender"]
 
 log = logging.getLogger("sniper.executor")
 
@@ -152,9 +152,90 @@ class _Pacing:
     unknown_backoff: Backoff = field(  # answers whose code no table knows
         default_factory=lambda: Backoff(NOT_OPEN_FAST_DELAY_S, NOT_OPEN_SLOW_DELAY_S)
     )
-    first_not_open: float | None = None  # s, monotonic: the first 43115
-    not_open_count: int = 0
-    arrivals: list[int] = field(default_factory=list)  # exchange ms: requestTime of each copy
+    not_open: NotOpenPacer | None = None  # the 43115 / 25101 retries
+
+
+class NotOpenPacer:
+    """The 43115 / 25101 "not open yet" retries of one run (``Executor.execute``): when the next
+    copy is sent (aimed to arrive at :func:`~sniper.live.clock.retry_arrival_ms`, or at once once
+    a trusted channel has seen the open) and the wait until then. ``open_time_ms`` is the
+    announced open (server clock, ms) as last read; ``sightings`` the run's channels."""
+
+    def __init__(
+        self, clock: ServerClock, open_time_ms: Callable[[], int | None], sightings: Sightings
+    ) -> None:
+        self.clock = clock
+        self.open_time_ms = open_time_ms
+        self.sightings = sightings
+        self.open_seen = sightings.open_seen
+        self.first_not_open: float | None = None  # s, monotonic: the first 43115
+        self.not_open_count = 0
+        self.arrivals: list[int] = []  # exchange ms: requestTime of each copy
+
+    async def retry(self, env: Envelope, attempt: Attempt) -> None:
+        """43115 / 25101 "not open yet" (not executed, so a resend is safe): the next copy is
+        sent so that it ARRIVES at :func:`~sniper.live.clock.retry_arrival_ms` — the open when
+        it is still ahead of the refusal's ``requestTime``, else ~100 ms after it (1 s after
+        ``NOT_OPEN_FAST_S``), never an 11th arrival within a second — or at once when a trusted
+        channel has seen the open. Without a ``requestTime``: ~100 ms / 1 s, as a fixed wait."""
+        now = time.monotonic()
+        self.first_not_open = self.first_not_open or now
+        channel = self.sightings.contradicted(attempt.written_ns)
+        if channel is not None:
+            # the exchange contradicts that channel (e.g. a gray pair that pushes tickers):
+            # it is no longer trusted, or its every hit would make us retry at once
+            log.warning("%s said open but the exchange says not yet: pacing retries", channel)
+        slow = now - self.first_not_open >= NOT_OPEN_FAST_S
+        refused_at = env.request_time_ms
+        if refused_at is not None:
+            self.arrivals.append(refused_at)
+        self.not_open_count += 1
+        if self.open_seen.is_set():
+            how = " now (open seen)"
+        elif refused_at is None:
+            delay = NOT_OPEN_SLOW_DELAY_S if slow else NOT_OPEN_FAST_DELAY_S
+            how = f" every {delay * 1000:.0f} ms"
+        else:
+            how = f" aimed to arrive at {self._retry_arrival(refused_at, slow):.0f}"
+        # the first one, then every 50th: a long early wait must not flood the log
+        log.log(
+            logging.INFO
+            if self.not_open_count % 50 == 1 or self.open_seen.is_set()
+            else logging.DEBUG,
+            "pair not open yet (%s, %d so far): retrying%s",
+            env.code,
+            self.not_open_count,
+            how,
+        )
+        if self.open_seen.is_set():
+            return
+        if refused_at is None:
+            await self.sightings.wait_open(delay)
+            return
+        await self._wait_aimed(refused_at, slow)
+
+    def _retry_arrival(self, refused_at: int, slow: bool) -> float:
+        net = self.clock.net()
+        return retry_arrival_ms(
+            refused_at_ms=refused_at,
+            open_ms=self.open_time_ms(),
+            arrivals=self.arrivals,
+            jitter_ms=net.jitter_ms if net is not None else 0.0,
+            slow=slow,
+        )
+
+    async def _wait_aimed(self, refused_at: int, slow: bool) -> None:
+        """Until the instant the next copy must leave to arrive as aimed (re-aimed every
+        ``AIM_RECHECK_S``: the open time and the estimate may change), or a channel sees the
+        open."""
+        clock = self.clock
+        while not self.open_seen.is_set():
+            send_at = self._retry_arrival(refused_at, slow) - clock.aim_lead_ms()
+            remaining = clock.seconds_until(send_at)
+            if remaining <= 0.02:
+                await sleep_until(clock, send_at, self.open_seen.is_set)
+                return
+            await self.sightings.wait_open(min(remaining - 0.015, AIM_RECHECK_S))
 
 
 class OrderSender:
@@ -348,6 +429,8 @@ class Executor:
         assert self.first_attempt is not None
         attempt = self.first_attempt
         pacing = _Pacing(time.monotonic() + self.config.order_retry_window_s)
+        # the open time is read at each retry (the runner sets ``open_time_ms`` after building)
+        pacing.not_open = NotOpenPacer(self.clock, lambda: self.open_time_ms(), self.sightings)
         while True:
             if not attempt.written:
                 attempt = await self.sender.send(attempt.number)
@@ -368,7 +451,8 @@ class Executor:
         if outcome is Outcome.UNKNOWN:
             return await self._unknown_code(env, pacing)
         if outcome is Outcome.NOT_OPEN_YET:
-            await self._not_open(env, answer.attempt, pacing)
+            assert pacing.not_open is not None
+            await pacing.not_open.retry(env, answer.attempt)
         else:  # Outcome.RETRY / Outcome.RESYNC: refused before execution
             return await self._refused(env, outcome, pacing)
         return None
@@ -458,71 +542,6 @@ class Executor:
         )
         await self.sightings.wait_open(delay)
         return None
-
-    async def _not_open(self, env: Envelope, attempt: Attempt, pacing: _Pacing) -> None:
-        """43115 / 25101 "not open yet" (not executed, so a resend is safe): the next copy is
-        sent so that it ARRIVES at :func:`~sniper.live.clock.retry_arrival_ms` — the open when
-        it is still ahead of the refusal's ``requestTime``, else ~100 ms after it (1 s after
-        ``NOT_OPEN_FAST_S``), never an 11th arrival within a second — or at once when a trusted
-        channel has seen the open. Without a ``requestTime``: ~100 ms / 1 s, as a fixed wait."""
-        now = time.monotonic()
-        pacing.first_not_open = pacing.first_not_open or now
-        channel = self.sightings.contradicted(attempt.written_ns)
-        if channel is not None:
-            # the exchange contradicts that channel (e.g. a gray pair that pushes tickers):
-            # it is no longer trusted, or its every hit would make us retry at once
-            log.warning("%s said open but the exchange says not yet: pacing retries", channel)
-        slow = now - pacing.first_not_open >= NOT_OPEN_FAST_S
-        refused_at = env.request_time_ms
-        if refused_at is not None:
-            pacing.arrivals.append(refused_at)
-        pacing.not_open_count += 1
-        if self.open_seen.is_set():
-            how = " now (open seen)"
-        elif refused_at is None:
-            delay = NOT_OPEN_SLOW_DELAY_S if slow else NOT_OPEN_FAST_DELAY_S
-            how = f" every {delay * 1000:.0f} ms"
-        else:
-            how = f" aimed to arrive at {self._retry_arrival(refused_at, pacing, slow):.0f}"
-        # the first one, then every 50th: a long early wait must not flood the log
-        log.log(
-            logging.INFO
-            if pacing.not_open_count % 50 == 1 or self.open_seen.is_set()
-            else logging.DEBUG,
-            "pair not open yet (%s, %d so far): retrying%s",
-            env.code,
-            pacing.not_open_count,
-            how,
-        )
-        if self.open_seen.is_set():
-            return
-        if refused_at is None:
-            await self.sightings.wait_open(delay)
-            return
-        await self._wait_aimed(refused_at, pacing, slow)
-
-    def _retry_arrival(self, refused_at: int, pacing: _Pacing, slow: bool) -> float:
-        net = self.clock.net()
-        return retry_arrival_ms(
-            refused_at_ms=refused_at,
-            open_ms=self.open_time_ms(),
-            arrivals=pacing.arrivals,
-            jitter_ms=net.jitter_ms if net is not None else 0.0,
-            slow=slow,
-        )
-
-    async def _wait_aimed(self, refused_at: int, pacing: _Pacing, slow: bool) -> None:
-        """Until the instant the next copy must leave to arrive as aimed (re-aimed every
-        ``AIM_RECHECK_S``: the open time and the estimate may change), or a channel sees the
-        open."""
-        clock = self.clock
-        while not self.open_seen.is_set():
-            send_at = self._retry_arrival(refused_at, pacing, slow) - clock.aim_lead_ms()
-            remaining = clock.seconds_until(send_at)
-            if remaining <= 0.02:
-                await sleep_until(clock, send_at, self.open_seen.is_set)
-                return
-            await self.sightings.wait_open(min(remaining - 0.015, AIM_RECHECK_S))
 
     async def _refused(self, env: Envelope, outcome: Outcome, pacing: _Pacing) -> Execution | None:
         """Refused before execution (RETRY: 429, a lane that failed before the write, ...;

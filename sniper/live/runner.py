@@ -352,9 +352,7 @@ class Sniper:
             floor_price=order.price,
             floor_tif=order.tif,
         )
-        return self._report(
-            _with_quality(result, self.clock, self.executor, self.watch, self._first_hit)
-        )
+        return self._ended(result)
 
     async def _chunked(
         self,
@@ -366,27 +364,20 @@ class Sniper:
         """A market sale over the pair's cap (:class:`~sniper.live.chunks.ChunkedSale`): the
         first order was its first chunk (``execution``, its ``fill``) or was refused over the
         cap (``refused``: not executed); the rest is sold chunk by chunk."""
-        executor, order, upkeep, watch = self.executor, self.order, self.upkeep, self.watch
-        assert executor is not None and order is not None and executor.fired is not None
-        assert upkeep is not None and watch is not None
-        r, rest, lanes = self.preflight.readiness, self.preflight.rest, self.lanes
-        assert rest is not None and lanes is not None
-        cfg, venue = r.config, r.venue
-        sale = ChunkedSale(
-            config=cfg,
-            venue=venue,
-            rest=rest,
-            clock=self.clock,
-            make_executor=lambda o: _executor(
-                cfg, venue, rest, lanes, o, self.orderfeed, upkeep.balance
-            ),
-            journal=self.journal,
-            executor=executor,
-            order=order,
-            symbol=watch.symbol,
+        r, rest, lanes, upkeep = (
+            self.preflight.readiness,
+            self.preflight.rest,
+            self.lanes,
+            self.upkeep,
         )
+        assert rest is not None and lanes is not None and upkeep is not None
+        sale = _chunked_sale(r, rest, lanes, self.orderfeed, upkeep.balance, self)
         await self._stop_watchers()  # already so after _finish
         result = await sale.run(execution, fill, refused=refused)
+        return self._ended(result)
+
+    def _ended(self, result: RunResult) -> RunResult:
+        """``result`` with its fill quality, written out."""
         return self._report(
             _with_quality(result, self.clock, self.executor, self.watch, self._first_hit)
         )
@@ -531,6 +522,32 @@ def _executor(
     )
     return Executor(
         config=cfg, venue=venue, rest=rest, lanes=lanes, order=order, reconciler=reconciler
+    )
+
+
+def _chunked_sale(
+    r: Readiness,
+    rest: RestClient,
+    lanes: OrderLanes,
+    orderfeed: OrderFeed | None,
+    balance: Balance,
+    run: Sniper,
+) -> ChunkedSale:
+    """The capped sale after ``run``'s first order: each chunk's executor is built like it."""
+    executor, order, watch = run.executor, run.order, run.watch
+    assert executor is not None and order is not None and executor.fired is not None
+    assert watch is not None
+    cfg, venue = r.config, r.venue
+    return ChunkedSale(
+        config=cfg,
+        venue=venue,
+        rest=rest,
+        clock=run.clock,
+        make_executor=lambda o: _executor(cfg, venue, rest, lanes, o, orderfeed, balance),
+        journal=run.journal,
+        executor=executor,
+        order=order,
+        symbol=watch.symbol,
     )
 
 
