@@ -308,24 +308,23 @@ class Reconciler:
 
 
 async def look_up_until(
-    rest: RestClient, venue: Venue, client_oid: str, *, window_s: float
+    rest: RestClient, venue: Venue, config: Config, client_oid: str, *, window_s: float
 ) -> OrderState | None:
     """The order with this clientOid, asked by REST until found, or None once at least
     ``MIN_LOOKUPS`` lookups answered "not found" and ``window_s`` passed (a transport failure or
-    an unreadable answer is no answer). For an earlier run's order, found in the journal."""
-    call = venue.order_info_call(client_oid)
+    an unreadable answer is no answer). For an earlier run's order, found in the journal: it
+    may have executed, so a refused lookup (40012, ...) is :class:`OrderUnconfirmed`, exactly as
+    after an unanswered copy (the one :meth:`Reconciler.lookup` serves both)."""
+    reconciler = Reconciler(config=config, venue=venue, rest=rest, client_oid=lambda: client_oid)
+    reconciler.unanswered = True
     loop = asyncio.get_running_loop()
     deadline = loop.time() + window_s
     answers = 0
     while True:
-        try:
-            env = await rest.request(call, signed=True, time_limit_s=2.0)
-            state = venue.parse_order_info(env)
-            answers += 1
-        except (ExchangeUnavailable, ValueError):
-            state = None
+        answered, state = await reconciler.lookup()
         if state is not None:
             return state
+        answers += answered
         if answers >= MIN_LOOKUPS and loop.time() > deadline:
             return None
         await asyncio.sleep(EARLIER_LOOKUP_INTERVAL_S)

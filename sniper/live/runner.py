@@ -674,7 +674,7 @@ async def _find_earlier(
         record.fired_at or "?",
     )
     window_s = max(r.config.lookup_window_s, 1.0)
-    state = await look_up_until(rest, r.venue, oid, window_s=window_s)
+    state = await look_up_until(rest, r.venue, r.config, oid, window_s=window_s)
     if state is None:
         raise OrderUnconfirmed(
             f"clientOid {oid} was sent by an earlier run and is still not found: it may "

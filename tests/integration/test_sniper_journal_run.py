@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sniper_harness import (
+    API_KEY,
     TARGET,
     assert_one_accepted,
     both_modes,
@@ -127,3 +128,24 @@ async def test_an_earlier_order_still_not_found_is_never_fired_again(ex: Embedde
     text = _journal_file().read_text()
     for line in text.splitlines():
         json.loads(line)
+
+
+async def test_an_earlier_orders_refused_lookup_is_unconfirmed_not_a_hang(
+    ex: EmbeddedExchange,
+) -> None:
+    """The lookup of an earlier run's fired order is refused (the passphrase changed on the
+    exchange): it may have executed, so exit 4 at once — not an endless loop of lookups that
+    never count as answers."""
+    from sniper.live.clock import ServerClock
+    from sniper.live.reconcile import look_up_until
+    from sniper.live.rest import RestClient
+    from sniper.live.venue import make_venue
+
+    config = sniper_config(ex)
+    venue = make_venue("classic", config.target, config.base_coin)
+    ex.account(API_KEY).passphrase = "changed-on-the-exchange"
+    async with RestClient(config, ServerClock(), venue) as rest:
+        with pytest.raises(OrderUnconfirmed) as err:
+            async with asyncio.timeout(5):
+                await look_up_until(rest, venue, config, "snp-earlier", window_s=0.3)
+    assert err.value.exit_code == 4 and "wrong passphrase" in str(err.value)
