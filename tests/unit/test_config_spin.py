@@ -1,0 +1,67 @@
+"""``SPIN``, ``SPIN_BEFORE_S``, ``SPIN_MAX_S``: defaults and validation (sniper.live.spin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sniper.config import SPIN_MODES, VARIABLES, load_config
+from sniper.errors import ConfigError
+
+BASE = {
+    "BITGET_API_KEY": "bg_key_0123456789",
+    "BITGET_SECRET_KEY": "secret-0123456789abcdef",
+    "BITGET_PASSPHRASE": "pass-phrase-42",
+    "TARGET_TOKEN": "PAWSUSDT",
+    "COIN_AMOUNT": "1020200",
+}
+
+
+def cfg(tmp_path: Path, **over: str):
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    return load_config(env_file=empty, environ={**BASE, **over})
+
+
+def test_defaults(tmp_path: Path) -> None:
+    c = cfg(tmp_path)
+    assert (c.spin, c.spin_before_s, c.spin_max_s) == ("auto", 10.0, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode"),
+    [("auto", "auto"), ("always", "always"), ("off", "off"), (" ALWAYS ", "always"), ("", "auto")],
+)
+def test_modes(tmp_path: Path, raw: str, mode: str) -> None:
+    assert cfg(tmp_path, SPIN=raw).spin == mode
+    assert mode in SPIN_MODES
+
+
+@pytest.mark.parametrize("raw", ["on", "1", "0", "yes", "true", "busy", "auto,always"])
+def test_a_bad_mode_names_spin(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        cfg(tmp_path, SPIN=raw)
+    assert err.value.variable == "SPIN"
+    assert "auto, always or off" in str(err.value)
+
+
+def test_window_settings(tmp_path: Path) -> None:
+    c = cfg(tmp_path, SPIN_BEFORE_S="2.5", SPIN_MAX_S="0")
+    assert (c.spin_before_s, c.spin_max_s) == (2.5, 0.0)
+
+
+@pytest.mark.parametrize("variable", ["SPIN_BEFORE_S", "SPIN_MAX_S"])
+@pytest.mark.parametrize("raw", ["-1", "nan", "inf", "-inf", "ten", "1e999"])
+def test_bad_window_settings_name_their_variable(tmp_path: Path, variable: str, raw: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        cfg(tmp_path, **{variable: raw})
+    assert err.value.variable == variable
+
+
+def test_documented() -> None:
+    for name in ("SPIN", "SPIN_BEFORE_S", "SPIN_MAX_S"):
+        assert name in VARIABLES
+    assert "1 CPU core" in VARIABLES["SPIN"].replace("one CPU core", "1 CPU core")
+    assert "default 10" in VARIABLES["SPIN_BEFORE_S"]
+    assert "default 60" in VARIABLES["SPIN_MAX_S"]
