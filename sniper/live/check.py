@@ -29,7 +29,9 @@ earlier item failed) and exits 0 only when no item FAILs. Policy:
   is WARN (and WARN "not checkable yet" for a value cap before the pair has a price); a
   permission failure of the key (40014, v3 25620) is FAIL;
 * the configuration's start-up warnings (a ``.env`` others may read, ``http://`` to a remote
-  host) are WARN rows.
+  host) are WARN rows;
+* the busy-poll row says when ``run`` will keep the event loop hot (``SPIN``,
+  :mod:`sniper.live.spin`) and what it costs (one CPU core at 100 %); WARN on a one-CPU machine.
 
 Exit codes: 0 ready · 1 not ready (a FAIL) · 2 the configuration itself is unusable.
 Never prints a credential (only masked).
@@ -249,6 +251,7 @@ async def _check_symbol(preflight: Preflight, items: list[Item], *, signed_ok: b
     else:
         items.append(_symbol(preflight.readiness))
         items.append(_open_time(preflight.readiness, preflight.clock.seconds_until))
+        items.append(_spin(preflight.readiness, preflight.clock.seconds_until))
         if signed_ok:
             items.append(_order_size(preflight.readiness))
             try:
@@ -477,6 +480,26 @@ def _open_time(readiness: Readiness, seconds_until: Callable[[float], float]) ->
             "open time", when, WARN, "already past: the scheduled channel will not fire on it"
         )
     return Item("open time", when, OK)
+
+
+def _spin(readiness: Readiness, seconds_until: Callable[[float], float]) -> Item:
+    """SPIN: when the event loop will busy-poll instead of sleeping, and what it costs."""
+    import os
+
+    from sniper.live.spin import plan_text
+
+    cfg = readiness.config
+    ms = readiness.open_time_ms
+    to_open = seconds_until(ms) if ms is not None else None
+    text = plan_text(cfg.spin, to_open, before_s=cfg.spin_before_s, max_s=cfg.spin_max_s)
+    if cfg.spin != "off" and (os.cpu_count() or 1) < 2:
+        return Item(
+            "busy-poll",
+            text,
+            WARN,
+            "this machine has one CPU: the busy-poll would take all of it (SPIN=off avoids it)",
+        )
+    return Item("busy-poll", text, OK)
 
 
 def _order_size(readiness: Readiness) -> Item:
