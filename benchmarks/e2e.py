@@ -1,16 +1,20 @@
 """End-to-end latency on loopback: listing ticker written → order's first byte received.
 
-The embedded exchange (``sniper.exchange``) runs in this process, on the default asyncio event
-loop (not uvloop: the exchange's kernel receive timestamps need asyncio's own socket reads).
+The embedded exchanges (``sniper.exchange``) run in this process, on the default asyncio event
+loop (not uvloop: the exchange's kernel receive timestamps need asyncio's own socket reads):
+one plain (``http://`` + ``ws://``) and, when a TLS contestant runs, one in TLS mode
+(``https://`` + ``wss://``, a throwaway CA handed to the contestants as ``BITGET_CA_FILE``).
 Each contestant is a separate process speaking the same environment contract as
-``sniper run``, started with an allow-listed environment (:func:`contestant_env`) in an empty
+``sniper run``, started with an allow-listed environment (:func:`contestant_env`) plus its own
+setting (``FLOOR_WAIT`` for a floor, ``SPIN`` for the sniper: ``CONTESTANT_SPECS``) in an empty
 working directory (no ``.env`` to pick up). Rounds run in cycles, one round per contestant per
-cycle, in an order shuffled per cycle from a recorded seed, so slow drifts of the shared machine
-hit every contestant alike and no contestant always follows the same one.
+cycle (each against its transport's exchange), in an order shuffled per cycle from a recorded
+seed, so slow drifts of the shared machine hit every contestant alike and no contestant always
+follows the same one.
 
-For the whole run a keep-awake (``benchmarks/keepawake.py``, one tiny process per CPU waking
-every ``KEEP_AWAKE_PERIOD_US``) keeps the vCPUs out of long idle, so every contestant meets the
-same wake-up conditions whatever its own background activity (see BENCHMARKS.md).
+The keep-awake (``benchmarks/keepawake.py``, one tiny process per CPU waking every
+``KEEP_AWAKE_PERIOD_US``) is a diagnostic, off unless asked for (``keep_awake_us``): it keeps
+the vCPUs out of long idle for the whole run (see BENCHMARKS.md).
 
 One round:
   1. list a fresh gray symbol (``PAWS<n>USDT``, no open time) and credit the base coin;
@@ -59,10 +63,40 @@ FLOOR_SOURCE = CONTESTANTS_DIR / "floor.c"
 BASELINE_SCRIPT = CONTESTANTS_DIR / "baseline_bot.py"
 KEEP_AWAKE_SCRIPT = HERE / "keepawake.py"
 
-ALL_CONTESTANTS = ("floor", "sniper", "baseline")
-# Not judged by the budget; run on request (``--contestants floor,sniper,hosted_floor``):
+# The contestants the budget judges (budget.py), as (kind, transport, extra environment).
+# kind: "floor" (floor.c; FLOOR_WAIT picks the wait), "sniper" (``sniper run``; SPIN picks
+# whether its event loop busy-polls), "baseline" (aiohttp bot), "hosted_floor" (diagnostic).
+# transport "tls": the round runs against the TLS exchange (wss:// + https://, throwaway CA in
+# BITGET_CA_FILE) and a floor is the -DFLOOR_TLS build; "plain": the plain exchange.
+CONTESTANT_SPECS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    "floor_block": ("floor", "plain", (("FLOOR_WAIT", "block"),)),
+    "floor_busy": ("floor", "plain", (("FLOOR_WAIT", "busy"),)),
+    "floor_tls_block": ("floor", "tls", (("FLOOR_WAIT", "block"),)),
+    "floor_tls_busy": ("floor", "tls", (("FLOOR_WAIT", "busy"),)),
+    "sniper_spin_off": ("sniper", "plain", (("SPIN", "off"),)),
+    "sniper_spin_always": ("sniper", "plain", (("SPIN", "always"),)),
+    "sniper_tls_spin_off": ("sniper", "tls", (("SPIN", "off"),)),
+    "sniper_tls_spin_always": ("sniper", "tls", (("SPIN", "always"),)),
+    "baseline": ("baseline", "plain", ()),
+    # diagnostic, not judged: the floor's C loop (blocking) inside a CPython process
+    "hosted_floor": ("hosted_floor", "plain", (("FLOOR_WAIT", "block"),)),
+}
+ALL_CONTESTANTS = (
+    "floor_block",
+    "floor_busy",
+    "floor_tls_block",
+    "floor_tls_busy",
+    "sniper_spin_off",
+    "sniper_spin_always",
+    "sniper_tls_spin_off",
+    "sniper_tls_spin_always",
+    "baseline",
+)
+# Not judged by the budget; run on request (``--contestants floor_block,...,hosted_floor``):
 # hosted_floor = the floor's C loop inside a CPython process (contestants/hosted_floor.py).
 DIAGNOSTIC_CONTESTANTS = ("hosted_floor",)
+# The names of earlier runs (session 1-3 JSON, scripts): the same contestants as then.
+ALIASES = {"floor": "floor_block", "sniper": "sniper_spin_off"}
 HOSTED_FLOOR_SCRIPT = CONTESTANTS_DIR / "hosted_floor.py"
 
 COIN_AMOUNT = "1000"  # base coin sold per round
@@ -70,8 +104,8 @@ SETTLE_S = 0.3  # after the subscription is seen: let the contestant finish warm
 READY_TIMEOUT_S = 20.0  # start → subscribed (python start-up + imports + REST warm-up)
 ORDER_TIMEOUT_S = 5.0  # listing ticker → accepted order
 EXIT_TIMEOUT_S = 10.0  # accepted order → process exit
-# The keep-awake's wake period, µs (0 = off). 1 ms: see BENCHMARKS.md for the measurement that
-# chose it (steadies the floor for ~2 % of each CPU; 5 ms did as well, 200 µs no better).
+# The keep-awake's wake period when the diagnostic is on, µs. 1 ms: see BENCHMARKS.md for the
+# measurement that chose it (steadies the floor for ~2 % of each CPU; 5 ms did as well).
 KEEP_AWAKE_PERIOD_US = 1000.0
 
 # Parent variables a contestant may inherit; everything else it gets is set by the harness.
@@ -85,37 +119,51 @@ class FloorUnavailable(RuntimeError):
 # --- the floor: build at bench time -------------------------------------------------------
 
 
-def build_floor(out_dir: Path, *, library: bool = False) -> Path:
-    """Compile floor.c; try the OpenSSL headers first, then the header-less prototypes.
+def build_floor(out_dir: Path, *, library: bool = False, tls: bool = False) -> Path:
+    """Compile floor.c (cached per ``out_dir``).
 
-    ``library``: build the shared object with ``floor_main()`` (for ``hosted_floor``) instead
-    of the executable. Raises :class:`FloorUnavailable` with the compiler output when neither
-    works.
+    Plain: the OpenSSL headers first, then the header-less prototypes (libcrypto's HMAC is all
+    it needs). ``tls``: the ``-DFLOOR_TLS`` build (libssl), which needs the headers: no
+    fallback. ``library``: the shared object with ``floor_main()`` (for ``hosted_floor``)
+    instead of the executable. Raises :class:`FloorUnavailable` with the compiler output when
+    no attempt builds.
     """
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
         raise FloorUnavailable("no C compiler (gcc/cc) on PATH")
-    out = out_dir / ("libfloor.so" if library else "floor")
+    out = out_dir / (
+        ("libfloor" if library else "floor") + ("_tls" if tls else "") + (".so" if library else "")
+    )
+    if out.exists():
+        return out
     flags = ["-O2", *(["-DFLOOR_AS_LIBRARY", "-fPIC", "-shared"] if library else [])]
-    attempts = [
-        [gcc, *flags, str(FLOOR_SOURCE), "-o", str(out), "-lcrypto"],
-        [
-            gcc,
-            *flags,
-            "-DFLOOR_NO_OPENSSL_HEADERS",
-            str(FLOOR_SOURCE),
-            "-o",
-            str(out),
-            "-l:libcrypto.so.3",
-        ],
-    ]
+    if tls:
+        attempts = [
+            [gcc, *flags, "-DFLOOR_TLS", str(FLOOR_SOURCE), "-o", str(out), "-lssl", "-lcrypto"]
+        ]
+    else:
+        attempts = [
+            [gcc, *flags, str(FLOOR_SOURCE), "-o", str(out), "-lcrypto"],
+            [
+                gcc,
+                *flags,
+                "-DFLOOR_NO_OPENSSL_HEADERS",
+                str(FLOOR_SOURCE),
+                "-o",
+                str(out),
+                "-l:libcrypto.so.3",
+            ],
+        ]
     errors = []
     for cmd in attempts:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             return out
         errors.append(f"$ {' '.join(cmd)}\n{proc.stderr.strip()}")
-    raise FloorUnavailable("cannot build the floor:\n" + "\n".join(errors))
+    hint = " (the TLS floor needs the OpenSSL headers: apt-get install libssl-dev)" if tls else ""
+    raise FloorUnavailable(
+        f"cannot build the {'TLS ' if tls else ''}floor{hint}:\n" + "\n".join(errors)
+    )
 
 
 # --- same wake-up conditions for every contestant -----------------------------------------
@@ -210,17 +258,24 @@ class Contestant:
     name: str
     argv: tuple[str, ...]
     extra_env: tuple[tuple[str, str], ...] = ()
+    transport: str = "plain"  # "tls": rounds against the TLS exchange
+
+
+def canonical(name: str) -> str:
+    """A contestant's name, with the old names (``floor``, ``sniper``) mapped to today's."""
+    return ALIASES.get(name, name)
 
 
 def _argv(name: str, work_dir: Path) -> tuple[str, ...]:
     """The command line of a known contestant; builds the floor (executable or shared object)
     where needed, raising :class:`FloorUnavailable` when it cannot."""
-    if name == "floor":
-        return (str(build_floor(work_dir)),)
-    if name == "hosted_floor":
+    kind, transport, _env = CONTESTANT_SPECS[name]
+    if kind == "floor":
+        return (str(build_floor(work_dir, tls=transport == "tls")),)
+    if kind == "hosted_floor":
         lib = build_floor(work_dir, library=True)
         return (sys.executable, str(HOSTED_FLOOR_SCRIPT), str(lib))
-    if name == "sniper":
+    if kind == "sniper":
         # --json: the result (with its monotonic detect/written stamps) as one JSON line on
         # stdout, logs as JSON lines; off the hot path, it only feeds the diagnostics.
         return (sys.executable, "-m", "sniper", "run", "--json")
@@ -230,21 +285,24 @@ def _argv(name: str, work_dir: Path) -> tuple[str, ...]:
 def make_contestants(
     names: Sequence[str], work_dir: Path
 ) -> tuple[list[Contestant], dict[str, str]]:
-    """The runnable contestants, and {name: reason} for those that are unavailable."""
-    known = ALL_CONTESTANTS + DIAGNOSTIC_CONTESTANTS
-    unknown = [n for n in names if n not in known]
+    """The runnable contestants, and {name: reason} for those that are unavailable. Old names
+    (``ALIASES``) are accepted and mapped; a name asked twice runs once."""
+    wanted = list(dict.fromkeys(canonical(n) for n in names))
+    unknown = [n for n in wanted if n not in CONTESTANT_SPECS]
     if unknown:
-        raise ValueError(f"unknown contestant(s) {unknown}; choose from {list(known)}")
+        known = [*CONTESTANT_SPECS, *ALIASES]
+        raise ValueError(f"unknown contestant(s) {unknown}; choose from {known}")
     runnable: list[Contestant] = []
     unavailable: dict[str, str] = {}
-    for name in names:
+    for name in wanted:
+        _kind, transport, extra_env = CONTESTANT_SPECS[name]
         try:
             argv = _argv(name, work_dir)
         except FloorUnavailable as exc:
             unavailable[name] = str(exc)
             print(f"e2e: {name} unavailable, skipped: {exc}", file=sys.stderr)
             continue
-        runnable.append(Contestant(name, argv))
+        runnable.append(Contestant(name, argv, extra_env, transport))
     return runnable, unavailable
 
 
@@ -272,6 +330,9 @@ class RoundResult:
     written_to_first_byte_us: float | None = None  # its write() returned → exchange's stamp
     since_last_request_us: float | None = None  # its last REST request's first byte → ticker
     requests_after_ticker: int | None = None  # REST requests it started within 5 ms after
+    # the exchange's side: listing ticker stamp → ex.open_symbol() returned (its write, over
+    # TLS its encryption first, and its book-keeping after; synchronous, before the harness awaits)
+    exchange_write_us: float | None = None
 
 
 @dataclass
@@ -427,6 +488,7 @@ async def _one_round(
     *,
     cycle: int = 0,
     position: int = 0,
+    ca_file: Path | None = None,
 ) -> RoundResult:
     res = RoundResult(
         index=index,
@@ -449,6 +511,7 @@ async def _one_round(
             "BITGET_REST_URL": _adapter.rest_url(ex),
             "BITGET_WS_URL": _adapter.ws_url(ex),
             "BITGET_ACCOUNT": "classic",
+            **({"BITGET_CA_FILE": str(ca_file)} if ca_file is not None else {}),
             **dict(contestant.extra_env),
         }
     )
@@ -477,6 +540,7 @@ async def _one_round(
                 return res
             # --- measured interval: the harness only awaits from here on ---
             _adapter.open_symbol(ex, symbol)
+            opened_ns = time.time_ns()  # the exchange's synchronous write(s) have returned
             try:
                 order = await _adapter.wait_for_order(ex, symbol, ORDER_TIMEOUT_S)
             except TimeoutError:
@@ -488,6 +552,7 @@ async def _one_round(
                 res.reason = "exchange recorded no listing ticker"
                 return res
             res.latency_ns = order.first_byte_ns - ticker_ns
+            res.exchange_write_us = (opened_ns - ticker_ns) / 1000.0
             res.first_byte_source = _adapter.first_byte_source(ex, order)
             _diagnose(ex, res, ticker_ns, order.first_byte_ns)
             try:
@@ -527,11 +592,11 @@ async def run_e2e_async(
     contestants: Sequence[str] = ALL_CONTESTANTS,
     *,
     seed: int | None = None,
-    keep_awake_us: float = KEEP_AWAKE_PERIOD_US,
+    keep_awake_us: float = 0.0,
     progress: Callable[[RoundResult], None] | None = None,
     keep_logs: Path | None = None,
 ) -> dict[str, Any]:
-    """Shuffled cycles of rounds against one embedded exchange; see the module docstring.
+    """Shuffled cycles of rounds against the embedded exchange(s); see the module docstring.
 
     ``seed`` fixes the per-cycle order (``None``: drawn at random, and recorded in the result
     either way); ``keep_awake_us`` is the keep-awake period (0: off).
@@ -551,8 +616,19 @@ async def run_e2e_async(
         meta = machine_info()
         keep_awake = KeepAwake(keep_awake_us)
         started = time.monotonic()
-        async with _adapter.start_exchange() as ex:
-            meta["exchange"] = _adapter.describe(ex)
+        transports = sorted({c.transport for c in runnable})
+        async with contextlib.AsyncExitStack() as stack:
+            # one exchange per transport, both up for the whole run: every cycle shuffles all
+            # the contestants together, each round against its own transport's exchange
+            exchanges = {
+                t: await stack.enter_async_context(_adapter.start_exchange(tls=t == "tls"))
+                for t in transports
+            }
+            ca_file = None
+            if "tls" in exchanges:
+                ca_file = work / "exchange-ca.pem"
+                ca_file.write_bytes(_adapter.ca_pem(exchanges["tls"]))
+            meta["exchange"] = {t: _adapter.describe(ex) for t, ex in exchanges.items()}
             await keep_awake.start()
             try:
                 index = 0
@@ -562,8 +638,17 @@ async def run_e2e_async(
                     for position, c in enumerate(order):
                         index += 1
                         symbol = f"PAWS{index}{os.getpid() % 1000}USDT"
+                        ex = exchanges[c.transport]
                         r = await _one_round(
-                            ex, c, index, symbol, log_dir, cwd, cycle=cycle, position=position
+                            ex,
+                            c,
+                            index,
+                            symbol,
+                            log_dir,
+                            cwd,
+                            cycle=cycle,
+                            position=position,
+                            ca_file=ca_file if c.transport == "tls" else None,
                         )
                         rounds.append(r)
                         cr = results[c.name]
@@ -589,7 +674,12 @@ async def run_e2e_async(
             "BITGET_*",
             "TARGET_TOKEN",
             "COIN_AMOUNT",
+            "per contestant: FLOOR_WAIT (floors), SPIN (snipers)",
         ]
+        meta["contestants"] = {
+            c.name: {"transport": c.transport, "env": dict(c.extra_env), "argv0": c.argv[-1]}
+            for c in runnable
+        }
         meta["contestant_cwd"] = "empty temporary directory"
     return {
         "meta": meta,
@@ -607,7 +697,7 @@ def run_e2e(
     contestants: Sequence[str] = ALL_CONTESTANTS,
     *,
     seed: int | None = None,
-    keep_awake_us: float = KEEP_AWAKE_PERIOD_US,
+    keep_awake_us: float = 0.0,
     progress: Callable[[RoundResult], None] | None = None,
     keep_logs: Path | None = None,
 ) -> dict[str, Any]:
@@ -630,12 +720,13 @@ def run_e2e(
 class _ExchangeAdapter:
     """Thin layer over :class:`sniper.exchange.EmbeddedExchange` used by the rounds."""
 
-    def start_exchange(self) -> Any:
+    def start_exchange(self, *, tls: bool = False) -> Any:
         from sniper.exchange import EmbeddedExchange, ExchangeSettings
 
         settings = ExchangeSettings(
             host="127.0.0.1",
             port=0,
+            tls=tls,  # https:// + wss:// with a throwaway CA (ca_pem)
             # one fresh account per round, so per-key buckets never bite; public buckets are
             # per IP and every contestant's polls share 127.0.0.1: off, they are not measured.
             rate_limits=False,
@@ -645,10 +736,18 @@ class _ExchangeAdapter:
     def describe(self, ex: Any) -> dict[str, Any]:
         return {
             "where": "in the harness process, default asyncio loop",
+            "tls": bool(ex.settings.tls),
             "rest_url": ex.rest_url,
             "ws_url": ex.ws_url,
             "ticker_interval_s": list(ex.settings.ticker_interval_s),
         }
+
+    def ca_pem(self, ex: Any) -> bytes:
+        """The TLS exchange's throwaway CA (PEM), for the contestants' BITGET_CA_FILE."""
+        pem = getattr(ex, "ca_pem", None)
+        if not pem:
+            raise RuntimeError("the TLS exchange has no CA (ExchangeSettings(tls=True)?)")
+        return bytes(pem)
 
     def rest_url(self, ex: Any) -> str:
         return str(ex.rest_url)

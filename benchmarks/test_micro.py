@@ -1,6 +1,6 @@
 """Micro benchmarks of ``sniper._fast``: compiled vs pure-Python twin, side by side.
 
-Run: ``python -m pytest benchmarks/test_micro.py --benchmark-only``
+Run: ``python -m pytest benchmarks/test_micro.py`` (``--benchmark-only`` skips the budget test)
 (plain ``pytest`` does not collect this directory: ``testpaths = ["tests"]``).
 Each group holds the same operation for both implementations; compare them within one run
 (absolute times on a shared machine are noise, ratios are not). ``test_json_loads`` compares the
@@ -196,3 +196,26 @@ def test_symbols_body_shape():
     assert len(symbols) == len(set(symbols)) == SYMBOLS_ROWS
     assert symbols[:2] == ["LUMIAUSDT", "MCHUSDT"]  # the real rows first, verbatim
     assert 320_000 <= len(SYMBOLS_BODY) <= 350_000
+
+
+# --- the budget's micro line: compiled TickerScanner.scan >= 5x its twin, on every frame -----
+@pytest.fixture(scope="module")
+def micro_budget() -> dict[str, Any]:
+    from benchmarks.budget import run_micro
+
+    return run_micro()
+
+
+@pytest.mark.parametrize("label", ["miss_1k", "near_miss_1k", "ack"])
+def test_scanner_budget(micro_budget: dict[str, Any], label: str) -> None:
+    """FAILS on a missed line (``budget.SCANNER_TWIN_OVER_COMPILED_MIN``; the frames and the
+    path each must take are ``budget.MICRO_FRAMES``)."""
+    from benchmarks.budget import MICRO_FRAMES, SCANNER_TWIN_OVER_COMPILED_MIN
+
+    assert label in MICRO_FRAMES
+    m = micro_budget.get(label) or {}
+    assert "ratio" in m, m.get("error") or micro_budget.get("error", "not measured")
+    assert m["ratio"] >= SCANNER_TWIN_OVER_COMPILED_MIN, (
+        f"{label} ({m['path']}): twin {m['twin_ns']:.0f} ns / compiled {m['compiled_ns']:.0f} ns "
+        f"= {m['ratio']:.1f}x < {SCANNER_TWIN_OVER_COMPILED_MIN:g}x"
+    )

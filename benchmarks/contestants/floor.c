@@ -1,28 +1,44 @@
 /*
  * floor: the least work a listing sniper can do on loopback, as a latency floor.
  *
- * Blocking sockets, no TLS, no event loop, no JSON parser:
- *   1. connect the order socket up front (HTTP/1.1 keep-alive, TCP_NODELAY);
+ * No event loop, no JSON parser, the order built and signed before the wait:
+ *   1. connect the order connection up front (HTTP/1.1 keep-alive, TCP_NODELAY; over TLS the
+ *      handshake is done here too);
  *   2. pre-build and pre-sign the whole place-order request (HMAC-SHA256 + base64, libcrypto);
- *   3. WebSocket handshake by hand (ws:// only), send the masked subscribe frame;
- *   4. loop on recv(): split WS frames by their length header, and on a text frame holding
- *      "action", "instId":"<TARGET>" and a non-empty "data" array, write() the request once;
+ *   3. WebSocket handshake by hand, send the masked subscribe frame;
+ *   4. wait for bytes on the WebSocket, split WS frames by their length header, and on a text
+ *      frame holding "action", "instId":"<TARGET>" and a non-empty "data" array, write the
+ *      request once;
  *   5. read the HTTP response; exit 0 if its body says "code":"00000".
  *
+ * Two ways to wait (FLOOR_WAIT, read at start; the same binary):
+ *   block (default)  blocking recv() / SSL_read(): the thread sleeps until the kernel wakes it;
+ *   busy             busy-polling: recv(MSG_DONTWAIT) in a loop on EAGAIN (plain), SSL_read()
+ *                    on a non-blocking socket in a loop on SSL_ERROR_WANT_READ (TLS). One CPU
+ *                    at 100 % for the whole wait; never sleeps.
+ *
+ * Two transports, chosen at build time:
+ *   plain (default)  ws:// + http://, libcrypto only (the HMAC);
+ *   -DFLOOR_TLS      wss:// + https:// through OpenSSL's libssl, verifying the exchange's
+ *                    certificate against BITGET_CA_FILE (a PEM bundle; the system store when
+ *                    unset), host name or IP checked. Needs the OpenSSL headers.
+ *
  * After the response (off the measured path) it prints one JSON line on stdout,
- * {"detect_ns":..., "written_ns":...}: CLOCK_MONOTONIC ns right after the recv() that completed
- * the listing frame returned, and right after the request's write() returned -- the same two
+ * {"detect_ns":..., "written_ns":...}: CLOCK_MONOTONIC ns right after the read that completed
+ * the listing frame returned, and right after the request's write returned -- the same two
  * stamps `sniper run --json` reports (frame callback entered, transport.write returned), so the
- * harness splits both contestants' latency the same way.
+ * harness splits every contestant's latency the same way.
  *
  * Same environment contract as `sniper run`: BITGET_API_KEY, BITGET_SECRET_KEY,
- * BITGET_PASSPHRASE, TARGET_TOKEN, COIN_AMOUNT, BITGET_REST_URL (http://127.0.0.1:port),
- * BITGET_WS_URL (ws://127.0.0.1:port/path). Exit codes: 0 order accepted, 1 rejected or
- * protocol error, 2 configuration error, 3 timed out (FLOOR_TIMEOUT_S, default 60 s).
+ * BITGET_PASSPHRASE, TARGET_TOKEN, COIN_AMOUNT, BITGET_REST_URL, BITGET_WS_URL, BITGET_CA_FILE
+ * (TLS build). Exit codes: 0 order accepted, 1 rejected or protocol error, 2 configuration
+ * error, 3 timed out (FLOOR_TIMEOUT_S, default 60 s).
  *
- * Build: gcc -O2 floor.c -o floor -lcrypto
- *   or, without OpenSSL headers: gcc -O2 -DFLOOR_NO_OPENSSL_HEADERS floor.c -o floor
- *        -l:libcrypto.so.3
+ * Build (the harness does this at bench time, benchmarks/e2e.py build_floor):
+ *   plain: gcc -O2 floor.c -o floor -lcrypto
+ *     or, without OpenSSL headers: gcc -O2 -DFLOOR_NO_OPENSSL_HEADERS floor.c -o floor
+ *          -l:libcrypto.so.3
+ *   TLS:   gcc -O2 -DFLOOR_TLS floor.c -o floor_tls -lssl -lcrypto   (headers required)
  * With -DFLOOR_AS_LIBRARY -fPIC -shared the same code is a shared object whose entry point is
  * int floor_main(void) instead of main(): the diagnostic contestant "hosted_floor" runs it in
  * a CPython process (contestants/hosted_floor.py) to tell the cost of the process from the
@@ -31,6 +47,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +61,9 @@
 #include <unistd.h>
 
 #ifdef FLOOR_NO_OPENSSL_HEADERS
+#ifdef FLOOR_TLS
+#error "the TLS floor needs the OpenSSL headers (libssl-dev)"
+#endif
 typedef struct evp_md_st EVP_MD;
 const EVP_MD *EVP_sha256(void);
 unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
@@ -54,11 +74,29 @@ unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
 #include <openssl/hmac.h>
 #endif
 
+#ifdef FLOOR_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#define WS_SCHEME "wss"
+#define REST_SCHEME "https"
+#define DEFAULT_PORT 443
+#define TRANSPORT "tls"
+#else
+#define WS_SCHEME "ws"
+#define REST_SCHEME "http"
+#define DEFAULT_PORT 80
+#define TRANSPORT "plain"
+#endif
+
 #define ORDER_PATH "/api/v2/spot/trade/place-order"
 #define RXBUF (1 << 20)
 
 static void die(int code, const char *what) {
     fprintf(stderr, "floor: %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
+#ifdef FLOOR_TLS
+    ERR_print_errors_fp(stderr);
+#endif
     exit(code);
 }
 
@@ -76,7 +114,8 @@ static void parse_url(const char *url, const char *scheme, char *host, size_t ho
                       char *path, size_t pathcap) {
     size_t sl = strlen(scheme);
     if (strncmp(url, scheme, sl) != 0 || strncmp(url + sl, "://", 3) != 0) {
-        fprintf(stderr, "floor: URL %s must start with %s:// (no TLS here)\n", url, scheme);
+        fprintf(stderr, "floor: URL %s must start with %s:// (this build is %s)\n", url, scheme,
+                TRANSPORT);
         exit(2);
     }
     const char *h = url + sl + 3;
@@ -87,7 +126,7 @@ static void parse_url(const char *url, const char *scheme, char *host, size_t ho
     if (hl == 0 || hl >= hostcap) die(2, "bad host in URL");
     memcpy(host, h, hl);
     host[hl] = 0;
-    *port = colon ? atoi(colon + 1) : 80;
+    *port = colon ? atoi(colon + 1) : DEFAULT_PORT;
     snprintf(path, pathcap, "%s", slash ? slash : "/");
 }
 
@@ -107,16 +146,114 @@ static int tcp_connect(const char *host, int port) {
     return fd;
 }
 
-static void write_all(int fd, const char *p, size_t n) {
+/* --- a connection: a TCP socket, and over TLS its SSL session ---------------------------- */
+
+typedef struct {
+    int fd;
+#ifdef FLOOR_TLS
+    SSL *ssl;
+#endif
+} conn_t;
+
+#ifdef FLOOR_TLS
+static SSL_CTX *tls_ctx(void) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) die(1, "SSL_CTX_new");
+    const char *ca = getenv("BITGET_CA_FILE");
+    if (ca && *ca) {
+        if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) die(2, "BITGET_CA_FILE unusable");
+    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        die(2, "no system CA store");
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    return ctx;
+}
+#endif
+
+static conn_t conn_open(const char *host, int port, void *ctx) {
+    conn_t c = {0};
+    c.fd = tcp_connect(host, port);
+#ifdef FLOOR_TLS
+    c.ssl = SSL_new((SSL_CTX *)ctx);
+    if (!c.ssl) die(1, "SSL_new");
+    struct in_addr ip4;
+    if (inet_pton(AF_INET, host, &ip4) == 1) {
+        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c.ssl), host) != 1) die(1, "verify ip");
+    } else {
+        SSL_set_tlsext_host_name(c.ssl, host);
+        if (SSL_set1_host(c.ssl, host) != 1) die(1, "verify host");
+    }
+    SSL_set_fd(c.ssl, c.fd);
+    errno = 0;
+    if (SSL_connect(c.ssl) != 1) die(1, "TLS handshake failed");
+#else
+    (void)ctx;
+#endif
+    return c;
+}
+
+static void conn_write_all(conn_t *c, const char *p, size_t n) {
     while (n) {
-        ssize_t w = write(fd, p, n);
+#ifdef FLOOR_TLS
+        int w = SSL_write(c->ssl, p, (int)n);
+        if (w <= 0) {
+            int e = SSL_get_error(c->ssl, w);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) continue;
+            die(1, "SSL_write");
+        }
+#else
+        ssize_t w = write(c->fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
             die(1, "write");
         }
+#endif
         p += w;
         n -= (size_t)w;
     }
+}
+
+/* Blocking read: > 0 bytes, 0 closed, < 0 error (errno EAGAIN: SO_RCVTIMEO expired). */
+static ssize_t conn_read(conn_t *c, char *buf, size_t cap) {
+#ifdef FLOOR_TLS
+    for (;;) {
+        int r = SSL_read(c->ssl, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap));
+        if (r > 0) return r;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_ZERO_RETURN) return 0;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            /* blocking socket: only after a post-handshake message (session ticket) or a
+             * receive timeout; tell them apart by errno */
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+            continue;
+        }
+        if (e == SSL_ERROR_SYSCALL && r == 0 && errno == 0) return 0;
+        return -1;
+    }
+#else
+    for (;;) {
+        ssize_t r = recv(c->fd, buf, cap, 0);
+        if (r < 0 && errno == EINTR) continue;
+        return r;
+    }
+#endif
+}
+
+/* Busy-polling read, one attempt that never sleeps: > 0 bytes, 0 closed, -1 error, -2 nothing
+ * yet. Plain: recv(MSG_DONTWAIT). TLS: SSL_read on the socket made non-blocking. */
+static ssize_t conn_read_nowait(conn_t *c, char *buf, size_t cap) {
+#ifdef FLOOR_TLS
+    int r = SSL_read(c->ssl, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap));
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return -2;
+    if (e == SSL_ERROR_ZERO_RETURN) return 0;
+    return -1;
+#else
+    ssize_t r = recv(c->fd, buf, cap, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return -2;
+    return r;
+#endif
 }
 
 static void b64(const unsigned char *in, size_t n, char *out) {
@@ -237,6 +374,13 @@ int main(void) {
     const char *ws_url = need("BITGET_WS_URL");
     const char *to = getenv("FLOOR_TIMEOUT_S");
     int timeout_s = to && *to ? atoi(to) : 60;
+    const char *wait_mode = getenv("FLOOR_WAIT");
+    if (!wait_mode || !*wait_mode) wait_mode = "block";
+    int busy = strcmp(wait_mode, "busy") == 0;
+    if (!busy && strcmp(wait_mode, "block") != 0) {
+        fprintf(stderr, "floor: FLOOR_WAIT must be block or busy, not %s\n", wait_mode);
+        exit(2);
+    }
 
     /* TARGET_TOKEN: accept PAWSUSDT, paws/usdt, PAWS-USDT, PAWS_USDT -> PAWSUSDT. */
     char target[64];
@@ -251,11 +395,16 @@ int main(void) {
 
     char rhost[256], rpath[512], whost[256], wpath[512];
     int rport, wport;
-    parse_url(rest_url, "http", rhost, sizeof rhost, &rport, rpath, sizeof rpath);
-    parse_url(ws_url, "ws", whost, sizeof whost, &wport, wpath, sizeof wpath);
+    parse_url(rest_url, REST_SCHEME, rhost, sizeof rhost, &rport, rpath, sizeof rpath);
+    parse_url(ws_url, WS_SCHEME, whost, sizeof whost, &wport, wpath, sizeof wpath);
 
-    /* 1. Order socket, connected now and kept alive until the listing. */
-    int ofd = tcp_connect(rhost, rport);
+    void *ctx = NULL;
+#ifdef FLOOR_TLS
+    ctx = tls_ctx();
+#endif
+
+    /* 1. Order connection, connected (and over TLS, handshaken) now, kept until the listing. */
+    conn_t oc = conn_open(rhost, rport, ctx);
 
     /* 2. Pre-built, pre-signed request. The timestamp is "now"; the exchange accepts 30 s. */
     char body[512];
@@ -290,10 +439,10 @@ int main(void) {
     if (reqlen <= 0 || reqlen >= (int)sizeof req) die(1, "request too large");
 
     /* 3. WebSocket handshake by hand, then the subscribe frame. */
-    int wfd = tcp_connect(whost, wport);
+    conn_t wc = conn_open(whost, wport, ctx);
     struct timeval tv = {.tv_sec = timeout_s, .tv_usec = 0};
-    setsockopt(wfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(ofd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(wc.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(oc.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     srand((unsigned)(ts ^ getpid()));
     unsigned char nonce[16];
     for (int i = 0; i < 16; i++) nonce[i] = (unsigned char)rand();
@@ -305,13 +454,13 @@ int main(void) {
                          "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                          "Sec-WebSocket-Version: 13\r\n\r\n",
                          wpath, whost, wport, wskey);
-    write_all(wfd, hs, (size_t)hslen);
+    conn_write_all(&wc, hs, (size_t)hslen);
 
     static char rx[RXBUF];
     size_t have = 0;
     char *hdr_end = NULL;
     while (!hdr_end) {
-        ssize_t r = recv(wfd, rx + have, RXBUF - 1 - have, 0);
+        ssize_t r = conn_read(&wc, rx + have, RXBUF - 1 - have);
         if (r <= 0) die(r == 0 ? 1 : 3, "WebSocket handshake: no reply");
         have += (size_t)r;
         rx[have] = 0;
@@ -328,9 +477,15 @@ int main(void) {
                         "\"channel\":\"ticker\",\"instId\":\"%s\"}]}",
                         target);
     size_t flen = ws_client_frame(0x1, sub, (size_t)slen, frame);
-    write_all(wfd, frame, flen);
+    conn_write_all(&wc, frame, flen);
+#ifdef FLOOR_TLS
+    if (busy) { /* SSL_read must return WANT_READ instead of blocking */
+        int fl = fcntl(wc.fd, F_GETFL);
+        if (fl < 0 || fcntl(wc.fd, F_SETFL, fl | O_NONBLOCK) != 0) die(1, "O_NONBLOCK");
+    }
+#endif
 
-    /* 4. Hot loop: recv, split frames, fire on the listing ticker. */
+    /* 4. Hot loop: read, split frames, fire on the listing ticker. */
     time_t deadline = time(NULL) + timeout_s;
     int64_t recv_ns = mono_ns(), detect_ns = 0, written_ns = 0; /* ns, CLOCK_MONOTONIC */
     for (;;) {
@@ -360,7 +515,7 @@ int main(void) {
             if ((opcode == 0x1 || opcode == 0x0) &&
                 is_listing_ticker(payload, (size_t)plen64, qtarget, (size_t)qlen)) {
                 detect_ns = recv_ns;
-                write_all(ofd, req, (size_t)reqlen);
+                conn_write_all(&oc, req, (size_t)reqlen);
                 written_ns = mono_ns();
                 goto fired;
             }
@@ -369,7 +524,7 @@ int main(void) {
                 char pong[200];
                 if (plen64 <= 125) {
                     size_t pl = ws_client_frame(0xA, payload, (size_t)plen64, pong);
-                    write_all(wfd, pong, pl);
+                    conn_write_all(&wc, pong, pl);
                 }
             }
             off += h + (size_t)plen64;
@@ -378,13 +533,23 @@ int main(void) {
             memmove(rx, rx + off, have - off);
             have -= off;
         }
-        if (time(NULL) > deadline) {
-            errno = 0;
-            die(3, "timed out waiting for the listing ticker");
+        ssize_t r;
+        if (busy) {
+            /* never sleeps: the clock is read only while nothing has arrived */
+            while ((r = conn_read_nowait(&wc, rx + have, RXBUF - have)) == -2) {
+                if (time(NULL) > deadline) {
+                    errno = 0;
+                    die(3, "timed out waiting for the listing ticker");
+                }
+            }
+        } else {
+            if (time(NULL) > deadline) {
+                errno = 0;
+                die(3, "timed out waiting for the listing ticker");
+            }
+            r = conn_read(&wc, rx + have, RXBUF - have);
         }
-        ssize_t r = recv(wfd, rx + have, RXBUF - have, 0);
         recv_ns = mono_ns();
-        if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) die(3, "no WS data");
         if (r <= 0) die(1, "WebSocket connection lost");
         have += (size_t)r;
@@ -397,7 +562,7 @@ fired:;
     char *he = NULL;
     long clen = -1;
     for (;;) {
-        ssize_t r = recv(ofd, resp + rl, sizeof resp - 1 - rl, 0);
+        ssize_t r = conn_read(&oc, resp + rl, sizeof resp - 1 - rl);
         if (r <= 0) die(r == 0 ? 1 : 3, "order connection lost before the response");
         rl += (size_t)r;
         resp[rl] = 0;
@@ -408,8 +573,9 @@ fired:;
         if (he && (clen < 0 || rl >= (size_t)(he + 4 - resp) + (size_t)clen)) break;
         if (rl >= sizeof resp - 1) break;
     }
-    printf("{\"contestant\":\"floor\",\"detect_ns\":%lld,\"written_ns\":%lld}\n",
-           (long long)detect_ns, (long long)written_ns);
+    printf("{\"contestant\":\"floor\",\"transport\":\"%s\",\"wait\":\"%s\",\"detect_ns\":%lld,"
+           "\"written_ns\":%lld}\n",
+           TRANSPORT, busy ? "busy" : "block", (long long)detect_ns, (long long)written_ns);
     fflush(stdout);
     if (he && json_has(he, (size_t)(resp + rl - he), "\"code\"", "\"00000\"")) return 0;
     errno = 0;
