@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import logging
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
@@ -34,33 +33,30 @@ from sniper import _fast
 from sniper.config import Config
 from sniper.errors import OrderRejected, OrderUnconfirmed, SniperError, StartupError
 from sniper.live.channels import Poller, SymbolWatch, schedule
-from sniper.live.chunks import CAP_CODES, ChunkedSale
+from sniper.live.chunks import CAP_CODES
 from sniper.live.clock import ServerClock
-from sniper.live.executor import Execution, Executor
+from sniper.live.ending import RunEnding
+from sniper.live.executor import Executor
 from sniper.live.fastpath import CHANNEL_STARTUP, IMPLEMENTATION, OrderTrigger, now_ns
 from sniper.live.feed import Feed
 from sniper.live.journal import Journal, OrderRecord
 from sniper.live.lanes import FrontDoor, OrderLanes, keepalive_request
 from sniper.live.lock import InstanceLock
-from sniper.live.notify import Notifier, failure_fields, result_fields
-from sniper.live.order import PreparedOrder, format_decimal
+from sniper.live.notify import Notifier
+from sniper.live.order import PreparedOrder
 from sniper.live.orderfeed import OrderFeed
 from sniper.live.outcomes import Outcome
 from sniper.live.preflight import Preflight, Readiness, resolve_host
-from sniper.live.quality import measure
 from sniper.live.reconcile import Reconciler, look_up_until
 from sniper.live.report import (
     RunResult,
     dry_run_result,
     earlier_result,
     iso_ms,
-    log_accepted,
     open_time_text,
     record_failure,
     record_result,
-    sold_result,
     status_text,
-    write_result,
 )
 from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
@@ -107,7 +103,6 @@ class Sniper:
         self._state_dir = state_dir
         self.journal: Journal | None = None
         self._earlier: OrderRecord | None = None  # an earlier run's order this run confirmed
-        self._first_hit: bytes | None = None  # the first ticker push after the open (quality)
         self._client_oid = client_oid  # None: a fresh one (tests pin it)
         self.out = out if out is not None else sys.stdout
         self.dry_run = dry_run
@@ -116,9 +111,10 @@ class Sniper:
         self._status_enabled = (
             status if status is not None else bool(self._status_stream.isatty()) and not json_output
         )
-        self._status: StatusLine | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
+        self.status_line: StatusLine | None = None
+        self.tasks: list[asyncio.Task[Any]] = []
         self.armed = asyncio.Event()
+        self.ending = RunEnding(self)  # the fill, the report, the notifications of the end
         # the parts, built by run()
         self.watch: SymbolWatch | None = None  # the symbol row and open time as last read
         self.trigger: OrderTrigger | None = None
@@ -150,7 +146,7 @@ class Sniper:
         except SniperError as exc:
             final = guard.settle(exc)  # an interrupt that raced the fire is no "before" one
             self._journal_outcome(final if isinstance(final, SniperError) else exc)
-            self._notify_failure(final if isinstance(final, SniperError) else exc)
+            self.ending.notify_failure(final if isinstance(final, SniperError) else exc)
             if final is not exc:
                 raise final from exc
             raise
@@ -161,7 +157,7 @@ class Sniper:
             if self.journal is not None and not result.chunks:  # chunks: one outcome each
                 earlier = self._earlier.run_id if self._earlier is not None else None
                 record_result(self.journal, result, run_id=earlier)
-            self._notify_result(result)
+            self.ending.notify_result(result)
             return result
         finally:
             await self.notifier.drain()  # bounded (notify.DRAIN_TIMEOUT_S); never raises
@@ -180,7 +176,7 @@ class Sniper:
     def _stop_firing(self) -> None:
         """A signal before the fire: no channel may fire any more. Synchronous — the feed's
         connection is aborted and the poll/schedule tasks are cancelled before it returns."""
-        for t in self._tasks:
+        for t in self.tasks:
             t.cancel()
         if self.feed is not None:
             self.feed.stop()
@@ -200,7 +196,7 @@ class Sniper:
                 assert self.preflight.rest is not None
                 self._earlier = record
                 state = await _find_earlier(self.preflight.rest, r, record, journal)
-                return self._report(earlier_result(record, state))
+                return self.ending.report(earlier_result(record, state))
         # 6. order lanes, the pre-signed order and what drives it
         trigger, host = await self._open_lanes(cfg)
         executor = self._build(cfg, host)
@@ -213,11 +209,11 @@ class Sniper:
         self.armed.set()
         self._notify_armed(cfg)
         if self._status_enabled:
-            self._status = StatusLine(self._status_stream, self.status_text)
-            self._spawn(self._status.run(), "status")
+            self.status_line = StatusLine(self._status_stream, self.status_text)
+            self._spawn(self.status_line.run(), "status")
         if self.dry_run:
             assert self.order is not None
-            return self._report(await dry_run_result(executor, self.order))
+            return self.ending.report(await dry_run_result(executor, self.order))
         if cfg.min_price is None:
             self._spawn(_market_refused_hint(executor, self.preflight.readiness.venue), "hint")
         try:
@@ -228,8 +224,8 @@ class Sniper:
             if self.order.kind != "market":
                 raise
             # over the pair's market-order cap: NOT executed — sold in chunks (chunks.py)
-            return await self._chunked(None, None, refused=exc)
-        return await self._finish(execution)
+            return await self.ending.chunked(None, None, refused=exc)
+        return await self.ending.finish(execution)
 
     # =============================================================================================
     # building the parts
@@ -254,10 +250,10 @@ class Sniper:
         self.order = order = PreparedOrder(
             cfg, venue, self.clock, host, trigger.set_request, client_oid=self._client_oid
         )
-        self.orderfeed = orderfeed = _order_feed(cfg, venue, self.clock)
+        self.orderfeed = _order_feed(cfg, venue, self.clock)
         upkeep = _upkeep(cfg, self.preflight.readiness, rest, order, watch, trigger)
         self.upkeep = upkeep
-        self.executor = _executor(cfg, venue, rest, lanes, order, orderfeed, upkeep.balance)
+        self.executor = self.make_executor(order)
         self.executor.open_time_ms = lambda: watch.open_time_ms  # the not-open retries aim at it
         upkeep.resize(startup=True)
         if self.journal is not None:
@@ -269,6 +265,14 @@ class Sniper:
         self._spawn(upkeep.resync_clock(), "clock")
         self._spawn(upkeep.refresh_balance(), "balance")
         return self.executor
+
+    def make_executor(self, order: PreparedOrder) -> Executor:
+        """An executor for ``order``, reconciled by the run's order feed and holdings (the run's
+        own order, and each chunk of a capped sale)."""
+        r, rest = self.preflight.readiness, self.preflight.rest
+        lanes, upkeep = self.lanes, self.upkeep
+        assert rest is not None and lanes is not None and upkeep is not None
+        return _executor(r.config, r.venue, rest, lanes, order, self.orderfeed, upkeep.balance)
 
     async def _watch(self, cfg: Config) -> None:
         """The WebSocket feed, the poller and the scheduler; armed once the feed is subscribed
@@ -290,7 +294,7 @@ class Sniper:
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"sniper-{name}")
         task.add_done_callback(_log_task_failure)
-        self._tasks.append(task)
+        self.tasks.append(task)
 
     # =============================================================================================
     # the parts' callbacks
@@ -320,8 +324,8 @@ class Sniper:
 
     def _draw(self, _door: object = None) -> None:
         """A refusing front door shows on the status line at once, not at the next redraw."""
-        if self._status is not None:
-            self._status.draw()
+        if self.status_line is not None:
+            self.status_line.draw()
 
     # =============================================================================================
     # the end
@@ -332,95 +336,11 @@ class Sniper:
         fired = self.trigger is not None and self.trigger.fired
         record_failure(self.journal, self.order.client_oid, fired=fired, exc=exc)
 
-    async def _finish(self, execution: Execution) -> RunResult:
-        assert self.executor is not None and self.order is not None
-        fired = self.executor.fired
-        assert fired is not None
-        log_accepted(execution)
-        await self._stop_watchers()  # before reading the fill
-        fill = await self.executor.fill(self.preflight.readiness.config.fill_timeout_s)
-        seen_by = self.executor.open_seen_by
-        order = self.order
-        if order.total is not None and order.size is not None and order.total != order.size:
-            return await self._chunked(execution, fill)  # the first chunk of a capped sale
-        result = sold_result(
-            execution,
-            fired,
-            size=self.executor.fired_size or order.size,
-            fill=fill,
-            open_seen_by=seen_by,
-            floor_price=order.price,
-            floor_tif=order.tif,
-        )
-        return self._ended(result)
-
-    async def _chunked(
-        self,
-        execution: Execution | None,
-        fill: OrderState | None,
-        *,
-        refused: OrderRejected | None = None,
-    ) -> RunResult:
-        """A market sale over the pair's cap (:class:`~sniper.live.chunks.ChunkedSale`): the
-        first order was its first chunk (``execution``, its ``fill``) or was refused over the
-        cap (``refused``: not executed); the rest is sold chunk by chunk."""
-        r, rest, lanes, upkeep = (
-            self.preflight.readiness,
-            self.preflight.rest,
-            self.lanes,
-            self.upkeep,
-        )
-        assert rest is not None and lanes is not None and upkeep is not None
-        sale = _chunked_sale(r, rest, lanes, self.orderfeed, upkeep.balance, self)
-        await self._stop_watchers()  # already so after _finish
-        result = await sale.run(execution, fill, refused=refused)
-        return self._ended(result)
-
-    def _ended(self, result: RunResult) -> RunResult:
-        """``result`` with its fill quality, written out."""
-        return self._report(
-            _with_quality(result, self.clock, self.executor, self.watch, self._first_hit)
-        )
-
-    async def _stop_watchers(self) -> None:
-        """Stop the watchers (the first ticker push after the open kept) before the fill."""
-        for t in self._tasks:
-            t.cancel()
-        self._capture_first_hit()
-        if self.feed is not None:
-            await self.feed.close()
-            self.feed = None
-
-    def _capture_first_hit(self) -> None:
-        """The first ticker push after the open, as the hot path copied it (after the fire):
-        taken before the feed closes, for the fill-quality report."""
-        listener = self.feed.listener if self.feed is not None else None
-        if self._first_hit is None and listener is not None:
-            self._first_hit = listener.first_hit
-
     # the notifications: scheduled (never awaited here), after the moments they report
     def _notify_armed(self, cfg: Config) -> None:
         mode = self.preflight.readiness.venue.mode
         fields = _armed_fields(cfg, self.order, self.watch, mode, dry_run=self.dry_run)
         self.notifier.notify("armed", fields)
-
-    def _notify_result(self, result: RunResult) -> None:
-        if not result.dry_run:
-            self.notifier.notify(*_result_notice(result))
-
-    def _notify_failure(self, exc: SniperError) -> None:
-        """``failed`` (the order was finally rejected: exit 3) or ``unconfirmed`` (exit 4)."""
-        if self.dry_run or exc.exit_code not in (3, 4):
-            return
-        oid = self.order.client_oid if self.order is not None else None
-        event = "failed" if exc.exit_code == 3 else "unconfirmed"
-        self.notifier.notify(event, failure_fields(exc, client_oid=oid))
-
-    def _report(self, result: RunResult) -> RunResult:
-        if self._status is not None:
-            self._status.clear()
-        write_result(result, self.out, json_output=self.json_output)
-        return result
 
     def status_text(self) -> str:
         """The armed status line (:func:`~sniper.live.report.status_text`) as of now."""
@@ -436,12 +356,12 @@ class Sniper:
         )
 
     async def _shutdown(self, main: asyncio.Task[Any] | None = None) -> None:
-        tasks = [t for t in self._tasks if not t.done()]
-        self._tasks.clear()
+        tasks = [t for t in self.tasks if not t.done()]
+        self.tasks.clear()
         if main is not None and not main.done():
             tasks.append(main)
-        if self._status is not None:
-            self._status.clear()
+        if self.status_line is not None:
+            self.status_line.clear()
         connections = (self.feed, self.orderfeed, self.lanes, self.preflight)
         await shutdown(tasks, [c.close for c in connections if c is not None])
 
@@ -522,32 +442,6 @@ def _executor(
     )
     return Executor(
         config=cfg, venue=venue, rest=rest, lanes=lanes, order=order, reconciler=reconciler
-    )
-
-
-def _chunked_sale(
-    r: Readiness,
-    rest: RestClient,
-    lanes: OrderLanes,
-    orderfeed: OrderFeed | None,
-    balance: Balance,
-    run: Sniper,
-) -> ChunkedSale:
-    """The capped sale after ``run``'s first order: each chunk's executor is built like it."""
-    executor, order, watch = run.executor, run.order, run.watch
-    assert executor is not None and order is not None and executor.fired is not None
-    assert watch is not None
-    cfg, venue = r.config, r.venue
-    return ChunkedSale(
-        config=cfg,
-        venue=venue,
-        rest=rest,
-        clock=run.clock,
-        make_executor=lambda o: _executor(cfg, venue, rest, lanes, o, orderfeed, balance),
-        journal=run.journal,
-        executor=executor,
-        order=order,
-        symbol=watch.symbol,
     )
 
 
@@ -687,37 +581,7 @@ async def _find_earlier(
 
 
 # =================================================================================================
-# the result's fill quality and the notifications' fields
-def _with_quality(
-    result: RunResult,
-    clock: ServerClock,
-    executor: Executor | None,
-    watch: SymbolWatch | None,
-    first_hit: bytes | None,
-) -> RunResult:
-    """``result`` with its fill-quality report (sniper.live.quality): the first fill is the
-    accepting reply of the first order that executed."""
-    fill = result.fill
-    filled = result.filled_qty
-    ack_ns = result.ack_ns
-    server_ms = None
-    if ack_ns is not None:
-        server_ms = clock.wall_ms() - (time.monotonic_ns() - ack_ns) / 1e6
-    seen_ns = None
-    if executor is not None:
-        seen_ns = executor.sightings.open_seen_ns or result.detect_ns or None
-    result.quality = measure(
-        price_avg=fill.price_avg if fill is not None else None,
-        filled=filled,
-        first_hit=first_hit,
-        open_time_ms=watch.open_time_ms if watch is not None else None,
-        first_fill_server_ms=server_ms,
-        seen_ns=seen_ns,
-        first_fill_ns=ack_ns,
-    )
-    return result
-
-
+# the armed notification's fields
 def _armed_fields(
     cfg: Config,
     order: PreparedOrder | None,
@@ -741,25 +605,6 @@ def _armed_fields(
     if dry_run:
         fields["dry_run"] = True
     return fields
-
-
-def _result_notice(result: RunResult) -> tuple[str, dict[str, Any]]:
-    """The ``sold`` or ``partial`` notification: its event and fields."""
-    extra: dict[str, Any] = {}
-    if result.floor_price is not None:
-        extra["floor_price"] = result.floor_price
-    if result.quality is not None:
-        for name in ("slippage_pct", "open_to_first_fill_ms"):
-            value = getattr(result.quality, name)
-            if value is not None:
-                extra[name] = value
-    if result.partial:
-        rest = result.remaining_qty
-        extra["remaining_qty"] = format_decimal(rest) if rest is not None else None
-        extra["rest"] = result.rest
-        extra["exit_code"] = result.exit_code
-    event = "partial" if result.partial else "sold"
-    return event, result_fields(result, **extra)
 
 
 # =================================================================================================
