@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sniper.errors import ExchangeUnavailable, OrderRejected
 from sniper.live.order import PreparedOrder, format_decimal
 from sniper.live.pacing import RateWindow
-from sniper.live.report import RunResult, log_accepted
+from sniper.live.report import RunResult
 from sniper.live.venue import OrderState, SymbolState
 
 if TYPE_CHECKING:
@@ -400,8 +400,7 @@ class ChunkedSale:
 
     async def _after_first(self, execution: Execution, fill: OrderState | None) -> None:
         """The first order was the first chunk: journal its outcome, sell the remainder."""
-        order, journal, first_size = self.order, self.journal, self.first_size
-        log_accepted(execution)
+        order, journal, first_size = self.order, self.journal, self.first_size  # logged
         first = ChunkResult(
             order.client_oid, first_size, execution.order_id, fill, list(execution.codes)
         )

@@ -346,8 +346,9 @@ def capped_listing(ex: EmbeddedExchange, mode: str) -> dict[str, str]:
 
 @both_modes
 async def test_cap_below_the_amount_sells_exactly_the_amount_in_chunks(
-    mode: str, tmp_path: Path
+    mode: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="sniper")
     async with listing_exchange(mode) as ex:
         await ex.list_symbol(
             TARGET, open_at_ms=None, price="0.5", quantity_precision=2, **capped_listing(ex, mode)
@@ -386,6 +387,9 @@ async def test_cap_below_the_amount_sells_exactly_the_amount_in_chunks(
         )
         for oid in oids:  # every chunk's outcome in the journal
             assert last_outcome(tmp_path, oid)["outcome"] == "filled"
+        said = [r.getMessage() for r in caplog.records if r.name == "sniper.run"]
+        if planned:  # the first chunk was accepted: said once, with its orderId
+            assert sum(m.startswith("order accepted: orderId") for m in said) == 1, said
 
 
 @both_modes
