@@ -315,6 +315,7 @@ class OrderLanes:
         board: LaneBoard | None = None,
         on_change: Callable[[OrderLane], None] | None = None,
         on_front_door: Callable[[FrontDoor], None] | None = None,
+        on_keepalive: Callable[[int, Reply], None] | None = None,
         use_aiofastnet: bool = True,
     ) -> None:
         self.host = host
@@ -336,6 +337,9 @@ class OrderLanes:
         self.keepalives = 0
         self.front_door = FrontDoor()
         self._on_front_door = on_front_door
+        # every answered keep-alive: (sent_ns, reply), monotonic ns — a round trip on the very
+        # connections the order uses, for the run's network estimate (runner.py)
+        self._on_keepalive = on_keepalive
 
     # --- connection management -----------------------------------------------------------------
     def _changed(self, lane: OrderLane) -> None:
@@ -497,6 +501,7 @@ class OrderLanes:
 
     async def _ping(self, lane: OrderLane, within_s: float) -> None:
         """One keep-alive on ``lane``; its reply's status goes to :meth:`_front_door_answered`."""
+        sent_ns = time.monotonic_ns()
         try:
             fut = lane.send(self.keepalive_request, "keepalive")
         except LaneClosed:
@@ -512,6 +517,8 @@ class OrderLanes:
         except LaneClosed:
             return
         self._front_door_answered(lane.index, reply)
+        if self._on_keepalive is not None and 200 <= reply.status < 300:
+            self._on_keepalive(sent_ns, reply)
 
     def _front_door_answered(self, index: int, reply: Reply) -> None:
         """Record a keep-alive reply; log at ERROR when refusals start and when they end (both at

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
@@ -34,13 +35,13 @@ from sniper.config import Config
 from sniper.errors import OrderRejected, OrderUnconfirmed, SniperError, StartupError
 from sniper.live.channels import Poller, SymbolWatch, schedule
 from sniper.live.chunks import CAP_CODES
-from sniper.live.clock import ServerClock
+from sniper.live.clock import ClockSample, ServerClock
 from sniper.live.ending import RunEnding
 from sniper.live.executor import Executor
 from sniper.live.fastpath import CHANNEL_STARTUP, IMPLEMENTATION, OrderTrigger, now_ns
 from sniper.live.feed import Feed
 from sniper.live.journal import Journal, OrderRecord
-from sniper.live.lanes import FrontDoor, OrderLanes, keepalive_request
+from sniper.live.lanes import FrontDoor, OrderLanes, Reply, keepalive_request
 from sniper.live.lock import InstanceLock
 from sniper.live.notify import Notifier
 from sniper.live.order import PreparedOrder
@@ -62,7 +63,7 @@ from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
 from sniper.live.status import StatusLine
 from sniper.live.upkeep import Balance, Upkeep
-from sniper.live.venue import Envelope, OrderState, Venue
+from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
 
 log = logging.getLogger("sniper.run")
 
@@ -236,7 +237,10 @@ class Sniper:
         self.trigger = OrderTrigger(self._on_fired, self._on_seen, dry_run=self.dry_run)
         trigger = self.trigger
         venue = self.preflight.readiness.venue
-        self.lanes = lanes = _order_lanes(cfg, venue, trigger, (host, port, addr), self._draw)
+        sampled = _keepalive_sampler(self.clock, venue)
+        self.lanes = lanes = _order_lanes(
+            cfg, venue, trigger, (host, port, addr), self._draw, sampled
+        )
         await _start_lanes(lanes, (host, port, addr))
         return trigger, host
 
@@ -374,6 +378,7 @@ def _order_lanes(
     trigger: OrderTrigger,
     resolved: tuple[str, int, str],
     on_front_door: Callable[[FrontDoor], None],
+    on_keepalive: Callable[[int, Reply], None],
 ) -> OrderLanes:
     """Two order connections to ``resolved`` (Host header, port, address), not started."""
     host, port, addr = resolved
@@ -390,7 +395,28 @@ def _order_lanes(
         keepalive_interval_s=cfg.keepalive_interval_s,
         board=trigger,  # the lanes publish their state where the hot path reads it
         on_front_door=on_front_door,
+        on_keepalive=on_keepalive,
     )
+
+
+def _keepalive_sampler(clock: ServerClock, venue: Venue) -> Callable[[int, Reply], None]:
+    """A keep-alive's answer (the venue's server time, on an order connection) as a network
+    sample of ``clock`` (issue 14: re-estimated while armed, on the connections the order uses):
+    sent → first byte of the reply, stamped by the exchange's ``serverTime``. An answer
+    without a readable ``serverTime`` is no sample."""
+
+    def sample(sent_ns: int, reply: Reply) -> None:
+        env = parse_envelope(reply.status, reply.body)
+        try:
+            server_ms = venue.parse_server_time(env.data)
+        except (TypeError, ValueError):
+            return
+        now_wall, now_ns = clock.wall_ms(), time.monotonic_ns()
+        sent = now_wall - (now_ns - sent_ns) / 1e6
+        received = now_wall - (now_ns - reply.first_byte_ns) / 1e6
+        clock.observe(ClockSample(sent, received, server_ms))
+
+    return sample
 
 
 async def _start_lanes(lanes: OrderLanes, resolved: tuple[str, int, str]) -> None:

@@ -328,3 +328,48 @@ def test_the_swallowed_cancel_and_why_connections_close_first(run: Any) -> None:
             assert await scenario(ex, old_order=True) is not WAIT_FOR_DROPS_CANCELS
 
     run(main)
+
+
+# --- keep-alives as network samples (issue 14) -------------------------------------------------
+def test_keepalives_feed_the_clock_the_round_trip_of_the_order_connections(run: Any) -> None:
+    """Each answered keep-alive is a round trip on the connections the order uses: through the
+    run's sampler it reaches the clock's network window (here a simulated 5 ms one-way WAN)."""
+    from sniper.live.clock import ServerClock
+    from sniper.live.runner import _keepalive_sampler
+    from sniper.live.venue import make_venue
+
+    async def main() -> None:
+        settings = ExchangeSettings(port=0, tls=False, wan_one_way_ms=5.0, wan_jitter_ms=0.0)
+        async with EmbeddedExchange(settings) as ex:
+            clock = ServerClock()
+            sampler = _keepalive_sampler(clock, make_venue("classic", "PAWSUSDT", "PAWS"))
+            lanes = _lanes(ex, interval_s=0.1, on_keepalive=sampler)
+            await lanes.start(5)
+            try:
+                await _until(lambda: (n := clock.net()) is not None and n.samples >= 3)
+            finally:
+                await lanes.close()
+            net = clock.net()
+            assert net is not None and net.samples <= lanes.keepalives
+            assert 4.5 <= net.one_way_ms < 50  # 10 ms round trip, plus loopback and the loop
+
+    run(main)
+
+
+def test_a_refused_or_unreadable_keepalive_is_no_clock_sample() -> None:
+    from sniper.live.clock import ServerClock
+    from sniper.live.lanes import Reply
+    from sniper.live.runner import _keepalive_sampler
+    from sniper.live.venue import make_venue
+
+    clock = ServerClock()
+    sampler = _keepalive_sampler(clock, make_venue("classic", "PAWSUSDT", "PAWS"))
+    now = time.monotonic_ns()
+    sampler(now - 2_000_000, Reply(200, b"<html>just a moment</html>", now, now))
+    sampler(now - 2_000_000, Reply(200, b'{"code":"00000","data":{}}', now, now))
+    assert clock.net() is None
+    server = int(time.time() * 1000)
+    body = b'{"code":"00000","data":{"serverTime":"%d"}}' % server
+    sampler(now - 2_000_000, Reply(200, body, now, now))
+    net = clock.net()
+    assert net is not None and net.samples == 1 and 0.9 <= net.one_way_ms <= 1.1
