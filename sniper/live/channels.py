@@ -165,7 +165,7 @@ def schedule_lead_ms(config: Config, clock: ServerClock) -> float:
     (:mod:`sniper.live.clock`), 0 before anything was measured."""
     if config.schedule_lead_ms is not None:
         return config.schedule_lead_ms
-    return clock.aim_lead_ms()
+    return clock.schedule_lead_ms()  # the aim; a volley's first copy leads more (volley.py)
 
 
 async def schedule(*, config: Config, trigger: OrderTrigger, watch: SymbolWatch) -> None:

@@ -148,6 +148,9 @@ class ServerClock:
         self.synced = False
         self._rtts: deque[float] = deque(maxlen=NET_WINDOW)  # sync round trips, ms
         self._lags: deque[float] = deque(maxlen=NET_WINDOW)  # arrival lags, ms
+        # the aimed scheduled fire's lead, when the run's executor plans it (a volley's first
+        # copy leads by more, sniper.live.volley); None: :meth:`aim_lead_ms`
+        self.scheduled_lead: Callable[[], float] | None = None
 
     def wall_ms(self) -> float:
         return self._wall_ms()
@@ -195,6 +198,11 @@ class ServerClock:
         copy is sent at that instant)."""
         net = self.net()
         return 0.0 if net is None else net.lead_ms(self.offset_ms)
+
+    def schedule_lead_ms(self) -> float:
+        """The lead of the aimed (``SCHEDULE_LEAD_MS=auto``) scheduled fire: the executor's
+        plan when it registered one (:attr:`scheduled_lead`), else :meth:`aim_lead_ms`."""
+        return self.scheduled_lead() if self.scheduled_lead is not None else self.aim_lead_ms()
 
     def seconds_until(self, server_ms: float) -> float:
         """Seconds from now until the server clock reads ``server_ms`` (negative when past)."""

@@ -17,7 +17,13 @@ unproven answer live in ``reconcile.py``, the channels' sightings of the open in
   still ahead (from the ``requestTime`` the refusal reported and the measured one-way latency,
   :func:`~sniper.live.clock.retry_arrival_ms`), else ~100 ms after the refusal (1 s after a few
   seconds); never more than 10 arrivals in any second; immediately once another channel has
-  seen the pair open. One copy in flight at a time;
+  seen the pair open. One copy in flight at a time — except a volley (``volley.py``): the
+  aimed scheduled fire, and a retry aimed at the announced open, go as a few copies a fraction
+  of a ms apart when the order sells the whole balance (a second copy can only meet 43012 /
+  25202 or the duplicate clientOid). The volley is handled by one answer
+  (:func:`~sniper.live.volley.verdict`): the first accepted copy wins; else any copy without a
+  proof (no answer, ambiguous) is reconciled; every copy refused as final is settled
+  (:meth:`Reconciler.settle`) before it is called a rejection;
 * unknown outcome (bytes written, then ``order_timeout_s`` or a disconnect) → never resent
   blindly: look it up by clientOid until known (see *The resend rule* below);
 * 43118 / 25212 duplicate → an earlier copy landed: look it up;
@@ -66,6 +72,7 @@ same order, re-signed.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections.abc import Callable
@@ -74,7 +81,7 @@ from decimal import Decimal, InvalidOperation
 
 from sniper.config import Config
 from sniper.errors import ExchangeUnavailable, OrderRejected, OrderUnconfirmed
-from sniper.live.clock import ServerClock, retry_arrival_ms, sleep_until
+from sniper.live.clock import PLACE_ORDER_LIMIT, ServerClock, retry_arrival_ms, sleep_until
 from sniper.live.lanes import LaneClosed, OrderLanes, Reply
 from sniper.live.order import PreparedOrder
 from sniper.live.outcomes import Outcome
@@ -83,6 +90,7 @@ from sniper.live.reconcile import LOOKUP_INTERVAL_S, Reconciler
 from sniper.live.rest import RestClient
 from sniper.live.sightings import Sightings
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
+from sniper.live.volley import VolleyPlan, Volleys, fly
 
 __all__ = ["Answer", "Attempt", "Execution", "Executor", "Fired", "NotOpenPacer", "OrderSender"]
 
@@ -113,6 +121,7 @@ class Attempt:
     written_ns: int  # ns, monotonic (0: not written yet)
     future: asyncio.Future[Reply] | None  # the claimed reply; None = nothing to wait for
     written: bool = True  # False: nothing reached the wire, the next step is to send it
+    lane: int = -1  # the order connection it was written on
 
     @classmethod
     def unsent(cls, number: int) -> Attempt:
@@ -162,7 +171,11 @@ class NotOpenPacer:
     announced open (server clock, ms) as last read; ``sightings`` the run's channels."""
 
     def __init__(
-        self, clock: ServerClock, open_time_ms: Callable[[], int | None], sightings: Sightings
+        self,
+        clock: ServerClock,
+        open_time_ms: Callable[[], int | None],
+        sightings: Sightings,
+        plan: Callable[[int], VolleyPlan] | None = None,
     ) -> None:
         self.clock = clock
         self.open_time_ms = open_time_ms
@@ -170,7 +183,16 @@ class NotOpenPacer:
         self.open_seen = sightings.open_seen
         self.first_not_open: float | None = None  # s, monotonic: the first 43115
         self.not_open_count = 0
-        self.arrivals: list[int] = []  # exchange ms: requestTime of each copy
+        self.arrivals: list[int] = []  # exchange ms: requestTime of each copy, in order
+        # a retry aimed at the announced open may go as a volley (sniper.live.volley): the
+        # planner, given the arrivals the 10/s window has room for; the plan of the next copy
+        self._planner = plan
+        self.plan: VolleyPlan | None = None
+
+    def note(self, env: Envelope | None) -> None:
+        """Another copy's arrival (a volley's sibling): it counts in the 10/s window too."""
+        if env is not None and env.request_time_ms is not None:
+            bisect.insort(self.arrivals, env.request_time_ms)
 
     async def retry(self, env: Envelope, attempt: Attempt) -> None:
         """43115 / 25101 "not open yet" (not executed, so a resend is safe): the next copy is
@@ -187,8 +209,8 @@ class NotOpenPacer:
             log.warning("%s said open but the exchange says not yet: pacing retries", channel)
         slow = now - self.first_not_open >= NOT_OPEN_FAST_S
         refused_at = env.request_time_ms
-        if refused_at is not None:
-            self.arrivals.append(refused_at)
+        self.note(env)
+        self.plan = None
         self.not_open_count += 1
         if self.open_seen.is_set():
             how = " now (open seen)"
@@ -224,13 +246,24 @@ class NotOpenPacer:
             slow=slow,
         )
 
+    def _plan(self, target: float) -> VolleyPlan | None:
+        """A volley only when aimed at the announced open (a known instant), with room left
+        in the 10/s window around it; else None (one copy)."""
+        if self._planner is None or target != self.open_time_ms():
+            return None
+        guard = 2.0 * (net.jitter_ms if (net := self.clock.net()) is not None else 0.0) + 1.0
+        recent = sum(1 for a in self.arrivals if a > target - 1000.0 - guard)
+        return self._planner(PLACE_ORDER_LIMIT - recent)
+
     async def _wait_aimed(self, refused_at: int, slow: bool) -> None:
         """Until the instant the next copy must leave to arrive as aimed (re-aimed every
         ``AIM_RECHECK_S``: the open time and the estimate may change), or a channel sees the
         open."""
         clock = self.clock
         while not self.open_seen.is_set():
-            send_at = self._retry_arrival(refused_at, slow) - clock.aim_lead_ms()
+            target = self._retry_arrival(refused_at, slow)
+            self.plan = self._plan(target)
+            send_at = target - (self.plan.lead_ms if self.plan else clock.aim_lead_ms())
             remaining = clock.seconds_until(send_at)
             if remaining <= 0.02:
                 await sleep_until(clock, send_at, self.open_seen.is_set)
@@ -266,11 +299,16 @@ class OrderSender:
             return Attempt.unsent(0)
         self._rate.try_take()
         self.attempts = 1
-        return Attempt(1, written_ns, reply)
+        return Attempt(1, written_ns, reply, lane=lane)
 
-    async def send(self, previous: int) -> Attempt:
-        """Re-sign and write one more copy on a lane (idle if possible). A lane that fails before
-        the write is retried here; the caller sees only written attempts."""
+    def free_slots(self) -> int:
+        """Place-order slots free in the 1 s window now."""
+        return self._rate.available()
+
+    async def send(self, previous: int, lane: int | None = None) -> Attempt:
+        """Re-sign and write one more copy on a lane (``lane`` if up, else an idle one if
+        possible). A lane that fails before the write is retried here; the caller sees only
+        written attempts."""
         while True:
             wait = self._rate.wait_time()
             if wait > 0:
@@ -283,10 +321,12 @@ class OrderSender:
                     hint="nothing to sell: COIN_AMOUNT=all and the available balance is 0",
                 )
             try:
-                lane = await self.lanes.wait_lane(max(1.0, self.config.order_timeout_s))
+                chosen = self.lanes.lanes[lane] if lane is not None else None
+                if chosen is None or not chosen.up:
+                    chosen = await self.lanes.wait_lane(max(1.0, self.config.order_timeout_s))
                 request = self.order.resign()
                 assert request is not None
-                future = lane.send(request, "order")
+                future = chosen.send(request, "order")
             except LaneClosed as exc:
                 log.warning("order connection unavailable (%s): retrying", exc)
                 await asyncio.sleep(0.05)
@@ -294,7 +334,7 @@ class OrderSender:
             written_ns = time.monotonic_ns()
             self._rate.try_take()
             self.attempts += 1
-            return Attempt(previous + 1, written_ns, future)
+            return Attempt(previous + 1, written_ns, future, lane=chosen.index)
 
     async def resync_clock(self) -> None:
         """Re-sync the exchange clock the copies are signed on (a local clock step, or skew past
@@ -366,6 +406,9 @@ class Executor:
         self.fired: Fired | None = None
         self.first_attempt: Attempt | None = None
         self.fired_event = asyncio.Event()
+        # copies in flight, only when a second one provably cannot sell (sniper.live.volley)
+        self.volleys = Volleys.of(config, self.clock, order, self.reconciler.holdings, self.sender)
+        self.fired_plan: VolleyPlan | None = None  # the copies following the trigger's
 
     @property
     def unanswered(self) -> bool:
@@ -409,6 +452,8 @@ class Executor:
         claimed on that lane (None when written but not claimed: then the copy is unanswered)."""
         try:
             self.fired = Fired(channel, lane, detect_ns, written_ns)
+            # (before the snapshot below: the proof reads the holdings the run kept)
+            self.fired_plan = self.volleys.at_fire(channel) if lane >= 0 else None
             # the holdings before the order: a baseline of the proof that it did not execute
             self.reconciler.on_fired(written_ns)
             self.fired_size = self.order.size
@@ -427,19 +472,28 @@ class Executor:
         returns None after its wait — then the same clientOid is sent again."""
         await self.fired_event.wait()
         assert self.first_attempt is not None
-        attempt = self.first_attempt
+        copies, plan = [self.first_attempt], self.fired_plan
         pacing = _Pacing(time.monotonic() + self.config.order_retry_window_s)
         # the open time is read at each retry (the runner sets ``open_time_ms`` after building)
-        pacing.not_open = NotOpenPacer(self.clock, lambda: self.open_time_ms(), self.sightings)
+        pacing.not_open = pacer = NotOpenPacer(
+            self.clock, lambda: self.open_time_ms(), self.sightings, self.volleys.plan
+        )
         while True:
-            if not attempt.written:
-                attempt = await self.sender.send(attempt.number)
-            done = await self._handle(await self.sender.answer(attempt), pacing)
+            if not copies[0].written:
+                copies = [await self.sender.send(copies[0].number)]
+                plan = plan if plan is None or self.volleys.proof().ok else None
+            answer, others = await fly(self.sender, copies, plan)
+            for other in others if answer.outcome is Outcome.NOT_OPEN_YET else ():
+                pacer.note(other.env)
+            done = await self._handle(answer, pacing, volley=bool(others))
             if done is not None:
                 return done
-            attempt = Attempt.unsent(attempt.number)
+            plan = pacer.plan if answer.outcome is Outcome.NOT_OPEN_YET else None
+            copies = [Attempt.unsent(max(c.number for c in copies))]
 
-    async def _handle(self, answer: Answer, pacing: _Pacing) -> Execution | None:
+    async def _handle(
+        self, answer: Answer, pacing: _Pacing, *, volley: bool = False
+    ) -> Execution | None:
         outcome, env = answer.outcome, answer.env
         if outcome is Outcome.ACCEPTED:
             return await self._accepted(answer)
@@ -447,7 +501,7 @@ class Executor:
             return await self._unproven(answer)
         assert env is not None
         if outcome is Outcome.REJECTED or (outcome is Outcome.UNKNOWN and self.unanswered):
-            return await self._final(env)
+            return await self._final(env, volley=volley)
         if outcome is Outcome.UNKNOWN:
             return await self._unknown_code(env, pacing)
         if outcome is Outcome.NOT_OPEN_YET:
@@ -503,10 +557,20 @@ class Executor:
         log.warning("proven not executed (%s): resending (same clientOid)", settled.proof)
         return None
 
-    async def _final(self, env: Envelope) -> Execution:
-        """A final code (or, after an unanswered copy, a code no table knows)."""
+    async def _final(self, env: Envelope, *, volley: bool = False) -> Execution:
+        """A final code (or, after an unanswered copy, a code no table knows). After a volley
+        (every copy refused, e.g. 43012: maybe the backstop refusing copies after one that
+        executed) the order is settled first: found → accepted; proven not executed
+        (:meth:`Reconciler.settle`) → the rejection; unproven → exit 4."""
         if self.unanswered:
             return await self._confirm_after_unanswered(env, "answered")
+        if volley:
+            why = self.venue.explain(env)
+            log.warning("every copy in flight was refused (%s): settling the order first", why)
+            deadline = time.monotonic() + self._unknown_window_s()
+            settled = await self.reconciler.settle(size=self._size(), deadline=deadline)
+            if settled.state is not None:
+                return self._found(settled.state, settled.via)
         raise OrderRejected(
             env.http_status, env.code, env.msg, hint=f"order rejected: {self.venue.explain(env)}"
         )

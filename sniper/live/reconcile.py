@@ -84,6 +84,11 @@ class HoldingsTracker:
         self._reads = [self.last] if self.last is not None else []
         return self.last
 
+    def reads(self) -> tuple[Holdings, ...]:
+        """The reads kept since the last snapshot (before the fire: the run's, the last 64),
+        oldest first — :mod:`sniper.live.volley` proves the holdings never moved."""
+        return tuple(self._reads)
+
     def rose_since(self, snapshot: Holdings) -> Decimal:
         """How much the holdings rose above ``snapshot`` at the highest read since (0: never)."""
         top = max((r.amount for r in self._reads), default=snapshot.amount)

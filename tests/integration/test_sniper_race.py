@@ -49,7 +49,8 @@ async def test_auto_lead_first_copy_arrives_just_after_the_open_and_sells_once(
     ex.faults.mute_ws_pushes = True  # the schedule alone: the race is its aim
     open_at = ex.server_time_ms() + 3500
     await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
-    run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000"))  # SCHEDULE_LEAD_MS: auto
+    # SCHEDULE_LEAD_MS: auto; one copy in flight (the volleys: test_sniper_volley.py)
+    run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", RACE_COPIES="1"))
     result = await run.result(within=15)
     assert result.channel == "scheduled"
     assert_one_accepted(ex, result.client_oid)
@@ -72,7 +73,9 @@ async def test_explicit_lead_fires_early_then_the_retry_is_aimed_at_the_open(
     ex.faults.mute_ws_pushes = True
     open_at = ex.server_time_ms() + 3500
     await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
-    run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", SCHEDULE_LEAD_MS="300"))
+    run = start_sniper(
+        sniper_config(ex, POLL_INTERVAL_MS="5000", SCHEDULE_LEAD_MS="300", RACE_COPIES="1")
+    )
     result = await run.result(within=15)
     assert result.channel == "scheduled"
     assert_one_accepted(ex, result.client_oid)
@@ -94,7 +97,9 @@ async def test_delayed_open_retries_are_paced_within_10_per_second(
     ex.faults.mute_ws_pushes = True
     real_open = ex.server_time_ms() + 4500
     await ex.list_symbol(TARGET, open_at_ms=real_open, price="0.0123", announce_open_time=False)
-    config = sniper_config(ex, POLL_INTERVAL_MS="5000", OPEN_TIME=str(real_open - 1500))
+    config = sniper_config(
+        ex, POLL_INTERVAL_MS="5000", OPEN_TIME=str(real_open - 1500), RACE_COPIES="1"
+    )
     run = start_sniper(config)
     result = await run.result(within=15)
     assert_one_accepted(ex, result.client_oid)

@@ -1,0 +1,390 @@
+"""Copies in flight: an aimed order sent as a short volley when a second copy provably cannot sell.
+
+Why (issue 14)
+--------------
+One aimed copy lands anywhere in the spread of the one-way delay: at 20 ms ± 10 % (uniform) its
+arrival after the open is spread over ~4 ms, so its p90 is ~+3.6 ms whatever the aim. Several
+copies sent a fraction of a ms apart each land within their own spread; the first one to arrive
+after the open is accepted and those that arrive before it are refused "not open yet" (43115 /
+25101: not executed). With ``n`` copies whose aims cover the spread, the chance that none lands
+in the first ``B`` ms after the open falls like ``(1 - B / spread) ** n``.
+
+When it is safe (:func:`whole_balance_proof`)
+---------------------------------------------
+Every copy carries the SAME clientOid, but Bitget's clientOid idempotency is "only valid when
+orders are unfilled" (bitget-api.md §5.6, §10.8): a copy that arrives after an earlier one
+FILLED is checked as a new order. What stops it is the balance: "selling the whole balance makes
+43012 the backstop" (§10.8). So copies go out only when the order's size is EVERYTHING the
+account holds of the coin — available + frozen + locked, the holdings read
+(:class:`~sniper.live.reconcile.HoldingsTracker`) — because then:
+
+* once any copy sold anything (filled, partly filled and cancelled — the unsold rest is
+  unfrozen but is less than the size), the holdings are below the size, and a sale needs the
+  whole size available: every later copy is refused (43012 / 25202), or, while the first order
+  is still unfilled (a resting limit at the floor freezes the coin), refused as a duplicate
+  (43118 / 25212) or for the balance;
+* the venue never sells more than is held, so the total sold is at most the holdings = the size
+  (``COIN_AMOUNT``) — market sells and limit sells alike.
+
+The proof is conservative; any condition not known to hold → ONE copy in flight, as without
+this module:
+
+1. ``RACE_COPIES`` is not 1;
+2. the order is not a chunk of a capped sale (``PreparedOrder.total == size``): chunks sell less
+   than the holdings by design;
+3. there is a holdings read, at most ``MAX_READ_AGE_S`` old (the upkeep reads once just before a
+   known open), and it equals the order's size exactly (nothing frozen or locked, nothing more
+   held than is sold);
+4. no read the run keeps (:meth:`HoldingsTracker.reads`: since the start, or since the fire for
+   the retries) differs from it: a balance that moved — a deposit landing — may move again
+   between the read and the copies' arrival.
+
+What is left: a deposit credited in the ~second between the last read and the last copy's
+arrival, on an account whose holdings never moved while armed. The copies arrive within a few ms
+of each other, so it would have to land inside that window too. A UTA account that could borrow
+the coin to sell it (no source documents spot auto-borrow; §5.11 lists 25202 "Insufficient
+balance") would not be covered either.
+
+How many, how far apart (:func:`plan_volley`)
+---------------------------------------------
+From the clock's network estimate (:mod:`sniper.live.clock`): the one-way spread ``W`` =
+``SPREAD_K`` x the measured jitter (``jitter_ms`` is the stdev of the round trips / 2; for a
+uniform ±J per direction that is 0.41 J, and W = 2 J). Copies: ``ceil(W / COPY_STEP_MS)``, at
+most ``MAX_COPIES`` and what the 10/s place-order budget leaves (``RESERVE`` slots stay free for
+the retries); none when ``W < MIN_SPREAD_MS`` (one copy already lands within it) or the one way
+is under ``MIN_ONE_WAY_MS`` (on loopback or a LAN the measured spread is the local event loop's
+lateness, which delays every copy alike). Spacing
+``SPAN_FRACTION * W / n``; the LAST copy is aimed like a single copy without the jitter margin
+(it may land at the open at the earliest), the first ``(n - 1) * spacing`` earlier. At 20 ms ± 2
+ms: W = 4 ms, 5 copies 0.6 ms apart spanning 2.4 ms; simulated, p90 of the first accepted
+arrival ~+1.8 ms (one copy: ~+4 ms); ``benchmarks/race.py`` measures it on the simulated WAN.
+
+Copies are spread over both order connections (a TCP stream never reorders: copies on one
+connection cannot overtake each other). Every copy counts in the 10/s place-order window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+from sniper.live.clock import AIM_MARGIN_MS, PLACE_ORDER_LIMIT, NetEstimate, ServerClock
+from sniper.live.fastpath import CHANNEL_SCHEDULED
+from sniper.live.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from sniper.config import Config
+    from sniper.live.executor import Answer, Attempt, OrderSender
+    from sniper.live.order import PreparedOrder
+    from sniper.live.reconcile import Holdings, HoldingsTracker
+
+__all__ = [
+    "Proof",
+    "VolleyPlan",
+    "Volleys",
+    "fly",
+    "plan_volley",
+    "send_copies",
+    "verdict",
+    "whole_balance_proof",
+]
+
+log = logging.getLogger("sniper.executor")
+
+MAX_COPIES = 5  # copies of one volley, at most
+RESERVE = 2  # place-order slots of the 1 s window a volley leaves free for retries
+SPREAD_K = 4.9  # one-way spread W = this x jitter_ms (uniform ±J: jitter_ms = 0.408 J, W = 2 J)
+MIN_SPREAD_MS = 1.5  # below this one copy already lands close enough: no volley
+# below this one way (loopback, a LAN) the measured spread is the local event loop's lateness,
+# which delays every copy alike: copies do not help there
+MIN_ONE_WAY_MS = 2.0
+COPY_STEP_MS = 0.8  # one copy per this much of the spread
+SPAN_FRACTION = 0.75  # the copies' aims span this fraction of the spread (x (n - 1) / n)
+MAX_READ_AGE_S = 3.0  # a holdings read older than this at the fire proves nothing
+SPIN_NS = 1_500_000  # the last 1.5 ms before a copy's instant: yield-spins, not timers
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Whether copies in flight are safe (:func:`whole_balance_proof`), and why in words."""
+
+    ok: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class VolleyPlan:
+    """``copies`` sent ``spacing_ms`` apart, the first ``lead_ms`` before the instant they aim
+    at (exchange clock); ``copies == 1``: one copy, aimed as before."""
+
+    copies: int
+    spacing_ms: float
+    lead_ms: float
+    why: str = ""
+
+    @property
+    def span_ms(self) -> float:
+        return (self.copies - 1) * self.spacing_ms
+
+
+def whole_balance_proof(
+    *,
+    setting: int | None,
+    size: str | None,
+    total: str | None,
+    reads: Sequence[Holdings],
+    now_ns: int,
+) -> Proof:
+    """Copies in flight are safe only if the order sells everything held of the coin, per the
+    freshest read, and the holdings never moved (the module docstring, conditions 1-4)."""
+    if setting == 1:
+        return Proof(False, "RACE_COPIES=1")
+    try:
+        amount = Decimal(size or "")
+    except InvalidOperation:
+        return Proof(False, "no order size")
+    if not amount.is_finite() or amount <= 0:
+        return Proof(False, "no order size")
+    if total is not None and total != size:
+        return Proof(False, "a chunk of a capped sale sells less than the balance")
+    if not reads:
+        return Proof(False, "no balance read")
+    last = reads[-1]
+    age_s = (now_ns - last.at_ns) / 1e9
+    if age_s > MAX_READ_AGE_S:
+        return Proof(False, f"the last balance read is {age_s:.1f}s old")
+    if last.amount != amount:
+        return Proof(
+            False,
+            f"the order sells {size} of {format(last.amount.normalize(), 'f')} held "
+            "(not the whole balance, or part of it frozen)",
+        )
+    if any(r.amount != last.amount for r in reads):
+        return Proof(False, "the balance moved while armed (a deposit may still be landing)")
+    return Proof(True, f"the order sells the whole balance ({size}): a second copy meets 43012")
+
+
+def plan_volley(
+    net: NetEstimate | None,
+    offset_ms: float,
+    *,
+    setting: int | None,
+    budget: int,
+) -> VolleyPlan:
+    """How many copies, how far apart, and the first one's lead (the module docstring). One
+    copy (the single aim, :meth:`NetEstimate.lead_ms`) when unmeasured, off, or not worth it."""
+    single = VolleyPlan(1, 0.0, 0.0 if net is None else net.lead_ms(offset_ms))
+    if net is None or setting == 1:
+        return single
+    spread = SPREAD_K * net.jitter_ms
+    if spread < MIN_SPREAD_MS or net.one_way_ms < MIN_ONE_WAY_MS:
+        return single
+    copies = min(MAX_COPIES, setting or MAX_COPIES, math.ceil(spread / COPY_STEP_MS), budget)
+    if copies < 2:
+        return single
+    spacing = SPAN_FRACTION * spread / copies
+    # the last copy aimed at the open at the earliest (no jitter margin: an early copy is only
+    # refused, the others follow), the first one (copies - 1) spacings before it
+    last_lead = (net.lag_ms - offset_ms) - AIM_MARGIN_MS
+    why = f"{copies} copies {spacing:.2f} ms apart (one-way spread ~{spread:.1f} ms)"
+    return VolleyPlan(copies, spacing, last_lead + (copies - 1) * spacing, why)
+
+
+async def send_copies(
+    sender: OrderSender, plan: VolleyPlan, first: Attempt, *, first_lane: int
+) -> list[Attempt]:
+    """The volley's copies after ``first`` (already written on ``first_lane``): copy k is
+    written ``k x spacing`` after it, on the order connections in turn. Each is counted in the
+    10/s window by the sender; a lane that fails before the write is retried by the sender."""
+    out: list[Attempt] = []
+    lanes = len(sender.lanes.lanes)
+    for k in range(1, plan.copies):
+        due_ns = first.written_ns + round(k * plan.spacing_ms * 1e6)
+        await _sleep_until_ns(due_ns)
+        previous = out[-1].number if out else first.number
+        out.append(await sender.send(previous, lane=(first_lane + k) % lanes))
+    return out
+
+
+async def fly(
+    sender: OrderSender, copies: list[Attempt], plan: VolleyPlan | None
+) -> tuple[Answer, list[Answer]]:
+    """``copies`` (the first one written) and, with a volley ``plan``, its further copies; then
+    every copy's answer, and the :func:`verdict` on them."""
+    if plan is not None and plan.copies > 1:
+        copies = copies + await send_copies(sender, plan, copies[0], first_lane=copies[0].lane)
+    return verdict(await asyncio.gather(*(sender.answer(c) for c in copies)))
+
+
+async def _sleep_until_ns(due_ns: int) -> None:
+    """Until ``time.monotonic_ns()`` reaches ``due_ns``: a timer, then yield-spins for the last
+    ``SPIN_NS`` (asyncio timers round up to whole ms; the copies are ~0.6 ms apart)."""
+    while (left := due_ns - time.monotonic_ns()) > 0:
+        if left > SPIN_NS + 1_000_000:
+            await asyncio.sleep((left - SPIN_NS) / 1e9)
+        else:
+            await asyncio.sleep(0)
+
+
+# the order an outcome wins in when the copies of one volley answered differently: an acceptance
+# is the order; an answer that proves nothing must be reconciled before anything else counts
+_PRIORITY = (
+    Outcome.ACCEPTED,
+    None,  # no answer: may have executed
+    Outcome.AMBIGUOUS,
+    Outcome.DUPLICATE,
+    Outcome.UNKNOWN,
+    Outcome.REJECTED,
+    Outcome.RESYNC,
+    Outcome.RETRY,
+    Outcome.NOT_OPEN_YET,
+)
+
+
+def verdict(answers: Sequence[Answer]) -> tuple[Answer, list[Answer]]:
+    """The answer a volley is handled by, and the others. The first accepted copy wins (by
+    when its reply came); else no answer / AMBIGUOUS (reconciled: may have executed); else a
+    duplicate (an earlier copy landed); ...; all "not open yet": the latest refusal (the pacer
+    aims from it). 43012 / 25202 or a duplicate next to an accepted copy is the backstop at
+    work, logged, never a failure."""
+    if len(answers) == 1:
+        return answers[0], []
+
+    def key(a: Answer) -> tuple[int, float]:
+        rank = _PRIORITY.index(a.outcome)
+        if a.outcome is Outcome.NOT_OPEN_YET:
+            stamp = a.env.request_time_ms if a.env is not None else None
+            return rank, -(stamp or 0)  # the latest refusal
+        return rank, a.reply.first_byte_ns if a.reply is not None else a.attempt.number
+
+    ordered = sorted(answers, key=key)
+    chosen, others = ordered[0], ordered[1:]
+    if chosen.outcome is Outcome.ACCEPTED:
+        for other in others:
+            what = (
+                "no answer"
+                if other.env is None
+                else (other.env.code or f"HTTP {other.env.http_status}")
+            )
+            level = logging.ERROR if other.outcome is Outcome.ACCEPTED else logging.INFO
+            log.log(
+                level,
+                "copy %d of the volley: %s%s",
+                other.attempt.number,
+                what,
+                " — ALSO ACCEPTED: the holdings proof failed (a deposit during the volley?)"
+                if other.outcome is Outcome.ACCEPTED
+                else " (expected: the whole balance is sold by the accepted copy)",
+            )
+    return chosen, others
+
+
+class Volleys:
+    """The volleys of one order: the plan the scheduled channel fires with
+    (:meth:`scheduled_lead_ms`, then :meth:`at_fire`) and the not-open retries' plans
+    (:meth:`plan_retry`), each only under :func:`whole_balance_proof`."""
+
+    def __init__(
+        self,
+        *,
+        setting: int | None,
+        explicit_lead_ms: float | None,
+        clock: ServerClock,
+        order: PreparedOrder,
+        holdings: HoldingsTracker,
+        free_slots: Callable[[], int],
+    ) -> None:
+        self.setting = setting
+        self.explicit_lead_ms = explicit_lead_ms  # SCHEDULE_LEAD_MS as a number: no volley
+        self.clock = clock
+        self.order = order
+        self.holdings = holdings
+        self.free_slots = free_slots  # place-order slots free in the sender's 1 s window
+        self.scheduled: VolleyPlan | None = None  # the plan the schedule fires with
+        self.said: set[str] = set()
+
+    @classmethod
+    def of(
+        cls,
+        config: Config,
+        clock: ServerClock,
+        order: PreparedOrder,
+        holdings: HoldingsTracker,
+        sender: OrderSender,
+    ) -> Volleys:
+        """The volleys of ``order`` under ``config`` (RACE_COPIES, SCHEDULE_LEAD_MS). The first
+        one on ``clock`` (the run's order, not a later chunk's) gives the scheduled channel its
+        lead (:meth:`ServerClock.schedule_lead_ms`)."""
+        volleys = cls(
+            setting=config.race_copies,
+            explicit_lead_ms=config.schedule_lead_ms,
+            clock=clock,
+            order=order,
+            holdings=holdings,
+            free_slots=sender.free_slots,
+        )
+        if clock.scheduled_lead is None:
+            clock.scheduled_lead = volleys.scheduled_lead_ms
+        return volleys
+
+    def proof(self) -> Proof:
+        return whole_balance_proof(
+            setting=self.setting,
+            size=self.order.size,
+            total=self.order.total,
+            reads=self.holdings.reads(),
+            now_ns=time.monotonic_ns(),
+        )
+
+    def plan(self, budget: int) -> VolleyPlan:
+        """A volley when proven safe, else one copy (the reason logged once)."""
+        single = plan_volley(self.clock.net(), self.clock.offset_ms, setting=1, budget=1)
+        if self.setting == 1:
+            return single
+        plan = plan_volley(
+            self.clock.net(),
+            self.clock.offset_ms,
+            setting=self.setting,
+            budget=min(budget, self.free_slots()) - RESERVE,
+        )
+        if plan.copies < 2:
+            return single
+        proof = self.proof()
+        if not proof.ok:
+            self._say(f"one copy in flight: {proof.why}")
+            return single
+        self._say(f"aimed fire: {plan.why} — {proof.why}")
+        return plan
+
+    def scheduled_lead_ms(self) -> float:
+        """The scheduled channel's lead (ms before the open): SCHEDULE_LEAD_MS when a number,
+        else the first copy's lead of :meth:`plan` (remembered for :meth:`at_fire`)."""
+        if self.explicit_lead_ms is not None:
+            self.scheduled = None
+            return self.explicit_lead_ms
+        self.scheduled = self.plan(PLACE_ORDER_LIMIT)
+        return self.scheduled.lead_ms
+
+    def at_fire(self, channel: str) -> VolleyPlan | None:
+        """Synchronous, in the trigger's callback, before the holdings snapshot: the plan of
+        the copies to follow the trigger's (None: that copy alone). Only the scheduled channel
+        aimed with a volley's lead, and only if the proof still holds now."""
+        plan = self.scheduled if channel == CHANNEL_SCHEDULED else None
+        if plan is None or plan.copies < 2:
+            return None
+        proof = self.proof()
+        if not proof.ok:
+            log.warning("no further copies: %s", proof.why)
+            return None
+        return plan
+
+    def _say(self, text: str) -> None:
+        if text not in self.said:
+            self.said.add(text)
+            log.info("%s", text)
