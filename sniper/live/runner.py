@@ -61,6 +61,7 @@ from sniper.live.report import (
 )
 from sniper.live.rest import RestClient, client_ssl_context
 from sniper.live.signals import RunGuard
+from sniper.live.spin import Spinner
 from sniper.live.status import StatusLine
 from sniper.live.upkeep import Balance, Upkeep
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
@@ -78,7 +79,8 @@ class Sniper:
     """One run: ``result = await Sniper(config).run()``. Raises :class:`SniperError` subclasses
     (``exit_code`` says how the CLI exits) and never prints a credential. Its parts are public
     (``preflight``, ``watch``, ``trigger``, ``lanes``, ``order``, ``orderfeed``, ``executor``,
-    ``upkeep`` with its ``balance``, ``feed``, ``poller``, ``journal``), None until built."""
+    ``upkeep`` with its ``balance``, ``feed``, ``poller``, ``journal``, ``spinner``), None
+    until built."""
 
     def __init__(
         self,
@@ -126,6 +128,7 @@ class Sniper:
         self.upkeep: Upkeep | None = None  # the order's size and signature, the balance
         self.feed: Feed | None = None
         self.poller: Poller | None = None
+        self.spinner: Spinner | None = None  # SPIN: keeps the loop hot around the open
 
     # =============================================================================================
     async def run(self) -> RunResult:
@@ -209,6 +212,7 @@ class Sniper:
             await self._watch(cfg)  # 7. the feed, then every other channel
         self.armed.set()
         self._notify_armed(cfg)
+        self._spin(cfg)
         if self._status_enabled:
             self.status_line = StatusLine(self._status_stream, self.status_text)
             self._spawn(self.status_line.run(), "status")
@@ -295,6 +299,22 @@ class Sniper:
         if not trigger.fired:
             _log_armed(cfg, feed, watch)
 
+    def _spin(self, cfg: Config) -> None:
+        """SPIN (sniper.live.spin): keep the loop hot while armed, around a known open
+        (``auto``) or the whole time (``always``); stops on the loop's turn after the fire.
+        ``off``, or already fired: nothing runs."""
+        trigger, watch = self.trigger, self.watch
+        if cfg.spin == "off" or trigger is None or trigger.fired or watch is None:
+            return
+        self.spinner = Spinner(
+            mode=cfg.spin,
+            before_s=cfg.spin_before_s,
+            max_s=cfg.spin_max_s,
+            seconds_to_open=watch.seconds_to_open,
+            fired=lambda: trigger.fired,
+        )
+        self._spawn(self.spinner.run(), "spin")
+
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"sniper-{name}")
         task.add_done_callback(_log_task_failure)
@@ -349,7 +369,7 @@ class Sniper:
     def status_text(self) -> str:
         """The armed status line (:func:`~sniper.live.report.status_text`) as of now."""
         r, upkeep, watch = self.preflight.readiness, self.upkeep, self.watch
-        return status_text(
+        text = status_text(
             lanes=self.lanes,
             feed=self.feed,
             orderfeed=self.orderfeed,
@@ -358,6 +378,9 @@ class Sniper:
             seconds_to_open=watch.seconds_to_open() if watch is not None else None,
             one_way_ms=net.one_way_ms if (net := self.clock.net()) is not None else None,
         )
+        # SPIN: busy-polling now (and its cost: one CPU core), or in how long
+        spin = self.spinner.status_text() if self.spinner is not None else ""
+        return f"{text} · {spin}" if spin else text
 
     async def _shutdown(self, main: asyncio.Task[Any] | None = None) -> None:
         tasks = [t for t in self.tasks if not t.done()]
