@@ -183,9 +183,6 @@ class Spinner:
                 if plan.recheck_s is not None:
                     wait = min(wait, max(plan.recheck_s, 0.001))
                 await asyncio.sleep(wait)  # a timer: it fires on time while the loop spins
-        except asyncio.CancelledError:
-            self._stop("cancelled")
-            raise
         finally:
             self._stop("fired" if self._fired() else "cancelled")
 
@@ -234,7 +231,16 @@ class Spinner:
             gc.unfreeze()
             self._froze = False
         seconds = (time.monotonic_ns() - self._started_ns) / 1e9
-        if why == "window":
+        to_open = self._seconds_to_open() if why == "window" else None
+        if to_open is not None and to_open > 0:
+            log.info(
+                "spin: the open moved (now in %.0f s): the event loop sleeps between events "
+                "until %g s before it (busy-polled %.1f s)",
+                to_open,
+                self.before_s,
+                seconds,
+            )
+        elif why == "window":
             log.info(
                 "spin: no fire %g s after the open: the event loop sleeps between events again "
                 "(busy-polled %.1f s)",

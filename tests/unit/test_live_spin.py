@@ -272,3 +272,29 @@ def test_a_window_freezes_the_heap_and_gives_it_back() -> None:
         assert gc.get_freeze_count() == 0
 
     run_on("uvloop", main)
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_an_open_moved_later_ends_the_window_until_the_new_one(
+    loop_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        flags = Flags(to_open=4.0)
+        spinner = flags.spinner("auto")
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.turns > 10, "the window opened")
+        flags.to_open = 100.0  # the listing was postponed: cold until 10 s before it
+        await until(lambda: not spinner.spinning, "the window closed")
+        assert spinner.stopped_by == "window" and spinner.windows == 1
+        assert spinner.status_text() == f"busy-poll in 90.0 s ({COST})"
+        flags.to_open = 9.0
+        await until(lambda: spinner.spinning and spinner.windows == 2, "the new window")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not spinner.spinning and spinner.stopped_by == "cancelled"
+
+    with caplog.at_level("INFO", logger="sniper.run"):
+        run_on(loop_name, main)
+    assert "spin: the open moved (now in 100 s)" in caplog.text
+    assert caplog.text.count("spin: busy-polling the event loop") == 2
