@@ -86,7 +86,7 @@ class Config:
     schedule_lead_ms: float | None = None
     open_time_ms: int | None = None  # announced open time (ms since epoch) when the row has none
     # copies of an aimed order in flight at once, only when a second one provably cannot sell
-    # (sniper.live.volley): None = auto (from the measured jitter, at most 5), 1 = off
+    # (sniper.live.volley): None = auto (from the measured jitter, at most 6), 1 = off
     race_copies: int | None = None
     order_retry_window_s: float = 30.0  # s during which transient order errors are retried
     lookup_window_s: float = 5.0  # s of consistent "not found" lookups before a resend
@@ -152,7 +152,7 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("FILL_TIMEOUT_S", "fill_timeout_s", "10", float, 0.1),
     ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "auto", float, -5000),  # or "auto" (None)
     ("ORDER_RETRY_WINDOW_S", "order_retry_window_s", "30", float, 0.5),
-    ("RACE_COPIES", "race_copies", "auto", int, 1),  # or "auto" (None); at most 5
+    ("RACE_COPIES", "race_copies", "auto", int, 1),  # or "auto" (None); at most 6
     ("LOOKUP_WINDOW_S", "lookup_window_s", "5", float, 0.1),
     ("WS_RESUBSCRIBE_S", "ws_resubscribe_s", "20", float, 0.5),
     ("WS_RECONNECT_MAX_S", "ws_reconnect_max_s", "3", float, 0.05),
@@ -232,7 +232,7 @@ _TUNABLE_HELP = {
     "RACE_COPIES": (
         "`auto`: when the order sells the whole balance of the coin (so a second copy can only "
         "meet 'insufficient balance'), the aimed order goes as a few copies a fraction of a ms "
-        "apart, chosen from the measured jitter (at most 5); a number 1-5: at most that many; "
+        "apart, chosen from the measured jitter (at most 6); a number 1-6: at most that many; "
         "1 = one copy in flight"
     ),
     "LOOKUP_WINDOW_S": (
@@ -649,8 +649,8 @@ def load_config(
             tunables[attr] = None  # aimed at the measured network (sniper.live.clock, .volley)
             continue
         tunables[attr] = _number(name, raw, kind, minimum)
-    if (tunables["race_copies"] or 0) > 5:
-        raise ConfigError("RACE_COPIES", "auto or a whole number 1-5", repr(get("RACE_COPIES")))
+    if (tunables["race_copies"] or 0) > 6:
+        raise ConfigError("RACE_COPIES", "auto or a whole number 1-6", repr(get("RACE_COPIES")))
     if (tunables["resign_interval_s"] or 0) >= 25:
         raise ConfigError(
             "RESIGN_INTERVAL_S",

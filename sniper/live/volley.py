@@ -49,15 +49,21 @@ How many, how far apart (:func:`plan_volley`)
 ---------------------------------------------
 From the clock's network estimate (:mod:`sniper.live.clock`): the one-way spread ``W`` =
 ``SPREAD_K`` x the measured jitter (``jitter_ms`` is the stdev of the round trips / 2; for a
-uniform ±J per direction that is 0.41 J, and W = 2 J). Copies: ``ceil(W / COPY_STEP_MS)``, at
-most ``MAX_COPIES`` and what the 10/s place-order budget leaves (``RESERVE`` slots stay free for
-the retries); none when ``W < MIN_SPREAD_MS`` (one copy already lands within it) or the one way
-is under ``MIN_ONE_WAY_MS`` (on loopback or a LAN the measured spread is the local event loop's
-lateness, which delays every copy alike). Spacing
-``SPAN_FRACTION * W / n``; the LAST copy is aimed like a single copy without the jitter margin
-(it may land at the open at the earliest), the first ``(n - 1) * spacing`` earlier. At 20 ms ± 2
-ms: W = 4 ms, 5 copies 0.6 ms apart spanning 2.4 ms; simulated, p90 of the first accepted
-arrival ~+1.8 ms (one copy: ~+4 ms); ``benchmarks/race.py`` measures it on the simulated WAN.
+uniform ±J per direction that is 0.41 J, and W = 2 J). Copies: enough that, on independent
+paths, 90 % of volleys (``LAND_ODDS``) have one landing within ``LAND_WITHIN_MS`` of the open —
+``(1 - LAND_WITHIN_MS / W) ** n <= 0.1`` — at most ``MAX_COPIES`` and what the 10/s
+place-order budget leaves (``RESERVE`` slots stay free for the retries). None when ``W <
+MIN_SPREAD_MS`` (one copy already lands within it) or the one way is under ``MIN_ONE_WAY_MS``
+(on loopback or a LAN the measured spread is the local event loop's lateness, which delays
+every copy alike). Spacing ``SPAN_FRACTION * W / n``; the LAST copy is aimed like a single
+copy without the jitter margin (it may land at the open at the earliest), the first ``(n - 1)
+* spacing`` earlier.
+
+At 20 ms ± 2 ms: W = 4 ms; the bound asks for 8 copies, capped at 6, 0.5 ms apart spanning 2.5
+ms. Two connections are two FIFO paths (a copy held behind an earlier one on its connection
+lands with it and is wasted), so simulated with that the p90 of the first accepted arrival is
+~+1.6 ms (5 copies: ~+1.75; one copy: ~+4 ms); ``benchmarks/race.py`` measures it on the
+simulated WAN.
 
 Copies are spread over both order connections (a TCP stream never reorders: copies on one
 connection cannot overtake each other). Every copy counts in the 10/s place-order window.
@@ -97,14 +103,15 @@ __all__ = [
 
 log = logging.getLogger("sniper.executor")
 
-MAX_COPIES = 5  # copies of one volley, at most
+MAX_COPIES = 6  # copies of one volley, at most
 RESERVE = 2  # place-order slots of the 1 s window a volley leaves free for retries
 SPREAD_K = 4.9  # one-way spread W = this x jitter_ms (uniform ±J: jitter_ms = 0.408 J, W = 2 J)
 MIN_SPREAD_MS = 1.5  # below this one copy already lands close enough: no volley
 # below this one way (loopback, a LAN) the measured spread is the local event loop's lateness,
 # which delays every copy alike: copies do not help there
 MIN_ONE_WAY_MS = 2.0
-COPY_STEP_MS = 0.8  # one copy per this much of the spread
+LAND_WITHIN_MS = 1.0  # copies enough that 90 % of volleys (independent paths) land one within
+LAND_ODDS = 0.9  # ... this long after the open
 SPAN_FRACTION = 0.75  # the copies' aims span this fraction of the spread (x (n - 1) / n)
 MAX_READ_AGE_S = 3.0  # a holdings read older than this at the fire proves nothing
 SPIN_NS = 1_500_000  # the last 1.5 ms before a copy's instant: yield-spins, not timers
@@ -185,7 +192,9 @@ def plan_volley(
     spread = SPREAD_K * net.jitter_ms
     if spread < MIN_SPREAD_MS or net.one_way_ms < MIN_ONE_WAY_MS:
         return single
-    copies = min(MAX_COPIES, setting or MAX_COPIES, math.ceil(spread / COPY_STEP_MS), budget)
+    # P(no copy within LAND_WITHIN_MS) = (1 - LAND_WITHIN_MS / spread) ** copies <= 1 - LAND_ODDS
+    wanted = math.ceil(math.log(1 - LAND_ODDS) / math.log(1 - min(LAND_WITHIN_MS / spread, 0.9)))
+    copies = min(MAX_COPIES, setting or MAX_COPIES, wanted, budget)
     if copies < 2:
         return single
     spacing = SPAN_FRACTION * spread / copies
@@ -224,7 +233,7 @@ async def fly(
 
 async def _sleep_until_ns(due_ns: int) -> None:
     """Until ``time.monotonic_ns()`` reaches ``due_ns``: a timer, then yield-spins for the last
-    ``SPIN_NS`` (asyncio timers round up to whole ms; the copies are ~0.6 ms apart)."""
+    ``SPIN_NS`` (asyncio timers round up to whole ms; the copies are ~0.5 ms apart)."""
     while (left := due_ns - time.monotonic_ns()) > 0:
         if left > SPIN_NS + 1_000_000:
             await asyncio.sleep((left - SPIN_NS) / 1e9)

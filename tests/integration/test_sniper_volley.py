@@ -28,6 +28,7 @@ from sniper_harness import (
 
 from sniper.exchange import EmbeddedExchange
 from sniper.exchange.faults import OrderReply
+from sniper.live.volley import MAX_COPIES
 
 ONE_WAY_MS = 20.0
 JITTER_MS = 2.0
@@ -126,7 +127,7 @@ async def test_every_copy_executed_but_answered_5xx_is_reconciled(
 ) -> None:
     """Each copy goes through the matching engine, then its answer is a 502 page: nothing is
     known from the answers, so the order is settled (feed / lookup): found, sold once."""
-    ex.faults.queue_order_replies([OrderReply(status=502, executed=True)] * 5)
+    ex.faults.queue_order_replies([OrderReply(status=502, executed=True)] * MAX_COPIES)
     run = await aimed_run(ex)
     result = await run.result(within=20)
     assert_one_accepted(ex, result.client_oid)
@@ -143,7 +144,7 @@ async def test_every_copy_answered_43012_while_one_executed_is_not_a_rejection(
     siblings': several copies were in flight, so the order is settled before anything is called
     a rejection — found, exit 0 (never 3)."""
     balance = code_for(ex, "43012")
-    ex.faults.queue_order_replies([OrderReply(code=balance, executed=True)] * 5)
+    ex.faults.queue_order_replies([OrderReply(code=balance, executed=True)] * MAX_COPIES)
     run = await aimed_run(ex)
     result = await run.result(within=20)
     assert_one_accepted(ex, result.client_oid)
@@ -153,7 +154,7 @@ async def test_every_copy_answered_43012_while_one_executed_is_not_a_rejection(
 
 @both_modes
 async def test_every_copy_unanswered_is_reconciled(ex: EmbeddedExchange, mode: str) -> None:
-    ex.faults.withhold_next_order_reply(5)  # executed (or refused) but never answered
+    ex.faults.withhold_next_order_reply(MAX_COPIES)  # executed (or refused) but never answered
     run = await aimed_run(ex)
     result = await run.result(within=20)
     assert_one_accepted(ex, result.client_oid)
