@@ -1,8 +1,10 @@
 """The race benchmark (``benchmarks/race.py``, issue 14): run with
 ``python -m pytest benchmarks/test_race.py -s`` (not collected by a plain ``pytest``: testpaths
 is ``tests``). Prints the table; FAILS on a missed budget line: p90 of the aimed contestant's
-first accepted arrival <= +2 ms at 20 ms one way on both account modes, every trial sold exactly
-once, no order accepted before the open, never more than 10 arrivals in a second.
+(selling its whole balance: copies in flight) first accepted arrival <= +2 ms at 20 ms one way
+on both account modes (``aimed-part``, one copy in flight, is reported beside it), every
+trial sold exactly once, no order accepted before the open, never more than 10 arrivals in a
+second.
 ``SNIPER_BENCH_RACE_TRIALS`` (default 15) sets the trials per cell; a run takes ~6 min;
 ``SNIPER_BENCH_RACE_OUT=DIR`` saves ``race.json`` and ``race.png`` there.
 """
