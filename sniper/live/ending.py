@@ -45,7 +45,9 @@ class RunEnding:
         assert fired is not None
         log_accepted(execution)
         await self.stop_watchers()  # before reading the fill
-        fill = await executor.fill(run.preflight.readiness.config.fill_timeout_s)
+        # every accepted copy of a volley read by its orderId: the one that sold is reported
+        got = await executor.report_fill(execution, run.preflight.readiness.config.fill_timeout_s)
+        fill = got.fill
         if order.total is not None and order.size is not None and order.total != order.size:
             return await self.chunked(execution, fill)  # the first chunk of a capped sale
         result = sold_result(
@@ -56,6 +58,8 @@ class RunEnding:
             open_seen_by=executor.open_seen_by,
             floor_price=order.price,
             floor_tif=order.tif,
+            accepted_ids=got.read,
+            sold_ids=got.sold,
         )
         return self._ended(result)
 

@@ -86,11 +86,20 @@ from sniper.live.lanes import LaneClosed, OrderLanes, Reply
 from sniper.live.order import PreparedOrder
 from sniper.live.outcomes import Outcome
 from sniper.live.pacing import Backoff, RateWindow
-from sniper.live.reconcile import LOOKUP_INTERVAL_S, Reconciler
+from sniper.live.reconcile import Reconciler
 from sniper.live.rest import RestClient
+from sniper.live.retries import Pacing
 from sniper.live.sightings import Sightings
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
-from sniper.live.volley import VolleyPlan, Volleys, fly
+from sniper.live.volley import (
+    AcceptedCopy,
+    CopiesFill,
+    Verdict,
+    VolleyPlan,
+    Volleys,
+    fly,
+    read_fill,
+)
 
 __all__ = ["Answer", "Attempt", "Execution", "Executor", "Fired", "NotOpenPacer", "OrderSender"]
 
@@ -150,18 +159,16 @@ class Execution:
     written_ns: int  # ns, monotonic: when the accepted copy was written (0 if unknown)
     attempts: int
     codes: list[str] = field(default_factory=list)  # every non-success answer, in order
+    # copies in flight (sniper.live.volley): every copy the venue accepted, each its own venue
+    # order under the same clientOid, the chosen one (``order_id``) first; and how many copies
+    # of that volley got an answer that proves nothing (no answer, ambiguous, an unknown code)
+    accepted: tuple[AcceptedCopy, ...] = ()
+    unproven_copies: int = 0
 
-
-@dataclass
-class _Pacing:
-    """The retry budget of one run (``execute``)."""
-
-    retry_deadline: float  # s, monotonic: end of order_retry_window_s
-    backoff: Backoff = field(default_factory=lambda: Backoff(0.1, 1.0))  # RETRY answers
-    unknown_backoff: Backoff = field(  # answers whose code no table knows
-        default_factory=lambda: Backoff(NOT_OPEN_FAST_DELAY_S, NOT_OPEN_SLOW_DELAY_S)
-    )
-    not_open: NotOpenPacer | None = None  # the 43115 / 25101 retries
+    @property
+    def accepted_ids(self) -> tuple[str, ...]:
+        """The orderIds of the accepted copies, the chosen one first (empty: one copy)."""
+        return tuple(c.order_id for c in self.accepted)
 
 
 class NotOpenPacer:
@@ -473,7 +480,14 @@ class Executor:
         await self.fired_event.wait()
         assert self.first_attempt is not None
         copies, plan = [self.first_attempt], self.fired_plan
-        pacing = _Pacing(time.monotonic() + self.config.order_retry_window_s)
+        pacing = Pacing(
+            config=self.config,
+            venue=self.venue,
+            reconciler=self.reconciler,
+            sender=self.sender,
+            sightings=self.sightings,
+            unknown_backoff=Backoff(NOT_OPEN_FAST_DELAY_S, NOT_OPEN_SLOW_DELAY_S),
+        )
         # the open time is read at each retry (the runner sets ``open_time_ms`` after building)
         pacing.not_open = pacer = NotOpenPacer(
             self.clock, lambda: self.open_time_ms(), self.sightings, self.volleys.plan
@@ -482,42 +496,49 @@ class Executor:
             if not copies[0].written:
                 copies = [await self.sender.send(copies[0].number)]
                 plan = plan if plan is None or self.volleys.proof().ok else None
-            answer, others = await fly(self.sender, copies, plan)
-            for other in others if answer.outcome is Outcome.NOT_OPEN_YET else ():
+            flown = await fly(self.sender, copies, plan)
+            answer = flown.chosen
+            for other in flown.others if answer.outcome is Outcome.NOT_OPEN_YET else ():
                 pacer.note(other.env)
-            done = await self._handle(answer, pacing, volley=bool(others))
+            done = await self._handle(flown, pacing)
             if done is not None:
                 return done
             plan = pacer.plan if answer.outcome is Outcome.NOT_OPEN_YET else None
             copies = [Attempt.unsent(max(c.number for c in copies))]
 
-    async def _handle(
-        self, answer: Answer, pacing: _Pacing, *, volley: bool = False
-    ) -> Execution | None:
+    async def _handle(self, flown: Verdict, pacing: Pacing) -> Execution | None:
+        answer, volley = flown.chosen, bool(flown.others)
         outcome, env = answer.outcome, answer.env
         if outcome is Outcome.ACCEPTED:
-            return await self._accepted(answer)
+            return await self._accepted(flown)
         if outcome in (Outcome.DUPLICATE, Outcome.AMBIGUOUS, None):
             return await self._unproven(answer)
         assert env is not None
         if outcome is Outcome.REJECTED or (outcome is Outcome.UNKNOWN and self.unanswered):
             return await self._final(env, volley=volley)
-        if outcome is Outcome.UNKNOWN:
-            return await self._unknown_code(env, pacing)
+        if outcome is Outcome.UNKNOWN:  # no verdict: looked up, else sent again (retries.py)
+            state = await pacing.unknown_code(env)
+            return None if state is None else self._found(state, "lookup")
         if outcome is Outcome.NOT_OPEN_YET:
             assert pacing.not_open is not None
             await pacing.not_open.retry(env, answer.attempt)
-        else:  # Outcome.RETRY / Outcome.RESYNC: refused before execution
-            return await self._refused(env, outcome, pacing)
+        elif pacing.expired() and self.unanswered:  # RETRY / RESYNC past the window
+            return await self._confirm_after_unanswered(env, "still answers")
+        else:  # RETRY / RESYNC: refused before execution, sent again after the wait
+            await pacing.refused(env, outcome)
         return None
 
-    async def _accepted(self, answer: Answer) -> Execution:
-        """``00000``: the order is on the book."""
+    async def _accepted(self, flown: Verdict) -> Execution:
+        """``00000``: the order is on the book (with a volley: every accepted copy is kept,
+        each its own venue order — the report reads them all, ``volley.read_fill``)."""
+        answer = flown.chosen
         assert answer.env is not None and answer.reply is not None
-        order_id = self.venue.parse_order_ack(answer.env.data)
+        copies = flown.copies(self.venue.parse_order_ack)
+        order_id = copies[0].order_id
         if not order_id:  # an acceptance without an id: ask the exchange
             deadline = time.monotonic() + self._unknown_window_s()
             order_id = (await self.reconciler.find(deadline)).order_id
+            copies = (AcceptedCopy(order_id, copies[0].ack_ns, copies[0].written_ns), *copies[1:])
         return Execution(
             order_id,
             self.order.client_oid,
@@ -526,6 +547,8 @@ class Executor:
             answer.attempt.written_ns,
             self.attempts,
             self.codes,
+            copies if len(copies) > 1 or flown.unproven else (),
+            flown.unproven,
         )
 
     async def _unproven(self, answer: Answer) -> Execution | None:
@@ -575,68 +598,6 @@ class Executor:
             env.http_status, env.code, env.msg, hint=f"order rejected: {self.venue.explain(env)}"
         )
 
-    async def _unknown_code(self, env: Envelope, pacing: _Pacing) -> Execution | None:
-        """A code no table knows is no verdict while the pair may be opening: look the order up
-        by clientOid (found → accepted via lookup). Not found → None after a paced wait (sent
-        again), within the retry window; past it → :class:`OrderUnconfirmed` (exit 4: an
-        unknown code is never reported as a rejection)."""
-        what = self.venue.explain(env)
-        state: OrderState | None = None
-        while True:  # one answered lookup (a failed lookup is asked again, paced)
-            answered, state = await self.reconciler.lookup()
-            if answered or time.monotonic() > pacing.retry_deadline:
-                break
-            await asyncio.sleep(LOOKUP_INTERVAL_S)
-        if state is not None:
-            log.warning("the exchange answered %s, but the order exists", what)
-            return self._found(state, "lookup")
-        if time.monotonic() > pacing.retry_deadline:
-            raise OrderUnconfirmed(
-                f"the exchange kept answering a code sniper does not know ({what}) for "
-                f"{self.config.order_retry_window_s:g}s, and clientOid {self.order.client_oid} "
-                "was not found — nothing is known to have sold: check your orders and the "
-                "exchange's announcements before running again"
-            )
-        delay = pacing.unknown_backoff.next()
-        log.warning(
-            "the exchange answered %s — a code sniper does not know, so no verdict: the order "
-            "was not found by clientOid; trying again in %.0f ms (until ORDER_RETRY_WINDOW_S)",
-            what,
-            delay * 1000,
-        )
-        await self.sightings.wait_open(delay)
-        return None
-
-    async def _refused(self, env: Envelope, outcome: Outcome, pacing: _Pacing) -> Execution | None:
-        """Refused before execution (RETRY: 429, a lane that failed before the write, ...;
-        RESYNC: the timestamp): None after the wait (sent again), until the retry window ends."""
-        if time.monotonic() > pacing.retry_deadline:
-            if self.unanswered:
-                return await self._confirm_after_unanswered(env, "still answers")
-            raise OrderRejected(
-                env.http_status,
-                env.code,
-                env.msg,
-                hint=f"still failing after {self.config.order_retry_window_s:g}s of "
-                f"retries: {self.venue.explain(env)}",
-            )
-        if outcome is Outcome.RESYNC:
-            log.warning(
-                "order answer %s: the timestamp was refused, so it did not execute — "
-                "re-syncing the clock, re-signing and resending (same clientOid)",
-                self.venue.explain(env),
-            )
-            await self.sender.resync_clock()
-        else:
-            delay = pacing.backoff.next()
-            log.warning(
-                "order answer %s: retrying in %.0f ms (same clientOid)",
-                self.venue.explain(env),
-                delay * 1000,
-            )
-            await asyncio.sleep(delay)
-        return None
-
     async def _confirm_after_unanswered(self, env: Envelope, verb: str) -> Execution:
         """A final-looking answer after an unanswered copy: the order is found by clientOid
         (accepted via lookup), or :class:`OrderUnconfirmed` at the unknown-outcome deadline."""
@@ -684,3 +645,8 @@ class Executor:
     async def fill(self, within_s: float) -> OrderState | None:
         """The order's state once it is done (filled/cancelled) or ``within_s`` passed."""
         return await self.reconciler.fill(within_s)
+
+    async def report_fill(self, execution: Execution, within_s: float) -> CopiesFill:
+        """What ``execution`` sold: with several copies accepted (or unproven) in its volley,
+        every one read by its own orderId (:func:`~sniper.live.volley.read_fill`)."""
+        return await read_fill(self.reconciler, execution, within_s)

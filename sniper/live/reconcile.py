@@ -34,13 +34,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from sniper.errors import ExchangeUnavailable, OrderRejected, OrderUnconfirmed
-from sniper.live.venue import OrderState, Venue
+from sniper.live.venue import OrderState, Venue, order_done
 
 if TYPE_CHECKING:
     from sniper.config import Config
@@ -55,6 +55,7 @@ BALANCE_RECHECK_S = 1.0  # s between holdings reads while a proof waits on them
 MAX_SNAPSHOT_AGE_S = 15.0  # a pre-fire holdings snapshot older than this proves nothing
 FEED_MARGIN_S = 1.0  # s after the write before the order feed's silence counts
 EARLIER_LOOKUP_INTERVAL_S = 0.2  # s between lookups of an earlier run's order
+FILLS_ROUND_S = 0.07  # s per order still open between rounds of fills_of (~14 lookups/s)
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,41 @@ class Reconciler:
                 return last
             if feed is None:
                 await asyncio.sleep(0.1)
+
+    async def lookup_id(self, order_id: str) -> OrderState | None:
+        """The venue order ``order_id`` (None: not found, or no answer). Copies of one volley
+        share their clientOid, so a clientOid names more than one order once two of them were
+        accepted: each is read by its own orderId (a push counts only when it is of that order
+        and final)."""
+        pushed = self.pushed()
+        if pushed is not None and pushed.order_id == order_id and order_done(pushed):
+            return pushed
+        call = self.venue.order_info_call(self.client_oid, order_id=order_id)
+        try:
+            env = await self.rest.request(call, signed=True, time_limit_s=2.0)
+            state = self.venue.parse_order_info(env)
+        except (ExchangeUnavailable, ValueError) as exc:
+            log.debug("order %s lookup failed: %s", order_id, exc)
+            return None
+        return state if state is not None and state.order_id == order_id else None
+
+    async def fills_of(
+        self, order_ids: Sequence[str], within_s: float
+    ) -> dict[str, OrderState | None]:
+        """Each venue order of ``order_ids`` once it is done (filled/cancelled), or as last read
+        when ``within_s`` passed (None: never read). One lookup per order still open per round,
+        in turn, the rounds paced to stay well under orderInfo's 20/s/UID."""
+        deadline = time.monotonic() + within_s
+        states: dict[str, OrderState | None] = dict.fromkeys(order_ids)
+        while True:
+            pending = [i for i, st in states.items() if st is None or not order_done(st)]
+            for order_id in pending:
+                states[order_id] = await self.lookup_id(order_id) or states[order_id]
+            pending = [i for i, st in states.items() if st is None or not order_done(st)]
+            left = deadline - time.monotonic()
+            if not pending or left <= 0:
+                return states
+            await asyncio.sleep(min(FILLS_ROUND_S * len(pending), left))
 
 
 async def look_up_until(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -53,6 +54,11 @@ class RunResult:
     chunks: list[dict[str, Any]] = field(default_factory=list)
     # slippage vs the first best bid after the open, open → first fill (sniper.live.quality)
     quality: FillQuality | None = None
+    # copies in flight (sniper.live.volley) when more than one venue order carries the
+    # clientOid: every one, read by its orderId (``accepted_ids``), and those that sold
+    # (``sold_ids``; ``order_id`` is the first; more than one: ``fill`` is their total)
+    accepted_ids: list[str] = field(default_factory=list)
+    sold_ids: list[str] = field(default_factory=list)
 
     # --- what was sold ------------------------------------------------------------------------
     @property
@@ -162,24 +168,40 @@ def sold_result(
     open_seen_by: str | None,
     floor_price: str | None = None,
     floor_tif: str | None = None,
+    accepted_ids: Sequence[str] = (),
+    sold_ids: Sequence[str] = (),
 ) -> RunResult:
-    """The result of an accepted order (its fill read back, or None)."""
+    """The result of an accepted order (its fill read back, or None). With copies in flight
+    (``accepted_ids``: the venue orders of the clientOid read by orderId) the order reported
+    is the copy that sold (``sold_ids[0]``, its own reply's timing), not the first accepted."""
+    order_id, via = execution.order_id, execution.accepted_via
+    ack_ns = execution.ack_ns if via == "reply" else None
+    written_ns: int | None = execution.written_ns or None
+    if sold_ids and sold_ids[0] != order_id:
+        order_id = sold_ids[0]
+        seller = next((c for c in execution.accepted if c.order_id == order_id), None)
+        if seller is None:  # a copy without a proof, found by clientOid
+            ack_ns, written_ns, via = None, None, "lookup"
+        else:
+            ack_ns, written_ns = seller.ack_ns or None, seller.written_ns or None
     return RunResult(
         client_oid=execution.client_oid,
         channel=fired.channel,
-        order_id=execution.order_id,
+        order_id=order_id,
         size=size,
         detect_ns=fired.detect_ns,
         written_ns=fired.written_ns,
-        ack_ns=execution.ack_ns if execution.accepted_via == "reply" else None,
-        accepted_written_ns=execution.written_ns or None,
-        accepted_via=execution.accepted_via,
+        ack_ns=ack_ns,
+        accepted_written_ns=written_ns,
+        accepted_via=via,
         attempts=execution.attempts,
         codes=list(execution.codes),
         fill=fill,
         open_seen_by=open_seen_by,
         floor_price=floor_price,
         floor_tif=floor_tif if floor_price is not None else None,
+        accepted_ids=list(accepted_ids),
+        sold_ids=list(sold_ids) if accepted_ids else [],
     )
 
 
@@ -290,6 +312,18 @@ def _sold_lines(r: RunResult) -> list[str]:
                 + (f" ({r.rest})" if r.rest else "")
                 + f" · average price {f.price_avg or '?'} · quote received {f.quote_volume or '?'}"
             )
+    if len(r.accepted_ids) > 1:
+        lines.append(
+            f"  copies in flight: {len(r.accepted_ids)} accepted under this clientOid "
+            f"(orderIds {', '.join(r.accepted_ids)}), each read by its orderId; "
+            + (
+                f"{len(r.sold_ids)} sold: the fill above is their TOTAL"
+                if len(r.sold_ids) > 1
+                else f"sold by {r.sold_ids[0]}"
+                if r.sold_ids
+                else "none sold"
+            )
+        )
     if r.quality is not None and f is not None:
         line = quality_line(r.quality)
         if line:
@@ -387,6 +421,9 @@ def record_result(journal: Journal, result: RunResult, *, run_id: str | None = N
     if result.floor_price is not None:
         extra["floor_price"] = result.floor_price
         extra["floor_tif"] = result.floor_tif
+    if result.accepted_ids:  # copies in flight: the venue orders of the clientOid, the sellers
+        extra["accepted_order_ids"] = list(result.accepted_ids)
+        extra["sold_order_ids"] = list(result.sold_ids)
     if result.quality is not None:
         extra.update(result.quality.as_fields())
     journal.record_outcome(

@@ -75,27 +75,33 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sniper.live.clock import AIM_MARGIN_MS, PLACE_ORDER_LIMIT, NetEstimate, ServerClock
 from sniper.live.fastpath import CHANNEL_SCHEDULED
 from sniper.live.outcomes import Outcome
+from sniper.live.venue import OrderState, order_done
 
 if TYPE_CHECKING:
     from sniper.config import Config
-    from sniper.live.executor import Answer, Attempt, OrderSender
+    from sniper.live.executor import Answer, Attempt, Execution, OrderSender
     from sniper.live.order import PreparedOrder
-    from sniper.live.reconcile import Holdings, HoldingsTracker
+    from sniper.live.reconcile import Holdings, HoldingsTracker, Reconciler
 
 __all__ = [
+    "AcceptedCopy",
+    "CopiesFill",
     "Proof",
+    "Verdict",
     "VolleyPlan",
     "Volleys",
+    "combine_fills",
     "fly",
     "plan_volley",
+    "read_fill",
     "send_copies",
     "verdict",
     "whole_balance_proof",
@@ -221,9 +227,7 @@ async def send_copies(
     return out
 
 
-async def fly(
-    sender: OrderSender, copies: list[Attempt], plan: VolleyPlan | None
-) -> tuple[Answer, list[Answer]]:
+async def fly(sender: OrderSender, copies: list[Attempt], plan: VolleyPlan | None) -> Verdict:
     """``copies`` (the first one written) and, with a volley ``plan``, its further copies; then
     every copy's answer, and the :func:`verdict` on them."""
     if plan is not None and plan.copies > 1:
@@ -256,14 +260,58 @@ _PRIORITY = (
 )
 
 
-def verdict(answers: Sequence[Answer]) -> tuple[Answer, list[Answer]]:
+# answers that prove nothing about their copy: it may be an order of its own
+_UNPROVEN = (None, Outcome.AMBIGUOUS, Outcome.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class AcceptedCopy:
+    """One copy of a volley the venue accepted: its own venue order."""
+
+    order_id: str  # "" when the acceptance carried none (the chosen copy is then looked up)
+    ack_ns: int  # ns, monotonic: first byte of its reply
+    written_ns: int  # ns, monotonic: when it was written
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer a volley is handled by (``chosen``) and the others (:func:`verdict`)."""
+
+    chosen: Answer
+    others: list[Answer] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[Answer]:
+        """Every accepted copy, the chosen one first: each is its own venue order."""
+        return [a for a in (self.chosen, *self.others) if a.outcome is Outcome.ACCEPTED]
+
+    @property
+    def unproven(self) -> int:
+        """Copies besides the chosen one whose answer proves nothing (no answer, ambiguous, a
+        code no table knows): each may be a venue order of its own."""
+        return sum(1 for a in self.others if a.outcome in _UNPROVEN)
+
+    def copies(self, parse_ack: Callable[[Any], str]) -> tuple[AcceptedCopy, ...]:
+        """The accepted copies' venue orders (``parse_ack``: the venue's orderId reader)."""
+        return tuple(
+            AcceptedCopy(
+                parse_ack(a.env.data) if a.env is not None else "",
+                a.reply.first_byte_ns if a.reply is not None else 0,
+                a.attempt.written_ns,
+            )
+            for a in self.accepted
+        )
+
+
+def verdict(answers: Sequence[Answer]) -> Verdict:
     """The answer a volley is handled by, and the others. The first accepted copy wins (by
     when its reply came); else no answer / AMBIGUOUS (reconciled: may have executed); else a
     duplicate (an earlier copy landed); ...; all "not open yet": the latest refusal (the pacer
     aims from it). 43012 / 25202 or a duplicate next to an accepted copy is the backstop at
-    work, logged, never a failure."""
+    work, logged, never a failure. A second accepted copy is a venue order of its own
+    (:attr:`Verdict.accepted`): the report reads every one (:func:`read_fill`)."""
     if len(answers) == 1:
-        return answers[0], []
+        return Verdict(answers[0], [])
 
     def key(a: Answer) -> tuple[int, float]:
         rank = _PRIORITY.index(a.outcome)
@@ -276,22 +324,117 @@ def verdict(answers: Sequence[Answer]) -> tuple[Answer, list[Answer]]:
     chosen, others = ordered[0], ordered[1:]
     if chosen.outcome is Outcome.ACCEPTED:
         for other in others:
-            what = (
-                "no answer"
-                if other.env is None
-                else (other.env.code or f"HTTP {other.env.http_status}")
-            )
-            level = logging.ERROR if other.outcome is Outcome.ACCEPTED else logging.INFO
-            log.log(
-                level,
-                "copy %d of the volley: %s%s",
-                other.attempt.number,
-                what,
-                " — ALSO ACCEPTED: the holdings proof failed (a deposit during the volley?)"
-                if other.outcome is Outcome.ACCEPTED
-                else " (expected: the whole balance is sold by the accepted copy)",
-            )
-    return chosen, others
+            _log_sibling(chosen, other)
+    return Verdict(chosen, others)
+
+
+def _log_sibling(chosen: Answer, other: Answer) -> None:
+    """What a copy next to the accepted one got: the backstop at work (INFO), or accepted too
+    (ERROR: the coin was free again when it arrived)."""
+    what = "no answer" if other.env is None else (other.env.code or f"HTTP {other.env.http_status}")
+    if other.outcome is Outcome.ACCEPTED:
+        log.error(
+            "copy %d of the volley: %s — ALSO ACCEPTED (copy %d was too): the whole balance was "
+            "free again when it arrived — an earlier accepted copy ended unfilled (cancelled: "
+            "ioc/fok at the floor, or a market order without liquidity) and released the coin, "
+            "or the holdings grew (a deposit) — so at most one of them sold, or the holdings "
+            "did; the report reads every accepted copy by its orderId",
+            other.attempt.number,
+            what,
+            chosen.attempt.number,
+        )
+        return
+    log.info(
+        "copy %d of the volley: %s (expected: the whole balance is sold by the accepted copy)",
+        other.attempt.number,
+        what,
+    )
+
+
+@dataclass(frozen=True)
+class CopiesFill:
+    """What the accepted order(s) of a run sold (:func:`read_fill`)."""
+
+    fill: OrderState | None  # to report: the copy that sold, the total, or the chosen copy
+    sold: tuple[str, ...] = ()  # orderIds with a nonzero fill, when several orders were read
+    read: tuple[str, ...] = ()  # orderIds read by orderId (two or more venue orders)
+
+
+async def read_fill(reconciler: Reconciler, execution: Execution, within_s: float) -> CopiesFill:
+    """The fill to report for ``execution``. One accepted copy and no copy that may be an order
+    of its own: by clientOid, as always (the order feed, ``orderInfo``). Else every accepted
+    copy is read by its own orderId until each is final or ``within_s`` passed, and the copy
+    that sold is reported (:func:`combine_fills`); when every accepted copy ended unfilled and
+    another copy went unproven, the clientOid is read too (that copy may have sold)."""
+    ids = tuple(dict.fromkeys(c.order_id for c in execution.accepted if c.order_id))
+    if len(ids) < 2 and not execution.unproven_copies:
+        return CopiesFill(await reconciler.fill(within_s))
+    deadline = time.monotonic() + within_s
+    states = await reconciler.fills_of(ids or (execution.order_id,), within_s)
+    released = all(s is not None and order_done(s) and not _sold(s) for s in states.values())
+    if execution.unproven_copies and released:
+        left = max(0.5, deadline - time.monotonic())
+        by_oid = await reconciler.fill(left)
+        if by_oid is not None and by_oid.order_id not in states:
+            states[by_oid.order_id] = by_oid
+    return combine_fills(execution.order_id, states)
+
+
+def combine_fills(chosen: str, states: Mapping[str, OrderState | None]) -> CopiesFill:
+    """The fill to report from the venue orders of one clientOid: the one that sold (nonzero
+    base volume); none sold: the ``chosen`` one's; more than one sold (the whole-balance proof
+    broken: the holdings grew during the volley): their TOTAL — never under-reported."""
+    read = tuple(states)
+    sold = [s for s in states.values() if s is not None and _sold(s)]
+    if not sold:
+        return CopiesFill(states.get(chosen), (), read)
+    if len(sold) == 1:
+        return CopiesFill(sold[0], (sold[0].order_id,), read)
+    total = _total(sold)
+    log.error(
+        "the sale exceeded one copy: orders %s of clientOid %s all sold (%s in total) — the "
+        "whole-balance proof assumed the holdings could not grow during the volley, and they "
+        "did (a deposit or transfer credited between the last balance read and the copies' "
+        "arrival); the report shows the total",
+        ", ".join(s.order_id for s in sold),
+        total.client_oid,
+        total.base_volume,
+    )
+    return CopiesFill(total, tuple(s.order_id for s in sold), read)
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return Decimal(0)
+    return value if value.is_finite() else Decimal(0)
+
+
+def _sold(state: OrderState) -> bool:
+    return _amount(state.base_volume) > 0
+
+
+def _total(sold: Sequence[OrderState]) -> OrderState:
+    """Several venue orders as one: base and quote volumes summed, the average price weighted
+    by base volume; "filled" only when each is."""
+    base = sum((_amount(s.base_volume) for s in sold), Decimal(0))
+    quote = sum((_amount(s.quote_volume) for s in sold), Decimal(0))
+    weighted = sum((_amount(s.price_avg) * _amount(s.base_volume) for s in sold), Decimal(0))
+    unfinished = [s.status for s in sold if s.status not in ("filled", "full_fill")]
+    return OrderState(
+        order_id=sold[0].order_id,
+        client_oid=sold[0].client_oid,
+        status=unfinished[0] if unfinished else "filled",
+        size=sold[0].size,
+        base_volume=_text(base),
+        quote_volume=_text(quote),
+        price_avg=_text(weighted / base) if base > 0 else sold[0].price_avg,
+    )
+
+
+def _text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 class Volleys:

@@ -16,6 +16,7 @@ from sniper.live.venue import Envelope
 from sniper.live.volley import (
     MAX_COPIES,
     MAX_READ_AGE_S,
+    Verdict,
     Volleys,
     plan_volley,
     verdict,
@@ -108,7 +109,7 @@ def answer(n: int, outcome: Outcome | None, code: str | None = None, t: int = 0)
 
 
 def test_verdict_the_accepted_copy_wins_over_the_backstop_and_lost_answers() -> None:
-    got, others = verdict(
+    v = verdict(
         [
             answer(1, Outcome.NOT_OPEN_YET, "43115", t=5),
             answer(2, None),
@@ -117,32 +118,34 @@ def test_verdict_the_accepted_copy_wins_over_the_backstop_and_lost_answers() -> 
             answer(5, Outcome.DUPLICATE, "43118"),
         ]
     )
-    assert got.attempt.number == 3 and len(others) == 4
+    assert v.chosen.attempt.number == 3 and len(v.others) == 4
+    assert [a.attempt.number for a in v.accepted] == [3] and v.unproven == 1
 
 
 def test_verdict_an_unanswered_copy_is_reconciled_before_a_final_code_counts() -> None:
-    got, _ = verdict([answer(1, Outcome.REJECTED, "43012"), answer(2, None)])
+    got = verdict([answer(1, Outcome.REJECTED, "43012"), answer(2, None)]).chosen
     assert got.outcome is None
-    got, _ = verdict([answer(1, Outcome.REJECTED, "43012"), answer(2, Outcome.AMBIGUOUS, "500")])
+    ambiguous = answer(2, Outcome.AMBIGUOUS, "500")
+    got = verdict([answer(1, Outcome.REJECTED, "43012"), ambiguous]).chosen
     assert got.outcome is Outcome.AMBIGUOUS
-    got, _ = verdict([answer(1, Outcome.NOT_OPEN_YET, "43115"), answer(2, Outcome.DUPLICATE)])
+    got = verdict([answer(1, Outcome.NOT_OPEN_YET, "43115"), answer(2, Outcome.DUPLICATE)]).chosen
     assert got.outcome is Outcome.DUPLICATE
 
 
 def test_verdict_all_not_open_takes_the_latest_refusal() -> None:
-    got, others = verdict(
+    v = verdict(
         [
             answer(1, Outcome.NOT_OPEN_YET, "43115", t=1000),
             answer(2, Outcome.NOT_OPEN_YET, "43115", t=1003),
             answer(3, Outcome.NOT_OPEN_YET, "43115", t=1001),
         ]
     )
-    assert got.attempt.number == 2 and len(others) == 2
+    assert v.chosen.attempt.number == 2 and len(v.others) == 2
 
 
 def test_verdict_of_one_copy_is_its_answer() -> None:
     one = answer(1, Outcome.REJECTED, "43012")
-    assert verdict([one]) == (one, [])
+    assert verdict([one]) == Verdict(one, [])
 
 
 class _Order:
