@@ -23,7 +23,10 @@ unproven answer live in ``reconcile.py``, the channels' sightings of the open in
   25202 or the duplicate clientOid). The volley is handled by one answer
   (:func:`~sniper.live.volley.verdict`): the first accepted copy wins; else any copy without a
   proof (no answer, ambiguous) is reconciled; every copy refused as final is settled
-  (:meth:`Reconciler.settle`) before it is called a rejection;
+  (:meth:`Reconciler.settle`) before it is called a rejection. Every accepted copy is kept
+  (``Execution.accepted``): one that ended cancelled unfilled frees the coin for a later copy,
+  each is its own venue order, and the report reads them all by orderId
+  (:meth:`Executor.report_fill`);
 * unknown outcome (bytes written, then ``order_timeout_s`` or a disconnect) → never resent
   blindly: look it up by clientOid until known (see *The resend rule* below);
 * 43118 / 25212 duplicate → an earlier copy landed: look it up;
@@ -32,7 +35,8 @@ unproven answer live in ``reconcile.py``, the channels' sightings of the open in
   got no answer (reconciled: looked up, holdings read; never resent blindly);
 * a code no table knows → no verdict: the order is looked up by clientOid (found → accepted);
   not found → tried again, paced (~100 ms, slowing to 1 s), within ``order_retry_window_s``,
-  saying so in the log; still unknown at the end of the window →
+  saying so in the log (the waits of these and of the door refusals: ``retries.Pacing``);
+  still unknown at the end of the window →
   :class:`~sniper.errors.OrderUnconfirmed` (exit 4), never a rejection;
 * a code known to be final (43012/25202 balance, 45110/25611 minimum, 40808/25610 precision,
   400xx/25620 auth, 40034/25100 symbol, 25013 not API-tradable) ends the run:

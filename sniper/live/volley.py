@@ -26,6 +26,19 @@ account holds of the coin — available + frozen + locked, the holdings read
 * the venue never sells more than is held, so the total sold is at most the holdings = the size
   (``COIN_AMOUNT``) — market sells and limit sells alike.
 
+So at most ONE copy sells. But more than one can be ACCEPTED: a copy accepted and then
+cancelled with zero fill — a floor sell with ``FLOOR_TIF=ioc`` (or fok) when no bid is at or
+above the floor at that instant, a market order the venue cancels for lack of liquidity —
+releases the whole balance at once, and a later copy of the volley (a fraction of a ms later)
+is accepted and may sell. Each accepted copy is a venue order of its own under the SAME
+clientOid, so the report never reads the fill by clientOid then: :func:`verdict` keeps every
+accepted copy (:attr:`Verdict.accepted`, logged at ERROR), the executor carries their orderIds
+(``Execution.accepted``), and :func:`read_fill` reads each by its orderId until final and
+reports the one that sold (:func:`combine_fills`; none sold: the first accepted one; more than
+one sold — the proof broken by a deposit — their TOTAL, at ERROR, never less). Next to an
+accepted copy that ended unfilled, a copy without a proof (no answer, ambiguous) may be the one
+that sold: the clientOid is read as well.
+
 The proof is conservative; any condition not known to hold → ONE copy in flight, as without
 this module:
 
@@ -41,9 +54,13 @@ this module:
 
 What is left: a deposit credited in the ~second between the last read and the last copy's
 arrival, on an account whose holdings never moved while armed. The copies arrive within a few ms
-of each other, so it would have to land inside that window too. A UTA account that could borrow
-the coin to sell it (no source documents spot auto-borrow; §5.11 lists 25202 "Insufficient
-balance") would not be covered either.
+of each other, so it would have to land inside that window too; then two copies may both sell
+(the deposit too is sold) and the report shows the total. A UTA account that could borrow the
+coin to sell it (no source documents spot auto-borrow; §5.11 lists 25202 "Insufficient
+balance") would not be covered either. A copy without a proof next to an accepted copy that
+ended unfilled is found through the clientOid only: if the venue answers a clientOid shared by
+two orders with the other one and the order feed's last push is not of it, its sale is missed
+in the report (the sale itself is still at most the holdings).
 
 How many, how far apart (:func:`plan_volley`)
 ---------------------------------------------
