@@ -460,7 +460,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
     names = [n for n, c in result["contestants"].items() if c["samples_ns"]]
     data = [[s / 1000.0 for s in result["contestants"][n]["samples_ns"]] for n in names]
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.8 * max(1, len(names))), dpi=100)
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.7 * max(1, len(names))), dpi=100)
     ax.boxplot(data, vert=False, whis=(10, 90), showfliers=False, widths=0.5)
     rng = random.Random(0)
     for i, xs in enumerate(data, start=1):
@@ -470,11 +470,13 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("listing ticker written → order first byte received (µs, log)")
     meta = result.get("meta", {})
+    period = meta.get("keep_awake", {}).get("period_us", 0)
+    awake = f"keep-awake {period:g} µs (diagnostic)" if period else "keep-awake off"
     ax.set_title(
         f"e2e loopback latency, {meta.get('date_utc', '')[:10]}, {meta.get('cpus', '?')} CPUs, "
-        f"keep-awake {meta.get('keep_awake', {}).get('period_us', 0):g} µs, seed {meta.get('seed')}"
-        "\n(box p25-p75, line p50, whiskers p10-p90)",
-        fontsize=9,
+        f"{awake}, seed {meta.get('seed')}\n(box p25-p75, line p50, whiskers p10-p90; "
+        "TLS rounds against the TLS exchange)",
+        fontsize=8,
     )
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()

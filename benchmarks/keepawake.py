@@ -1,12 +1,13 @@
 """Keep-awake: a tiny process per CPU that wakes every ``--period-us`` so no vCPU sits idle long.
 
-Why it exists (see BENCHMARKS.md, *Same wake-up conditions for every contestant*): on the VM
-the benchmark runs on, a vCPU with nothing to do halts; waking it for the listing ticker costs
-tens to hundreds of µs that have nothing to do with the contestant's code. A contestant that
-happens to keep its own CPU busy (``sniper run`` polls REST every 50 ms) then pays less of that
-than one that sleeps in ``recv()`` (the C floor), and the "floor" stops being a floor. The
-harness runs one of these per CPU for the whole run, so every round of every contestant sees
-the same, warm, machine.
+Why it exists (see BENCHMARKS.md, *Keep-awake: a diagnostic*): on the VM the benchmark runs on,
+a vCPU with nothing to do halts; waking it for the listing ticker costs tens to hundreds of µs
+that have nothing to do with the contestant's code, and a contestant that keeps its own CPU
+busier (``sniper run`` polls REST every 50 ms) pays less of that than one asleep in ``recv()``.
+Since issue 15 the budget compares like with like instead (a sleeping sniper with a sleeping C
+floor, a busy-polling one with a busy-polling floor) and is judged with this off; the harness
+runs one of these per CPU for the whole run only when asked (``python -m benchmarks
+--keep-awake``), as a diagnostic of how much of a number is the machine's idle states.
 
 Usage (the harness starts it; standalone for experiments)::
 
