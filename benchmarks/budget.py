@@ -321,9 +321,10 @@ def evaluate(result: dict[str, Any], micro: dict[str, Any]) -> list[BudgetLine]:
 
     def why_not(*names: str) -> str:
         """Why a line over ``names`` cannot be judged ("" when it can)."""
-        for n in names:
+        for n in names:  # an unavailable contestant (a floor that did not build) first
             if n in unavailable:
                 return f"{n} unavailable: {unavailable[n].splitlines()[0]}"
+        for n in names:
             s = _summary(result, n)
             if s is None:
                 return f"{n} not measured"
