@@ -212,7 +212,9 @@ class Sniper:
             await self._watch(cfg)  # 7. the feed, then every other channel
         self.armed.set()
         self._notify_armed(cfg)
-        self._spin(cfg)
+        self.spinner = _spinner(cfg, self.trigger, self.watch)  # SPIN: None = off
+        if self.spinner is not None:
+            self._spawn(self.spinner.run(), "spin")
         if self._status_enabled:
             self.status_line = StatusLine(self._status_stream, self.status_text)
             self._spawn(self.status_line.run(), "status")
@@ -299,22 +301,6 @@ class Sniper:
         if not trigger.fired:
             _log_armed(cfg, feed, watch)
 
-    def _spin(self, cfg: Config) -> None:
-        """SPIN (sniper.live.spin): keep the loop hot while armed, around a known open
-        (``auto``) or the whole time (``always``); stops on the loop's turn after the fire.
-        ``off``, or already fired: nothing runs."""
-        trigger, watch = self.trigger, self.watch
-        if cfg.spin == "off" or trigger is None or trigger.fired or watch is None:
-            return
-        self.spinner = Spinner(
-            mode=cfg.spin,
-            before_s=cfg.spin_before_s,
-            max_s=cfg.spin_max_s,
-            seconds_to_open=watch.seconds_to_open,
-            fired=lambda: trigger.fired,
-        )
-        self._spawn(self.spinner.run(), "spin")
-
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"sniper-{name}")
         task.add_done_callback(_log_task_failure)
@@ -367,20 +353,8 @@ class Sniper:
         self.notifier.notify("armed", fields)
 
     def status_text(self) -> str:
-        """The armed status line (:func:`~sniper.live.report.status_text`) as of now."""
-        r, upkeep, watch = self.preflight.readiness, self.upkeep, self.watch
-        text = status_text(
-            lanes=self.lanes,
-            feed=self.feed,
-            orderfeed=self.orderfeed,
-            polls=self.poller.polls if self.poller is not None else 0,
-            available=upkeep.balance.available if upkeep is not None else r.available,
-            seconds_to_open=watch.seconds_to_open() if watch is not None else None,
-            one_way_ms=net.one_way_ms if (net := self.clock.net()) is not None else None,
-        )
-        # SPIN: busy-polling now (and its cost: one CPU core), or in how long
-        spin = self.spinner.status_text() if self.spinner is not None else ""
-        return f"{text} · {spin}" if spin else text
+        """The armed status line as of now (:func:`_armed_status`)."""
+        return _armed_status(self)
 
     async def _shutdown(self, main: asyncio.Task[Any] | None = None) -> None:
         tasks = [t for t in self.tasks if not t.done()]
@@ -395,6 +369,40 @@ class Sniper:
 
 # =================================================================================================
 # the parts' wiring
+def _spinner(
+    cfg: Config, trigger: OrderTrigger | None, watch: SymbolWatch | None
+) -> Spinner | None:
+    """SPIN (sniper.live.spin): the spinner that keeps the loop hot while armed, around a known
+    open (``auto``) or the whole time (``always``); it stops on the loop's turn after the fire.
+    None for ``off``, or when the order already fired: nothing runs."""
+    if cfg.spin == "off" or trigger is None or trigger.fired or watch is None:
+        return None
+    return Spinner(
+        mode=cfg.spin,
+        before_s=cfg.spin_before_s,
+        max_s=cfg.spin_max_s,
+        seconds_to_open=watch.seconds_to_open,
+        fired=lambda: trigger.fired,
+    )
+
+
+def _armed_status(run: Sniper) -> str:
+    """The armed status line (:func:`~sniper.live.report.status_text`) fed with ``run``'s
+    parts, and SPIN's state: busy-polling now (and its cost, one CPU core) or in how long."""
+    r, upkeep, watch, poller = run.preflight.readiness, run.upkeep, run.watch, run.poller
+    text = status_text(
+        lanes=run.lanes,
+        feed=run.feed,
+        orderfeed=run.orderfeed,
+        polls=poller.polls if poller is not None else 0,
+        available=upkeep.balance.available if upkeep is not None else r.available,
+        seconds_to_open=watch.seconds_to_open() if watch is not None else None,
+        one_way_ms=net.one_way_ms if (net := run.clock.net()) is not None else None,
+    )
+    spin = run.spinner.status_text() if run.spinner is not None else ""
+    return f"{text} · {spin}" if spin else text
+
+
 def _order_lanes(
     cfg: Config,
     venue: Venue,
