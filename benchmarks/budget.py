@@ -114,6 +114,13 @@ REFERENCE = {
     "sniper_tls_spin_always": "floor_tls_busy",
     "baseline": "sniper_spin_off",
     "hosted_floor": "floor_block",
+    "bare_picows_busy": "floor_busy",
+    "bare_picows_off": "floor_block",
+    "bare_picows_busy_asyncio": "floor_busy",
+    "bare_raw_busy": "floor_busy",
+    "bare_picows_busy_warm": "floor_busy",
+    "sniper_spin_always_warm": "floor_busy_warm",
+    "floor_busy_warm": "floor_busy",
 }
 # ------------------------------------------------------------------------------------------
 BOOTSTRAP_RESAMPLES = 2000  # for the ratios' 90 % confidence intervals (reported, not judged)
@@ -436,7 +443,7 @@ def render_breakdown(result: dict[str, Any]) -> list[str]:
         ]
         if not rows:
             continue
-        detect = "on_ws_frame entered" if name.startswith("sniper") else "read returned"
+        detect = "on_ws_frame entered" if name.startswith(("sniper", "bare_")) else "read returned"
 
         def pct(key: str, q: float, rows: list = rows) -> float:
             return percentile([r[key] for r in rows], q)

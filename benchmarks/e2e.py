@@ -65,7 +65,8 @@ KEEP_AWAKE_SCRIPT = HERE / "keepawake.py"
 
 # The contestants the budget judges (budget.py), as (kind, transport, extra environment).
 # kind: "floor" (floor.c; FLOOR_WAIT picks the wait), "sniper" (``sniper run``; SPIN picks
-# whether its event loop busy-polls), "baseline" (aiohttp bot), "hosted_floor" (diagnostic).
+# whether its event loop busy-polls), "baseline" (aiohttp bot), "hosted_floor" and
+# "bare_picows" (diagnostics).
 # transport "tls": the round runs against the TLS exchange (wss:// + https://, throwaway CA in
 # BITGET_CA_FILE) and a floor is the -DFLOOR_TLS build; "plain": the plain exchange.
 CONTESTANT_SPECS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
@@ -80,6 +81,28 @@ CONTESTANT_SPECS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "baseline": ("baseline", "plain", ()),
     # diagnostic, not judged: the floor's C loop (blocking) inside a CPython process
     "hosted_floor": ("hosted_floor", "plain", (("FLOOR_WAIT", "block"),)),
+    # diagnostic, not judged: the smallest client on the sniper's stack (uvloop + aiofastnet +
+    # picows, a bytes check in on_ws_frame; contestants/bare_picows.py), busy-polling or not,
+    # and busy-polling on picows' plain asyncio transports instead of aiofastnet's
+    "bare_picows_busy": ("bare_picows", "plain", (("BARE_SPIN", "busy"),)),
+    "bare_picows_off": ("bare_picows", "plain", (("BARE_SPIN", "off"),)),
+    "bare_picows_busy_asyncio": (
+        "bare_picows",
+        "plain",
+        (("BARE_SPIN", "busy"), ("BARE_AIOFASTNET", "0")),
+    ),
+    # the same without picows: WebSocket by hand on an aiofastnet transport (picows' share)
+    "bare_raw_busy": ("bare_picows", "plain", (("BARE_SPIN", "busy"), ("BARE_WS", "raw"))),
+    # busy, and the read path exercised every 200 µs by an in-process frame (cold caches?)
+    "bare_picows_busy_warm": (
+        "bare_picows",
+        "plain",
+        (("BARE_SPIN", "busy"), ("BARE_WARM_US", "200")),
+    ),
+    # sniper run SPIN=always with that warmer injected into its spin turn (sniper_warm.py)
+    "sniper_spin_always_warm": ("sniper_warm", "plain", (("SPIN", "always"), ("WARM_US", "200"))),
+    # the busy floor with the same warmer (contestants/floor_warm.c): like with like
+    "floor_busy_warm": ("floor_warm", "plain", (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200"))),
 }
 ALL_CONTESTANTS = (
     "floor_block",
@@ -93,11 +116,23 @@ ALL_CONTESTANTS = (
     "baseline",
 )
 # Not judged by the budget; run on request (``--contestants floor_block,...,hosted_floor``):
-# hosted_floor = the floor's C loop inside a CPython process (contestants/hosted_floor.py).
-DIAGNOSTIC_CONTESTANTS = ("hosted_floor",)
+# hosted_floor = the floor's C loop inside a CPython process (contestants/hosted_floor.py);
+# bare_picows_* = the least Python client on the sniper's stack (contestants/bare_picows.py).
+DIAGNOSTIC_CONTESTANTS = (
+    "hosted_floor",
+    "bare_picows_busy",
+    "bare_picows_off",
+    "bare_picows_busy_asyncio",
+    "bare_raw_busy",
+    "bare_picows_busy_warm",
+    "sniper_spin_always_warm",
+    "floor_busy_warm",
+)
 # The names of earlier runs (session 1-3 JSON, scripts): the same contestants as then.
 ALIASES = {"floor": "floor_block", "sniper": "sniper_spin_off"}
 HOSTED_FLOOR_SCRIPT = CONTESTANTS_DIR / "hosted_floor.py"
+BARE_PICOWS_SCRIPT = CONTESTANTS_DIR / "bare_picows.py"
+SNIPER_WARM_SCRIPT = CONTESTANTS_DIR / "sniper_warm.py"
 
 COIN_AMOUNT = "1000"  # base coin sold per round
 SETTLE_S = 0.3  # after the subscription is seen: let the contestant finish warming up
@@ -119,21 +154,28 @@ class FloorUnavailable(RuntimeError):
 # --- the floor: build at bench time -------------------------------------------------------
 
 
-def build_floor(out_dir: Path, *, library: bool = False, tls: bool = False) -> Path:
+def build_floor(
+    out_dir: Path, *, library: bool = False, tls: bool = False, warm: bool = False
+) -> Path:
     """Compile floor.c (cached per ``out_dir``).
 
     Plain: the OpenSSL headers first, then the header-less prototypes (libcrypto's HMAC is all
     it needs). ``tls``: the ``-DFLOOR_TLS`` build (libssl), which needs the headers: no
     fallback. ``library``: the shared object with ``floor_main()`` (for ``hosted_floor``)
     instead of the executable. Raises :class:`FloorUnavailable` with the compiler output when
-    no attempt builds.
+    no attempt builds. ``warm``: the diagnostic ``floor_warm.c`` (floor.c plus a loopback cache
+    warmer in its busy loop; plain executable only).
     """
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
         raise FloorUnavailable("no C compiler (gcc/cc) on PATH")
     out = out_dir / (
-        ("libfloor" if library else "floor") + ("_tls" if tls else "") + (".so" if library else "")
+        ("libfloor" if library else "floor")
+        + ("_tls" if tls else "")
+        + ("_warm" if warm else "")
+        + (".so" if library else "")
     )
+    source = str(CONTESTANTS_DIR / "floor_warm.c") if warm else str(FLOOR_SOURCE)
     if out.exists():
         return out
     flags = ["-O2", *(["-DFLOOR_AS_LIBRARY", "-fPIC", "-shared"] if library else [])]
@@ -143,12 +185,12 @@ def build_floor(out_dir: Path, *, library: bool = False, tls: bool = False) -> P
         ]
     else:
         attempts = [
-            [gcc, *flags, str(FLOOR_SOURCE), "-o", str(out), "-lcrypto"],
+            [gcc, *flags, source, "-o", str(out), "-lcrypto"],
             [
                 gcc,
                 *flags,
                 "-DFLOOR_NO_OPENSSL_HEADERS",
-                str(FLOOR_SOURCE),
+                source,
                 "-o",
                 str(out),
                 "-l:libcrypto.so.3",
@@ -272,9 +314,15 @@ def _argv(name: str, work_dir: Path) -> tuple[str, ...]:
     kind, transport, _env = CONTESTANT_SPECS[name]
     if kind == "floor":
         return (str(build_floor(work_dir, tls=transport == "tls")),)
+    if kind == "floor_warm":
+        return (str(build_floor(work_dir, warm=True)),)
     if kind == "hosted_floor":
         lib = build_floor(work_dir, library=True)
         return (sys.executable, str(HOSTED_FLOOR_SCRIPT), str(lib))
+    if kind == "bare_picows":
+        return (sys.executable, str(BARE_PICOWS_SCRIPT))
+    if kind == "sniper_warm":
+        return (sys.executable, str(SNIPER_WARM_SCRIPT))
     if kind == "sniper":
         # --json: the result (with its monotonic detect/written stamps) as one JSON line on
         # stdout, logs as JSON lines; off the hot path, it only feeds the diagnostics.
