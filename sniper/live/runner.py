@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 import time
@@ -65,6 +66,7 @@ from sniper.live.spin import Spinner
 from sniper.live.status import StatusLine
 from sniper.live.upkeep import Balance, Upkeep
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
+from sniper.live.warmer import Warmer
 
 log = logging.getLogger("sniper.run")
 
@@ -383,6 +385,7 @@ def _spinner(
         max_s=cfg.spin_max_s,
         seconds_to_open=watch.seconds_to_open,
         fired=lambda: trigger.fired,
+        warmer=functools.partial(Warmer, cfg.target) if cfg.spin_warm else None,
     )
 
 

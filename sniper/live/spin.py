@@ -17,6 +17,11 @@ price: **one CPU core at 100 %** for as long as it lasts.
   callbacks and timers on every turn, so nothing starves. ``gc.freeze()`` at the start of a
   window moves everything alive into the permanent generation, so a collection that happens to
   fall on the listing does not walk the whole heap (undone when the window ends).
+* the warmer (``SPIN_WARM=1``, the default; :mod:`sniper.live.warmer`): while busy-polling, a
+  loopback WebSocket pair in this process runs another symbol's ticker frame through the same
+  read path and scanner every ``WARM_PERIOD_US`` (200 µs), from the spin turn — the first real
+  frame then finds the path warm (BENCHMARKS.md, "The busy-polling gap"). It cannot fire
+  anything and sends nothing to the exchange; if it cannot be set up the loop spins without it.
 * :func:`status_text` / :func:`plan_text` — what the status line and ``sniper check`` say.
 
 ``off`` costs nothing: the runner does not start a :class:`Spinner` at all.
@@ -32,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sniper.config import SPIN_MODES
+from sniper.live.warmer import Warmer
 
 log = logging.getLogger("sniper.run")
 
@@ -116,9 +122,14 @@ class Spinner:
     (negative: past, None: unknown); ``fired()``: the order is out — the busy-poll stops on the
     loop's next turn and :meth:`run` returns.
 
+    ``warmer``: a factory of the window's :class:`~sniper.live.warmer.Warmer` (None: no warmer,
+    ``SPIN_WARM=0``) — opened at each window's start, closed at its end, after the fire and at
+    shutdown; if it cannot be set up, a WARNING once and the loop spins without it.
+
     Observable state (status line, tests): ``spinning`` (now), ``windows`` (busy-poll windows
     started), ``turns`` (loop turns kept hot), ``stopped_by`` (``fired`` | ``window`` |
-    ``cancelled`` | None)."""
+    ``cancelled`` | None), ``warm`` (the current or last window's warmer), ``warm_frames``
+    (warm frames sent, all windows)."""
 
     def __init__(
         self,
@@ -129,6 +140,7 @@ class Spinner:
         seconds_to_open: Callable[[], float | None],
         fired: Callable[[], bool],
         recheck_s: float = RECHECK_S,
+        warmer: Callable[[], Warmer] | None = None,
     ) -> None:
         if mode not in SPIN_MODES:
             raise ValueError(f"SPIN mode must be one of {SPIN_MODES}, got {mode!r}")
@@ -146,6 +158,16 @@ class Spinner:
         self._handle: asyncio.Handle | None = None
         self._started_ns = 0  # monotonic, the current window's start
         self._froze = False  # gc.freeze() done by this window
+        self._warmer_factory = warmer
+        self.warm: Warmer | None = None  # the current (or last) window's warmer
+        self._warm_task: asyncio.Task[None] | None = None  # its opening
+        self._warm_sent = 0  # warm frames sent by the closed windows' warmers
+        self._warm_failed = False  # setting one up failed once: not tried again
+
+    @property
+    def warm_frames(self) -> int:
+        """Warm frames sent so far, all windows."""
+        return self._warm_sent + (self.warm.sent if self.warm is not None else 0)
 
     @property
     def enabled(self) -> bool:
@@ -185,6 +207,9 @@ class Spinner:
                 await asyncio.sleep(wait)  # a timer: it fires on time while the loop spins
         finally:
             self._stop("fired" if self._fired() else "cancelled")
+            task = self._warm_task
+            if task is not None and not task.done():  # cancelled by _stop: let it clean up
+                await asyncio.wait([task], timeout=1.0)
 
     def stop(self) -> None:
         """Stop busy-polling now (synchronous; the run's shutdown, a signal)."""
@@ -208,7 +233,44 @@ class Spinner:
             "" if self.mode == "always" else f" or {self.max_s:g} s after the open",
             COST,
         )
+        self._start_warmer(loop)
         self._handle = loop.call_soon(self._turn)
+
+    def _start_warmer(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._warmer_factory is None or self._warm_failed:
+            return
+        try:
+            warm = self._warmer_factory()
+        except Exception as exc:
+            self._warmer_failed(exc)
+            return
+        if self.warm is not None:
+            self._warm_sent += self.warm.sent
+        self.warm = warm
+        self._warm_task = loop.create_task(self._open_warmer(warm), name="sniper-spin-warmer")
+
+    async def _open_warmer(self, warm: Warmer) -> None:
+        try:
+            await warm.open()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if self.spinning and self.warm is warm:  # not merely closed by the window's end
+                self._warmer_failed(exc)
+            return
+        log.debug(
+            "spin: warming the receive path over 127.0.0.1:%s every %g µs",
+            warm.port,
+            warm.period_ns / 1000,
+        )
+
+    def _warmer_failed(self, exc: BaseException) -> None:
+        self._warm_failed = True
+        log.warning(
+            "spin: cannot set up the loopback warmer (%s: %s); busy-polling without it",
+            type(exc).__name__,
+            exc,
+        )
 
     def _turn(self) -> None:
         """One loop turn kept hot: while a callback is ready, the loop polls without sleeping."""
@@ -217,12 +279,19 @@ class Spinner:
             self._stop("fired")
             return
         self.turns += 1
+        warm = self.warm
+        if warm is not None:
+            warm.tick()
         self._handle = self._loop.call_soon(self._turn)  # type: ignore[union-attr]
 
     def _stop(self, why: str) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+        if self._warm_task is not None and not self._warm_task.done():
+            self._warm_task.cancel()
+        if self.warm is not None:
+            self.warm.close()
         if not self.spinning:
             return
         self.spinning = False

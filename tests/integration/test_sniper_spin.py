@@ -215,3 +215,61 @@ async def test_ctrl_c_while_spinning_ends_the_run_at_once(ex: EmbeddedExchange) 
     assert "before any order was sent" in text and "Traceback" not in text
     assert ex.records.orders == []
     assert_no_secret(text, out.decode())
+
+
+# --- the warmer (SPIN_WARM) ---------------------------------------------------------------------
+async def test_the_warmer_never_fires_and_closes_after_the_fire(ex: EmbeddedExchange) -> None:
+    """SPIN=always and a long wait before the open: thousands of warm frames (another symbol's
+    ticker through the same read path and scanner) and still exactly one order, by the listing
+    frame, and the loopback pair is gone after the fire."""
+    await _gray(ex)
+    run = start_sniper(sniper_config(ex, SPIN="always"))
+    await run.armed()
+    spinner = _spinner(run)
+    await wait_until(lambda: spinner.warm is not None and spinner.warm.received >= 500, within=30)
+    warm = spinner.warm
+    assert warm is not None and warm.hits == 0 and warm.serving
+    assert ex.records.orders == []  # hundreds of warm frames: nothing went out
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert result.channel == "ws"
+    assert_one_accepted(ex, result.client_oid)
+    assert len(ex.records.orders) == 1
+    assert spinner.stopped_by == "fired" and warm.closed and not warm.serving
+    assert warm.hits == 0
+    sent = spinner.warm_frames
+    await _turns_stay(spinner)
+    assert spinner.warm_frames == sent
+
+
+async def test_spin_warm_0_starts_no_warmer(ex: EmbeddedExchange) -> None:
+    await _gray(ex)
+    run = start_sniper(sniper_config(ex, SPIN="always", SPIN_WARM="0"))
+    await run.armed()
+    spinner = _spinner(run)
+    await wait_until(lambda: spinner.turns > 1000, within=10)
+    assert spinner.warm is None and spinner.warm_frames == 0
+    ex.open_symbol(TARGET)
+    result = await run.result()
+    assert_one_accepted(ex, result.client_oid)
+
+
+async def test_a_stopped_run_closes_the_warmer(ex: EmbeddedExchange) -> None:
+    await _gray(ex)
+    run = start_sniper(sniper_config(ex, SPIN="always"))
+    await run.armed()
+    spinner = _spinner(run)
+    await wait_until(lambda: spinner.warm_frames > 50, within=10)
+    assert run.task is not None
+    run.task.cancel()
+    await asyncio.gather(run.task, return_exceptions=True)
+    warm = spinner.warm
+    assert warm is not None and warm.closed and not warm.serving and warm.port
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", warm.port)
+    except OSError:
+        pass
+    else:
+        writer.close()
+        raise AssertionError("the warmer's server still listens")
+    assert ex.records.orders == []

@@ -65,3 +65,12 @@ def test_documented() -> None:
     assert "1 CPU core" in VARIABLES["SPIN"].replace("one CPU core", "1 CPU core")
     assert "default 10" in VARIABLES["SPIN_BEFORE_S"]
     assert "default 60" in VARIABLES["SPIN_MAX_S"]
+
+
+def test_spin_warm_defaults_on_and_is_validated(tmp_path: Path) -> None:
+    assert cfg(tmp_path).spin_warm is True
+    assert cfg(tmp_path, SPIN_WARM="0").spin_warm is False
+    assert cfg(tmp_path, SPIN_WARM="1").spin_warm is True
+    with pytest.raises(ConfigError, match="SPIN_WARM"):
+        cfg(tmp_path, SPIN_WARM="sometimes")
+    assert "default 1" in VARIABLES["SPIN_WARM"]

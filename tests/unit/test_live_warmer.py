@@ -1,0 +1,214 @@
+"""``SPIN_WARM``: the loopback warmer that keeps the receive path hot while the loop busy-polls.
+
+Like ``test_live_spin``: real loops (uvloop and asyncio), no durations asserted — every wait is
+for an observable state (``warm_frames``, ``received``, ``serving``...), bounded, so a loaded
+machine makes these slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import uvloop
+
+from sniper import _fast
+from sniper.live.spin import Spinner
+from sniper.live.warmer import WARM_HOST, WARM_PERIOD_US, Warmer, warm_frame
+
+LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+WAIT_S = 20.0
+TARGET = "PAWSUSDT"
+HIT = int(_fast.FrameKind.TICKER_HIT)
+UNBINDABLE = "192.0.2.1"  # TEST-NET-1: not an address of this host, the bind fails
+
+
+def run_on(loop_name: str, coro: Callable[[], Awaitable[None]]) -> None:
+    with asyncio.Runner(loop_factory=LOOPS[loop_name]) as runner:
+        runner.run(coro())  # type: ignore[arg-type]
+
+
+async def until(cond: Callable[[], bool], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, f"not reached in time: {what}"
+        await asyncio.sleep(0.001)
+
+
+class Flags:
+    def __init__(self, to_open: float | None = None) -> None:
+        self.to_open = to_open
+        self.fired = False
+
+    def spinner(self, mode: str, warmer: Callable[[], Warmer] | None, **kw: Any) -> Spinner:
+        return Spinner(
+            mode=mode,
+            before_s=10.0,
+            max_s=60.0,
+            seconds_to_open=lambda: self.to_open,
+            fired=lambda: self.fired,
+            recheck_s=0.005,
+            warmer=warmer,
+        )
+
+
+async def refused(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port any more."""
+    try:
+        _, writer = await asyncio.open_connection(WARM_HOST, port)
+    except OSError:
+        return True
+    writer.close()
+    return False
+
+
+# --- the frame ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["PAWSUSDT", "ETHUSDT", "BTCUSDT"])
+def test_the_warm_frame_is_another_symbols_ticker_and_a_miss(target: str) -> None:
+    frame = warm_frame(target)
+    assert _fast.TickerScanner(target).scan(frame) != HIT
+    # a real ticker push: the scanner of the symbol it names calls it a hit
+    other = "BTCUSDT" if target == "ETHUSDT" else "ETHUSDT"
+    assert f'"instId":"{other}"'.encode() in frame and target.encode() not in frame
+    assert _fast.TickerScanner(other).scan(frame) == HIT
+    assert Warmer(target).frame == frame
+
+
+# --- the warmer inside the spinner --------------------------------------------------------------
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_warms_while_spinning_never_hits_and_closes_after_the_fire(loop_name: str) -> None:
+    async def main() -> None:
+        flags = Flags()
+        spinner = flags.spinner("always", lambda: Warmer(TARGET))
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.warm is not None and spinner.warm.received >= 50, "warm")
+        warm = spinner.warm
+        assert warm is not None and warm.ready and warm.serving and warm.port
+        assert warm.period_ns == WARM_PERIOD_US * 1000
+        assert warm.hits == 0 and spinner.spinning
+        flags.fired = True
+        await until(lambda: not spinner.spinning, "stopped after the fire")
+        assert spinner.stopped_by == "fired"
+        assert warm.closed and not warm.ready and not warm.serving
+        sent = spinner.warm_frames
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert spinner.warm_frames == sent == warm.sent  # nothing sent after the fire
+        assert warm.hits == 0
+        async with asyncio.timeout(WAIT_S):
+            await task
+        await until(lambda: len(asyncio.all_tasks()) == 1, "no task left")
+        assert await refused(warm.port)
+
+    run_on(loop_name, main)
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_cancel_closes_the_warmer(loop_name: str) -> None:
+    async def main() -> None:
+        spinner = Flags().spinner("always", lambda: Warmer(TARGET))
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.warm_frames > 10, "warming")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        warm = spinner.warm
+        assert warm is not None and warm.closed and not warm.serving and warm.port
+        assert spinner.stopped_by == "cancelled"
+        await until(lambda: len(asyncio.all_tasks()) == 1, "no task left")
+        assert await refused(warm.port)
+
+    run_on(loop_name, main)
+
+
+def test_cancel_while_the_warmer_opens_leaves_nothing() -> None:
+    async def main() -> None:
+        spinner = Flags().spinner("always", lambda: Warmer(TARGET))
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.warm is not None, "warmer created")
+        task.cancel()  # at once: the pair is still being set up
+        await asyncio.gather(task, return_exceptions=True)
+        warm = spinner.warm
+        assert warm is not None and warm.closed and not warm.serving and not warm.ready
+        await until(lambda: len(asyncio.all_tasks()) == 1, "no task left")
+        if warm.port is not None:
+            assert await refused(warm.port)
+
+    run_on("uvloop", main)
+
+
+def test_warms_only_inside_the_window() -> None:
+    async def main() -> None:
+        flags = Flags(to_open=300.0)
+        spinner = flags.spinner("auto", lambda: Warmer(TARGET))
+        task = asyncio.create_task(spinner.run())
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert spinner.warm is None and spinner.warm_frames == 0  # before the window: nothing
+        flags.to_open = 5.0
+        await until(lambda: spinner.warm_frames > 20, "warming in the window")
+        first = spinner.warm
+        flags.to_open = 300.0  # the open moved: the window ends, and the warmer with it
+        await until(lambda: not spinner.spinning, "window over")
+        assert first is not None and first.closed and not first.serving
+        sent = spinner.warm_frames
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert spinner.warm_frames == sent
+        flags.to_open = 5.0  # a new window: a new pair
+        await until(lambda: spinner.warm_frames > sent + 20, "warming again")
+        assert spinner.warm is not first and spinner.windows == 2
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert spinner.warm is not None and spinner.warm.closed
+
+    run_on("uvloop", main)
+
+
+def test_no_factory_no_warmer() -> None:
+    async def main() -> None:
+        flags = Flags()
+        spinner = flags.spinner("always", None)
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.turns > 200, "spinning")
+        assert spinner.warm is None and spinner.warm_frames == 0
+        assert len(asyncio.all_tasks()) == 2  # the test and the spinner: no warmer task
+        flags.fired = True
+        async with asyncio.timeout(WAIT_S):
+            await task
+
+    run_on("uvloop", main)
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        pytest.param(lambda: Warmer(TARGET, host=UNBINDABLE), id="bind-error"),
+        pytest.param(lambda: (_ for _ in ()).throw(OSError("no sockets")), id="factory-raises"),
+    ],
+)
+def test_a_failing_setup_spins_without_it_and_says_so_once(
+    factory: Callable[[], Warmer], caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        flags = Flags(to_open=5.0)
+        spinner = flags.spinner("auto", factory)
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner._warm_failed, "setup failed")
+        turns = spinner.turns
+        await until(lambda: spinner.turns > turns + 200, "still spinning")
+        assert spinner.spinning and spinner.warm_frames == 0
+        flags.to_open = 300.0
+        await until(lambda: not spinner.spinning, "window over")
+        flags.to_open = 5.0  # a second window: not tried again, not logged again
+        await until(lambda: spinner.windows == 2 and spinner.turns > turns + 400, "again")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    with caplog.at_level(logging.WARNING, logger="sniper.run"):
+        run_on("uvloop", main)
+    warnings = [r for r in caplog.records if "loopback warmer" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "busy-polling without it" in warnings[0].getMessage()
