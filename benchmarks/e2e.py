@@ -101,14 +101,22 @@ CONTESTANT_SPECS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     ),
     # sniper run SPIN=always with that warmer injected into its spin turn (sniper_warm.py)
     "sniper_spin_always_warm": ("sniper_warm", "plain", (("SPIN", "always"), ("WARM_US", "200"))),
-    # the busy floor with the same warmer (contestants/floor_warm.c): like with like
+    # the busy floors with the same loopback warmer as the product's busy-poll
+    # (contestants/floor_warm.c; sniper.live.warmer): the SPIN=always lines' like-for-like limit
     "floor_busy_warm": ("floor_warm", "plain", (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200"))),
+    "floor_tls_busy_warm": (
+        "floor_warm",
+        "tls",
+        (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200")),
+    ),
 }
 ALL_CONTESTANTS = (
     "floor_block",
     "floor_busy",
+    "floor_busy_warm",
     "floor_tls_block",
     "floor_tls_busy",
+    "floor_tls_busy_warm",
     "sniper_spin_off",
     "sniper_spin_always",
     "sniper_tls_spin_off",
@@ -126,7 +134,6 @@ DIAGNOSTIC_CONTESTANTS = (
     "bare_raw_busy",
     "bare_picows_busy_warm",
     "sniper_spin_always_warm",
-    "floor_busy_warm",
 )
 # The names of earlier runs (session 1-3 JSON, scripts): the same contestants as then.
 ALIASES = {"floor": "floor_block", "sniper": "sniper_spin_off"}
@@ -163,8 +170,8 @@ def build_floor(
     it needs). ``tls``: the ``-DFLOOR_TLS`` build (libssl), which needs the headers: no
     fallback. ``library``: the shared object with ``floor_main()`` (for ``hosted_floor``)
     instead of the executable. Raises :class:`FloorUnavailable` with the compiler output when
-    no attempt builds. ``warm``: the diagnostic ``floor_warm.c`` (floor.c plus a loopback cache
-    warmer in its busy loop; plain executable only).
+    no attempt builds. ``warm``: ``floor_warm.c`` (floor.c plus a loopback cache warmer in its
+    busy loop; executables only, plain or ``tls``).
     """
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
@@ -180,9 +187,7 @@ def build_floor(
         return out
     flags = ["-O2", *(["-DFLOOR_AS_LIBRARY", "-fPIC", "-shared"] if library else [])]
     if tls:
-        attempts = [
-            [gcc, *flags, "-DFLOOR_TLS", str(FLOOR_SOURCE), "-o", str(out), "-lssl", "-lcrypto"]
-        ]
+        attempts = [[gcc, *flags, "-DFLOOR_TLS", source, "-o", str(out), "-lssl", "-lcrypto"]]
     else:
         attempts = [
             [gcc, *flags, source, "-o", str(out), "-lcrypto"],
@@ -315,7 +320,7 @@ def _argv(name: str, work_dir: Path) -> tuple[str, ...]:
     if kind == "floor":
         return (str(build_floor(work_dir, tls=transport == "tls")),)
     if kind == "floor_warm":
-        return (str(build_floor(work_dir, warm=True)),)
+        return (str(build_floor(work_dir, tls=transport == "tls", warm=True)),)
     if kind == "hosted_floor":
         lib = build_floor(work_dir, library=True)
         return (sys.executable, str(HOSTED_FLOOR_SCRIPT), str(lib))

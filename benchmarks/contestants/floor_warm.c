@@ -1,13 +1,16 @@
-/* Diagnostic contestant floor_busy_warm: floor.c (FLOOR_WAIT=busy, plain) with the same
- * cache warmer as benchmarks/contestants/sniper_warm.py, for a like-with-like reading of it.
+/* Contestants floor_busy_warm and floor_tls_busy_warm: floor.c (FLOOR_WAIT=busy, plain or
+ * -DFLOOR_TLS) with a loopback cache warmer like the product's busy-poll has
+ * (sniper/live/warmer.py) — the SPIN=always budget lines' like-for-like C limit.
  *
- * Not part of the budget. While the floor busy-polls, every FLOOR_WARM_US µs (default 200) it
+ * While the floor busy-polls, every FLOOR_WARM_US µs (default 200) it
  * writes a ticker-shaped 400-byte message on one end of a loopback TCP connection it opened to
  * itself and reads it back on the other end (MSG_DONTWAIT), so the kernel's loopback send and
  * receive paths run as often as in the warmed Python contestants. floor.c is not changed: this
  * file includes it and hooks the busy loop's per-iteration call of time(NULL) (its deadline
  * check); time() keeps its meaning. Built by benchmarks/e2e.py:
  *   gcc -O2 floor_warm.c -o floor_warm -lcrypto   (or -DFLOOR_NO_OPENSSL_HEADERS -l:libcrypto.so.3)
+ *   gcc -O2 -DFLOOR_TLS floor_warm.c -o floor_tls_warm -lssl -lcrypto
+ * The warmer is plain TCP in both builds, as the product's (its loopback pair has no TLS).
  */
 #define _GNU_SOURCE /* as floor.c: memmem, strcasestr */
 #include <arpa/inet.h>

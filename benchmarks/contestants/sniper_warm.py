@@ -1,15 +1,17 @@
 """Diagnostic contestant ``sniper_spin_always_warm``: ``sniper run --json`` with ``SPIN=always``,
-plus a cache warmer injected into its busy-poll from outside (the product is not changed).
+plus a cache warmer injected into its busy-poll from outside.
 
-Not part of the budget. ``bare_picows.py`` with ``BARE_WARM_US`` showed that the busy-polling
-client's ticker → ``on_ws_frame`` gap to the busy floor is a cold-path cost: when a frame goes
-through the same read path (epoll → transport → picows → ``on_ws_frame``) every few hundred µs,
-the gap disappears. This asks whether the same holds for the product: while the
-:class:`sniper.live.spin.Spinner` busy-polls, a second picows connection to a picows server in
+Not part of the budget. Since the product's own busy-poll warms the same way
+(``sniper.live.warmer``, ``SPIN_WARM=1``), this contestant now runs two warmers side by side;
+``sniper_spin_always`` is the product's warmer alone. ``bare_picows.py`` with ``BARE_WARM_US``
+showed that the busy-polling client's ticker → ``on_ws_frame`` gap to the busy floor is a cold-path
+cost: when a frame goes through the same read path (epoll → transport → picows → ``on_ws_frame``)
+every few hundred µs, the gap disappears. This asked whether the same holds for the product: while
+the :class:`sniper.live.spin.Spinner` busy-polls, a second picows connection to a picows server in
 the same process (127.0.0.1, nothing leaves the host, nothing reaches the exchange) gets a
-ticker-shaped frame for another symbol every ``WARM_US`` µs from the spin turn. Its listener is
-a bare ``picows.WSListener`` (the scanner is not exercised: what is warmed is the loop, the
-transport and picows, and the kernel's loopback path).
+ticker-shaped frame for another symbol every ``WARM_US`` µs from the spin turn. Its listener is a
+bare ``picows.WSListener`` (the scanner is not exercised: what is warmed is the loop, the transport
+and picows, and the kernel's loopback path).
 
 Usage (by the harness): ``python sniper_warm.py`` with the ``sniper run`` environment; it runs
 ``sniper run --json`` in this process after patching ``Spinner._start`` / ``Spinner._turn``.
