@@ -784,7 +784,14 @@ class RestApi:
 
     async def v2_order_info(self, request: web.Request) -> web.Response:
         order = self._lookup_order(request, v3=False)
-        return self.ok([order.v2_info(cancel_reason=self.ex.settings.v2_order_info_cancel_reason)])
+        rows = [order]
+        if self.ex.settings.client_oid_lookup == "all" and not request.query.get("orderId"):
+            # §5.9: `data` is an array — here every order that took the clientOid, oldest first
+            rows = self.ex.state.find_orders(
+                request[ACCOUNT_KEY], None, request.query.get("clientOid")
+            )
+        reason = self.ex.settings.v2_order_info_cancel_reason
+        return self.ok([o.v2_info(cancel_reason=reason) for o in rows])
 
     async def v3_order_info(self, request: web.Request) -> web.Response:
         return self.ok(self._lookup_order(request, v3=True).v3_info())

@@ -110,6 +110,13 @@ class ExchangeSettings:
     #   so that a resend of a FILLED order is executed as a NEW order (a second sale); or "any"
     #   order (a kinder venue, kept as a variant the client is tested against too).
     duplicate_scope: Literal["any", "unfilled"] = "unfilled"
+    # which order a lookup by clientOid answers when more than one order took it (a resend of a
+    # FILLED order under duplicate_scope="unfilled", copies in flight accepted one after another
+    # once an ioc copy was cancelled unfilled). §5.9 says only that v2 orderInfo's `data` is an
+    # array; which order(s) it holds is [UNCERTAIN]: "newest" (the default), "oldest", or "all"
+    # (v2: every order of the clientOid, oldest first; v3 order-info answers one object, so
+    # "all" answers the oldest there).
+    client_oid_lookup: Literal["newest", "oldest", "all"] = "newest"
     # * for how long after the order (exchange clock): then the clientOid is free again.
     duplicate_expiry_s: float = 6 * 3600.0
     taker_fee_rate: str = "0.001"  # charged on the received coin of a fill
@@ -285,6 +292,11 @@ class ExchangeSettings:
         if self.duplicate_scope not in ("any", "unfilled"):
             raise ValueError(
                 f"duplicate_scope must be 'any' or 'unfilled', got {self.duplicate_scope!r}"
+            )
+        if self.client_oid_lookup not in ("newest", "oldest", "all"):
+            raise ValueError(
+                "client_oid_lookup must be 'newest', 'oldest' or 'all', "
+                f"got {self.client_oid_lookup!r}"
             )
         if self.v2_unannounced_open_time not in ("", "far_future"):
             raise ValueError(

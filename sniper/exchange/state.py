@@ -329,6 +329,8 @@ class ExchangeState:
         self.symbols: dict[str, Symbol] = {}
         self.orders: dict[str, Order] = {}
         self._orders_by_oid: dict[tuple[str, str], Order] = {}
+        # every order that took a clientOid, oldest first (``settings.client_oid_lookup``)
+        self._all_by_oid: dict[tuple[str, str], list[Order]] = {}
         self._next_order_id = 1_323_504_373_667_975_176 + random.randint(0, 10**12)
         # every fill of every order, in order (book.FillRecord): what a test checks
         self.fills: list[FillRecord] = []
@@ -434,14 +436,25 @@ class ExchangeState:
     def find_order(
         self, account: Account, order_id: str | None, client_oid: str | None
     ) -> Order | None:
-        order = None
+        """The order named by ``order_id``, else by ``client_oid``: when more than one order
+        took that clientOid, the newest or the oldest per ``settings.client_oid_lookup`` ("all"
+        answers the oldest here; :meth:`find_orders` gives v2 orderInfo every one)."""
+        found = self.find_orders(account, order_id, client_oid)
+        if not found:
+            return None
+        return found[-1] if self.settings.client_oid_lookup == "newest" else found[0]
+
+    def find_orders(
+        self, account: Account, order_id: str | None, client_oid: str | None
+    ) -> list[Order]:
+        """The order named by ``order_id`` (one), else every order that took ``client_oid``,
+        oldest first (an account's own orders only)."""
         if order_id:
             order = self.orders.get(order_id)
-        elif client_oid:
-            order = self._orders_by_oid.get((account.api_key, client_oid))
-        if order is None or order.api_key != account.api_key:
-            return None
-        return order
+            return [order] if order is not None and order.api_key == account.api_key else []
+        if not client_oid:
+            return []
+        return list(self._all_by_oid.get((account.api_key, client_oid), ()))
 
     def place_order(
         self, account: Account, req: OrderRequest, *, now_ms: int, api: str
@@ -550,6 +563,7 @@ class ExchangeState:
             order = self._execute(account, sym, req, client_oid, size, limit_price, now_ms, api)
         self.orders[order.order_id] = order
         self._orders_by_oid[(account.api_key, client_oid)] = order  # the newest one
+        self._all_by_oid.setdefault((account.api_key, client_oid), []).append(order)
         if auction and self.on_auction_order is not None:
             self.on_auction_order()
         return order

@@ -420,6 +420,7 @@ class Executor:
         # copies in flight, only when a second one provably cannot sell (sniper.live.volley)
         self.volleys = Volleys.of(config, self.clock, order, self.reconciler.holdings, self.sender)
         self.fired_plan: VolleyPlan | None = None  # the copies following the trigger's
+        self.flown: Verdict | None = None  # the answers of the copies last flown (volley or one)
 
     @property
     def unanswered(self) -> bool:
@@ -500,7 +501,7 @@ class Executor:
             if not copies[0].written:
                 copies = [await self.sender.send(copies[0].number)]
                 plan = plan if plan is None or self.volleys.proof().ok else None
-            flown = await fly(self.sender, copies, plan)
+            flown = self.flown = await fly(self.sender, copies, plan)
             answer = flown.chosen
             for other in flown.others if answer.outcome is Outcome.NOT_OPEN_YET else ():
                 pacer.note(other.env)
@@ -630,7 +631,22 @@ class Executor:
             return Decimal(0)
 
     def _found(self, state: OrderState, via: str) -> Execution:
+        """The order as found by a lookup (or a push). After a volley whose copies got no
+        acceptance, the copy found is one venue order of the clientOid, not necessarily the one
+        that sold: every other copy that may be an order of its own is carried
+        (``unproven_copies``), so the report reads more than the clientOid's one answer
+        (:func:`~sniper.live.volley.read_fill`)."""
         log.info("order found by %s: orderId %s (%s)", via, state.order_id, state.status)
+        others = max(0, self.flown.maybe_orders - 1) if self.flown is not None else 0
+        if others:
+            log.warning(
+                "order found by %s after a volley: %d other cop%s may be venue orders of the "
+                "same clientOid (one accepted and cancelled unfilled frees the coin for the "
+                "next): the report reads them all",
+                via,
+                others,
+                "y" if others == 1 else "ies",
+            )
         return Execution(
             state.order_id,
             self.order.client_oid,
@@ -639,6 +655,8 @@ class Executor:
             0,
             self.attempts,
             self.codes,
+            (),
+            others,
         )
 
     def _unknown_window_s(self) -> float:

@@ -312,6 +312,20 @@ class Reconciler:
             if feed is None:
                 await asyncio.sleep(0.1)
 
+    async def lookup_rows(self) -> list[OrderState]:
+        """Every venue order the lookup by clientOid answers with (v2 ``data`` is an array,
+        §5.9), and the order feed's last push (``[]``: none, or no answer)."""
+        pushed = self.pushed()
+        try:
+            env = await self.rest.request(
+                self.venue.order_info_call(self.client_oid), signed=True, time_limit_s=2.0
+            )
+            rows = self.venue.parse_order_infos(env)
+        except (ExchangeUnavailable, ValueError) as exc:
+            log.debug("order lookup failed: %s", exc)
+            rows = []
+        return rows + ([pushed] if pushed is not None else [])
+
     async def lookup_id(self, order_id: str) -> OrderState | None:
         """The venue order ``order_id`` (None: not found, or no answer). Copies of one volley
         share their clientOid, so a clientOid names more than one order once two of them were

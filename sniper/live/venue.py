@@ -212,6 +212,7 @@ class Venue(Protocol):
     def parse_order_ack(self, data: Any) -> str: ...
     def order_info_call(self, client_oid: str, *, order_id: str | None = None) -> Call: ...
     def parse_order_info(self, env: Envelope) -> OrderState | None: ...
+    def parse_order_infos(self, env: Envelope) -> list[OrderState]: ...
     def classify(self, env: Envelope) -> Outcome: ...
     def explain(self, env: Envelope) -> str: ...
     def is_auth_error(self, env: Envelope) -> bool: ...
@@ -540,22 +541,31 @@ class _VenueBase:
         return Call("GET", self.api.order_info_path, urlencode({"clientOid": client_oid}))
 
     def parse_order_info(self, env: Envelope) -> OrderState | None:
-        """``None`` = the exchange says the order does not exist (a not-found code, or no row)."""
+        """``None`` = the exchange says the order does not exist (a not-found code, or no row).
+        The first row: where a clientOid may name more than one venue order (copies in flight),
+        :meth:`parse_order_infos` reads them all."""
+        rows = self.parse_order_infos(env)
+        return rows[0] if rows else None
+
+    def parse_order_infos(self, env: Envelope) -> list[OrderState]:
+        """Every order row of an order lookup (v2 ``data`` is an array, §5.9: which orders a
+        clientOid shared by several answers with is not documented); ``[]`` = not found."""
         if env.code in self.table.order_not_found:
-            return None
+            return []
         if not env.ok:
             raise ValueError(f"{_endpoint(self.api.order_info_path)}: {env.code} {env.msg}")
-        for row in _envelope_rows(env):
-            if isinstance(row, dict) and row.get("orderId"):
-                return OrderState(
-                    order_id=str(row.get("orderId")),
-                    client_oid=str(row.get("clientOid", "")),
-                    **{
-                        field: str(_first(row, names))
-                        for field, names in self.api.order_info_fields.items()
-                    },
-                )
-        return None
+        return [
+            OrderState(
+                order_id=str(row.get("orderId")),
+                client_oid=str(row.get("clientOid", "")),
+                **{
+                    field: str(_first(row, names))
+                    for field, names in self.api.order_info_fields.items()
+                },
+            )
+            for row in _envelope_rows(env)
+            if isinstance(row, dict) and row.get("orderId")
+        ]
 
     # --- verdicts -----------------------------------------------------------------------------
     def classify(self, env: Envelope) -> Outcome:

@@ -308,6 +308,17 @@ class Verdict:
         code no table knows): each may be a venue order of its own."""
         return sum(1 for a in self.others if a.outcome in _UNPROVEN)
 
+    @property
+    def maybe_orders(self) -> int:
+        """Copies of this flight, the chosen one included, that may each be a venue order:
+        accepted, or an answer that proves nothing (a final refusal, "not open yet", a
+        duplicate or a refusal before the write are not orders of their own)."""
+        return sum(
+            1
+            for a in (self.chosen, *self.others)
+            if a.outcome is Outcome.ACCEPTED or a.outcome in _UNPROVEN
+        )
+
     def copies(self, parse_ack: Callable[[Any], str]) -> tuple[AcceptedCopy, ...]:
         """The accepted copies' venue orders (``parse_ack``: the venue's orderId reader)."""
         return tuple(
@@ -380,21 +391,81 @@ class CopiesFill:
 async def read_fill(reconciler: Reconciler, execution: Execution, within_s: float) -> CopiesFill:
     """The fill to report for ``execution``. One accepted copy and no copy that may be an order
     of its own: by clientOid, as always (the order feed, ``orderInfo``). Else every accepted
-    copy is read by its own orderId until each is final or ``within_s`` passed, and the copy
-    that sold is reported (:func:`combine_fills`); when every accepted copy ended unfilled and
-    another copy went unproven, the clientOid is read too (that copy may have sold)."""
+    copy (or the order a lookup found) is read by its own orderId until each is final or
+    ``within_s`` passed, and the copy that sold is reported (:func:`combine_fills`). When every
+    order read ended unfilled and another copy went unproven, the clientOid is read too, every
+    row (that copy may have sold); still none sold → the holdings must say so too
+    (:func:`_check_holdings`), else :class:`~sniper.errors.OrderUnconfirmed` — never "0 sold"
+    while a copy may have sold."""
     ids = tuple(dict.fromkeys(c.order_id for c in execution.accepted if c.order_id))
     if len(ids) < 2 and not execution.unproven_copies:
         return CopiesFill(await reconciler.fill(within_s))
     deadline = time.monotonic() + within_s
     states = await reconciler.fills_of(ids or (execution.order_id,), within_s)
-    released = all(s is not None and order_done(s) and not _sold(s) for s in states.values())
-    if execution.unproven_copies and released:
-        left = max(0.5, deadline - time.monotonic())
-        by_oid = await reconciler.fill(left)
-        if by_oid is not None and by_oid.order_id not in states:
-            states[by_oid.order_id] = by_oid
+    if execution.unproven_copies and _released(states):
+        by_oid = await reconciler.fill(max(0.5, deadline - time.monotonic()))
+        _add(states, [by_oid] if by_oid is not None else [])
+        if _released(states):  # every row: v2 orderInfo's data is an array (§5.9)
+            _add(states, await reconciler.lookup_rows())
+        open_ids = [i for i, st in states.items() if st is not None and not order_done(st)]
+        if open_ids:
+            left = max(0.5, deadline - time.monotonic())
+            states.update(await reconciler.fills_of(open_ids, left))
+        if _released(states):
+            await _check_holdings(reconciler, states, execution.unproven_copies)
     return combine_fills(execution.order_id, states)
+
+
+def _add(states: dict[str, OrderState | None], found: Sequence[OrderState]) -> None:
+    """``found`` orders into ``states``: new ones, and fresher reads of those still open."""
+    for state in found:
+        known = states.get(state.order_id)
+        if known is None or not order_done(known):
+            states[state.order_id] = state
+
+
+def _released(states: Mapping[str, OrderState | None]) -> bool:
+    """Every order read is final and sold nothing."""
+    return all(s is not None and order_done(s) and not _sold(s) for s in states.values())
+
+
+async def _check_holdings(
+    reconciler: Reconciler, states: Mapping[str, OrderState | None], unproven: int
+) -> None:
+    """No order read sold, but ``unproven`` copies may be venue orders the clientOid lookup
+    did not show (the venue answers a shared clientOid with one order, §5.9): the holdings now
+    against the snapshot taken at the fire. Fallen (or risen in between: a deposit can hide a
+    sale), or not readable → :class:`~sniper.errors.OrderUnconfirmed`."""
+    from sniper.errors import OrderUnconfirmed
+
+    coin = reconciler.config.base_coin
+    oid = reconciler.client_oid
+    snap = reconciler.snapshot
+    now: Decimal | None = None
+    for _ in range(3):
+        if snap is None:
+            break
+        now = await reconciler.read_holdings()
+        if now is not None:
+            break
+        await asyncio.sleep(0.2)
+    if snap is None or now is None:
+        why = f"the {coin} balance could not be compared with the one read at the fire"
+    elif (rose := reconciler.holdings.rose_since(snap)) > 0:
+        why = f"the {coin} balance rose by {_text(rose)} since the fire (a deposit can hide a sale)"
+    elif now < snap.amount:
+        why = (
+            f"the {coin} balance fell by {_text(snap.amount - now)} since the fire, and no "
+            "order read by its orderId or clientOid sold"
+        )
+    else:
+        return
+    raise OrderUnconfirmed(
+        f"every order read of clientOid {oid} ended unfilled, but {unproven} other cop"
+        f"{'y' if unproven == 1 else 'ies'} of the volley got no answer that proves it was not "
+        f"an order of its own, and {why}: a copy may have sold — check your orders before "
+        "running again"
+    )
 
 
 def combine_fills(chosen: str, states: Mapping[str, OrderState | None]) -> CopiesFill:

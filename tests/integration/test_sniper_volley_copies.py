@@ -12,9 +12,8 @@ Made deterministic without touching the exchange: the pair opens 40 ms before it
 ``openTime`` (every copy arrives after the open, so the first to arrive is accepted), and the
 test wraps ``ex.state.place_order`` to change the market between two copies — a bid at the
 floor appears right after copy 1 (a book event), or a deposit lands. How the venue answers a
-lookup by clientOid when two orders share it is not documented: ``oid_lookup="oldest"`` makes
-the exchange answer the first (the test restores the index the exchange keeps), "newest" is the
-exchange's own behaviour.
+lookup by clientOid when two orders share it is not documented (§5.9): the tests run over the
+exchange's ``client_oid_lookup`` variants ("newest", "oldest", "all" rows).
 """
 
 from __future__ import annotations
@@ -61,11 +60,12 @@ def after_first_accepted(
     oid_lookup: str = "newest",
 ) -> list[Order]:
     """``event`` runs once, right after the matching engine accepted the first copy (before
-    the next copy reaches it). ``oid_lookup="oldest"``: from then on the exchange's lookup by
-    clientOid answers the FIRST order that took it (a variant the reference leaves open), not
-    the newest. Returns the accepted orders, in arrival order."""
+    the next copy reaches it). ``oid_lookup``: which order the exchange's lookup by clientOid
+    answers when two took it (``ExchangeSettings.client_oid_lookup``: "newest", "oldest", or
+    "all" rows in v2 orderInfo — the reference leaves it open, §5.9). Returns the accepted
+    orders, in arrival order."""
     original = ex.state.place_order
-    index = ex.state._orders_by_oid  # the exchange's clientOid -> order index
+    ex.settings.client_oid_lookup = oid_lookup  # type: ignore[assignment]
     orders: list[Order] = []
 
     def place(*args: Any, **kwargs: Any) -> Any:
@@ -74,8 +74,6 @@ def after_first_accepted(
             orders.append(result)
             if len(orders) == 1:
                 event(result)
-        if oid_lookup == "oldest" and orders:
-            index[(API_KEY, orders[0].client_oid)] = orders[0]
         return result
 
     monkeypatch.setattr(ex.state, "place_order", place)
@@ -83,7 +81,9 @@ def after_first_accepted(
 
 
 @both_modes
-@pytest.mark.parametrize(("oid_lookup", "feed"), [("newest", "1"), ("oldest", "0")])
+@pytest.mark.parametrize(
+    ("oid_lookup", "feed"), [("newest", "1"), ("oldest", "0"), ("all", "0"), ("oldest", "1")]
+)
 async def test_an_unfilled_accepted_copy_then_a_selling_one_reports_the_sale(
     ex: EmbeddedExchange,
     mode: str,
@@ -120,18 +120,23 @@ async def test_an_unfilled_accepted_copy_then_a_selling_one_reports_the_sale(
 
 
 @both_modes
+@pytest.mark.parametrize("oid_lookup", ["newest", "oldest", "all"])
 async def test_a_deposit_during_the_volley_two_copies_sell_and_the_total_is_reported(
     ex: EmbeddedExchange,
     mode: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    oid_lookup: str,
 ) -> None:
     """The whole-balance proof cannot see a deposit credited between the last balance read
     and the copies' arrival: copy 1 sells the 1000 held, the deposit makes 1000 free again,
     copy 2 sells it too. The report shows the 2000 sold, never less, and says why."""
     caplog.set_level(logging.INFO)
     orders = after_first_accepted(
-        ex, monkeypatch, lambda first: ex.set_balance(API_KEY, "PAWS", "1000"), oid_lookup="oldest"
+        ex,
+        monkeypatch,
+        lambda first: ex.set_balance(API_KEY, "PAWS", "1000"),
+        oid_lookup=oid_lookup,
     )
     run = await early_open_run(ex, PRIVATE_FEED="0")
     result = await run.result(within=20)

@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import logging
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from sniper.errors import OrderUnconfirmed
 from sniper.live.executor import Answer, Attempt, Execution, Fired
 from sniper.live.lanes import Reply
 from sniper.live.outcomes import Outcome
+from sniper.live.reconcile import HoldingsTracker
 from sniper.live.report import sold_result
 from sniper.live.venue import ClassicVenue, Envelope, OrderState, UtaVenue, parse_envelope
 from sniper.live.volley import AcceptedCopy, combine_fills, read_fill, verdict
@@ -127,12 +130,36 @@ def test_the_report_names_the_seller_with_its_own_reply_timing() -> None:
 
 
 class FakeReconciler:
-    """The two reads :func:`read_fill` makes: by orderId, and by clientOid."""
+    """The reads :func:`read_fill` makes: by orderId, by clientOid (one answer, then every
+    row), and the holdings against the snapshot taken at the fire."""
 
-    def __init__(self, by_id: dict[str, OrderState | None], by_oid: OrderState | None) -> None:
+    def __init__(
+        self,
+        by_id: dict[str, OrderState | None],
+        by_oid: OrderState | None,
+        *,
+        rows: list[OrderState] | None = None,
+        held: tuple[str, str] = ("1000", "1000"),  # (at the fire, now)
+    ) -> None:
         self.by_id = by_id
         self.by_oid = by_oid
+        self.rows = rows or []
         self.asked: list[object] = []
+        self.config = SimpleNamespace(base_coin="PAWS")
+        self.client_oid = "snp-1"
+        self.holdings = HoldingsTracker()
+        self.holdings.record(Decimal(held[0]), at_ns=1)
+        self.snapshot = self.holdings.snapshot()
+        self.now = Decimal(held[1])
+
+    async def lookup_rows(self) -> list[OrderState]:
+        self.asked.append("rows")
+        return self.rows
+
+    async def read_holdings(self) -> Decimal:
+        self.asked.append("holdings")
+        self.holdings.record(self.now)
+        return self.now
 
     async def fills_of(self, ids: tuple[str, ...], within_s: float) -> dict[str, Any]:
         self.asked.append(ids)
@@ -166,3 +193,46 @@ async def test_an_unfilled_accepted_copy_next_to_an_unanswered_one_reads_the_cli
     got = await read_fill(rec, ex, 1.0)  # type: ignore[arg-type]
     assert rec.asked == [("111",), "clientOid"]
     assert got.fill is other and got.sold == ("999",) and got.read == ("111", "999")
+
+
+async def test_the_client_oid_answering_the_unfilled_copy_reads_every_row() -> None:
+    """Review (issue 14, F2a): the clientOid answered with the unfilled copy again; v2
+    orderInfo's ``data`` is an array — the row of the copy that sold is reported."""
+    unfilled, seller = state("111", "cancelled", "0"), state("999", "filled", "1000")
+    rec = FakeReconciler({"111": unfilled}, unfilled, rows=[unfilled, seller], held=("1000", "0"))
+    got = await read_fill(rec, execution(unproven=2), 1.0)  # type: ignore[arg-type]
+    assert rec.asked == [("111",), "clientOid", "rows"]
+    assert got.fill is seller and got.sold == ("999",)
+
+
+async def test_none_found_sold_but_the_holdings_fell_is_unconfirmed_not_zero_sold() -> None:
+    """Review (issue 14, F2b): every order the venue shows ended unfilled, a copy went
+    unproven, and the holdings fell since the fire: a copy may have sold — exit 4, never
+    "0 sold"."""
+    unfilled = state("111", "cancelled", "0")
+    rec = FakeReconciler({"111": unfilled}, unfilled, rows=[unfilled], held=("1000", "0"))
+    ex = execution(AcceptedCopy("111", 5000, 100), unproven=1)
+    with pytest.raises(OrderUnconfirmed) as info:
+        await read_fill(rec, ex, 1.0)  # type: ignore[arg-type]
+    assert info.value.exit_code == 4
+    assert "PAWS balance fell by 1000" in str(info.value) and "a copy may have sold" in str(
+        info.value
+    )
+
+
+async def test_none_sold_and_the_holdings_unchanged_reports_nothing_sold() -> None:
+    unfilled = state("111", "cancelled", "0")
+    rec = FakeReconciler({"111": unfilled}, unfilled, rows=[unfilled], held=("1000", "1000"))
+    ex = execution(AcceptedCopy("111", 5000, 100), unproven=1)
+    got = await read_fill(rec, ex, 1.0)  # type: ignore[arg-type]
+    assert rec.asked[-1] == "holdings" and got.fill is unfilled and got.sold == ()
+
+
+async def test_none_sold_but_the_holdings_rose_in_between_is_unconfirmed() -> None:
+    """A deposit credited since the fire can hide a sale: nothing is proven."""
+    unfilled = state("111", "cancelled", "0")
+    rec = FakeReconciler({"111": unfilled}, unfilled, held=("1000", "1000"))
+    rec.holdings.record(Decimal("2000"))
+    ex = execution(AcceptedCopy("111", 5000, 100), unproven=1)
+    with pytest.raises(OrderUnconfirmed, match="rose by 1000"):
+        await read_fill(rec, ex, 1.0)  # type: ignore[arg-type]
