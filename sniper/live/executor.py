@@ -34,6 +34,8 @@ unproven answer live in ``reconcile.py``, the channels' sightings of the open in
   envelope — HTML, truncated, empty) → the order may exist: handled exactly like a copy that
   got no answer (reconciled: looked up, holdings read; never resent blindly);
 * a code no table knows → no verdict: the order is looked up by clientOid (found → accepted);
+  in a volley it is settled like an ambiguous answer (:meth:`Reconciler.settle`: the copy may
+  be the one that sold while its siblings met 43012, and orderInfo may lag);
   not found → tried again, paced (~100 ms, slowing to 1 s), within ``order_retry_window_s``,
   saying so in the log (the waits of these and of the door refusals: ``retries.Pacing``);
   still unknown at the end of the window →
@@ -516,7 +518,12 @@ class Executor:
         outcome, env = answer.outcome, answer.env
         if outcome is Outcome.ACCEPTED:
             return await self._accepted(flown)
-        if outcome in (Outcome.DUPLICATE, Outcome.AMBIGUOUS, None):
+        if outcome in (Outcome.DUPLICATE, Outcome.AMBIGUOUS, None) or (
+            outcome is Outcome.UNKNOWN and volley
+        ):
+            # in a volley a code no table knows outranks the siblings' final refusals (43012:
+            # maybe the backstop after it executed): it may be the copy that sold, and a
+            # resend after one lookup would meet 43012 — settled like an ambiguous answer
             return await self._unproven(answer)
         assert env is not None
         if outcome is Outcome.REJECTED or (outcome is Outcome.UNKNOWN and self.unanswered):
