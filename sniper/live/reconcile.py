@@ -73,9 +73,14 @@ class HoldingsTracker:
     def __init__(self) -> None:
         self.last: Holdings | None = None
         self._reads: list[Holdings] = []  # since the last snapshot (bounded)
+        # two reads of the run ever differed (kept across the snapshot: the proof of copies in
+        # flight for a retry after the fire must see a balance that moved while armed)
+        self.moved = False
 
     def record(self, amount: Decimal, at_ns: int | None = None) -> None:
         read = Holdings(amount, time.monotonic_ns() if at_ns is None else at_ns)
+        if self.last is not None and self.last.amount != amount:
+            self.moved = True
         self.last = read
         self._reads.append(read)
         del self._reads[:-64]

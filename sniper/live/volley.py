@@ -48,9 +48,10 @@ this module:
 3. there is a holdings read, at most ``MAX_READ_AGE_S`` old (the upkeep reads once just before a
    known open), and it equals the order's size exactly (nothing frozen or locked, nothing more
    held than is sold);
-4. no read the run keeps (:meth:`HoldingsTracker.reads`: since the start, or since the fire for
-   the retries) differs from it: a balance that moved — a deposit landing — may move again
-   between the read and the copies' arrival.
+4. no two reads of the run ever differed (:attr:`HoldingsTracker.moved`, kept across the fire's
+   snapshot, so a retry volley after the fire sees a balance that moved while armed too; and
+   the reads kept, :meth:`HoldingsTracker.reads`): a balance that moved — a deposit landing —
+   may move again between the read and the copies' arrival.
 
 What is left: a deposit credited in the ~second between the last read and the last copy's
 arrival, on an account whose holdings never moved while armed. The copies arrive within a few ms
@@ -170,9 +171,11 @@ def whole_balance_proof(
     total: str | None,
     reads: Sequence[Holdings],
     now_ns: int,
+    moved: bool = False,
 ) -> Proof:
     """Copies in flight are safe only if the order sells everything held of the coin, per the
-    freshest read, and the holdings never moved (the module docstring, conditions 1-4)."""
+    freshest read, and the holdings never moved (the module docstring, conditions 1-4;
+    ``moved``: two reads of the run differed, also before the fire's snapshot)."""
     if setting == 1:
         return Proof(False, "RACE_COPIES=1")
     try:
@@ -195,7 +198,7 @@ def whole_balance_proof(
             f"the order sells {size} of {format(last.amount.normalize(), 'f')} held "
             "(not the whole balance, or part of it frozen)",
         )
-    if any(r.amount != last.amount for r in reads):
+    if moved or any(r.amount != last.amount for r in reads):
         return Proof(False, "the balance moved while armed (a deposit may still be landing)")
     return Proof(True, f"the order sells the whole balance ({size}): a second copy meets 43012")
 
@@ -580,6 +583,7 @@ class Volleys:
             total=self.order.total,
             reads=self.holdings.reads(),
             now_ns=time.monotonic_ns(),
+            moved=self.holdings.moved,
         )
 
     def plan(self, budget: int) -> VolleyPlan:

@@ -187,3 +187,26 @@ def test_race_copies_1_leads_like_the_single_aim() -> None:
     v = volleys(tracker, setting=1)
     assert v.scheduled_lead_ms() == v.clock.aim_lead_ms()
     assert v.at_fire("scheduled") is None
+
+
+def test_a_balance_that_moved_while_armed_keeps_the_retries_to_one_copy() -> None:
+    """Review (issue 14, F5): the fire's snapshot resets the reads kept, but a balance that
+    moved while armed (a deposit landing) still proves nothing for a retry volley after it."""
+    tracker = HoldingsTracker()
+    tracker.record(Decimal("400"))
+    tracker.record(Decimal("1000"))  # a deposit read while armed
+    v = volleys(tracker)
+    assert not v.proof().ok and "moved" in v.proof().why
+    tracker.snapshot()  # the fire: one copy went out, 25101 "not open yet"
+    assert tracker.reads() == (tracker.last,)
+    assert v.plan(10).copies == 1  # the retry goes as one copy
+    assert not v.proof().ok and "moved" in v.proof().why
+
+
+def test_a_balance_that_never_moved_allows_the_retry_volley() -> None:
+    tracker = HoldingsTracker()
+    tracker.record(Decimal("1000"))
+    tracker.record(Decimal("1000"))
+    tracker.snapshot()
+    v = volleys(tracker)
+    assert v.proof().ok and v.plan(10).copies > 1
