@@ -59,9 +59,13 @@ of each other, so it would have to land inside that window too; then two copies 
 (the deposit too is sold) and the report shows the total. A UTA account that could borrow the
 coin to sell it (no source documents spot auto-borrow; §5.11 lists 25202 "Insufficient
 balance") would not be covered either. A copy without a proof next to an accepted copy that
-ended unfilled is found through the clientOid only: if the venue answers a clientOid shared by
-two orders with the other one and the order feed's last push is not of it, its sale is missed
-in the report (the sale itself is still at most the holdings).
+ended unfilled is found through the clientOid only (every row of v2 orderInfo's array): if the
+venue answers a clientOid shared by two orders with the other one only and the order feed's
+last push is not of it, the sale is not reported — the holdings read against the fire's
+snapshot then stops the run unconfirmed (exit 4), never "0 sold" (the sale itself is still at
+most the holdings). An order a lookup found after a volley without an acceptance (every copy
+5xx, lost, refused) is handled the same way: the volley's other copies that may be orders are
+carried (``Execution.unproven_copies``, :attr:`Verdict.maybe_orders`).
 
 How many, how far apart (:func:`plan_volley`)
 ---------------------------------------------
