@@ -100,6 +100,7 @@ from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
 from sniper.live.volley import (
     AcceptedCopy,
     CopiesFill,
+    CopyDropped,
     Verdict,
     VolleyPlan,
     Volleys,
@@ -318,14 +319,24 @@ class OrderSender:
         """Place-order slots free in the 1 s window now."""
         return self._rate.available()
 
-    async def send(self, previous: int, lane: int | None = None) -> Attempt:
+    async def send(
+        self,
+        previous: int,
+        lane: int | None = None,
+        *,
+        wanted: Callable[[], bool] | None = None,
+    ) -> Attempt:
         """Re-sign and write one more copy on a lane (``lane`` if up, else an idle one if
         possible). A lane that fails before the write is retried here; the caller sees only
-        written attempts."""
+        written attempts. ``wanted`` (a volley's further copy): asked right before the write,
+        after any wait for the rate window or a lane — False → :class:`CopyDropped`, nothing
+        written."""
         while True:
             wait = self._rate.wait_time()
             if wait > 0:
                 await asyncio.sleep(wait)
+            if wanted is not None and not wanted():
+                raise CopyDropped
             if self.order.template is None:
                 raise OrderRejected(
                     None,
@@ -337,6 +348,8 @@ class OrderSender:
                 chosen = self.lanes.lanes[lane] if lane is not None else None
                 if chosen is None or not chosen.up:
                     chosen = await self.lanes.wait_lane(max(1.0, self.config.order_timeout_s))
+                    if wanted is not None and not wanted():
+                        raise CopyDropped
                 request = self.order.resign()
                 assert request is not None
                 future = chosen.send(request, "order")

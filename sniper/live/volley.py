@@ -105,7 +105,7 @@ from typing import TYPE_CHECKING, Any
 from sniper.live.clock import AIM_MARGIN_MS, PLACE_ORDER_LIMIT, NetEstimate, ServerClock
 from sniper.live.fastpath import CHANNEL_SCHEDULED
 from sniper.live.outcomes import Outcome
-from sniper.live.venue import OrderState, order_done
+from sniper.live.venue import OrderState, order_done, parse_envelope
 
 if TYPE_CHECKING:
     from sniper.config import Config
@@ -116,6 +116,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AcceptedCopy",
     "CopiesFill",
+    "CopyDropped",
     "Proof",
     "Verdict",
     "VolleyPlan",
@@ -166,6 +167,12 @@ class VolleyPlan:
     @property
     def span_ms(self) -> float:
         return (self.copies - 1) * self.spacing_ms
+
+    @property
+    def spread_ms(self) -> float:
+        """The one-way spread the plan was made for (:func:`plan_volley`: spacing = SPAN_FRACTION
+        x spread / copies)."""
+        return self.spacing_ms * self.copies / SPAN_FRACTION if self.copies > 1 else 0.0
 
 
 def whole_balance_proof(
@@ -235,20 +242,63 @@ def plan_volley(
     return VolleyPlan(copies, spacing, last_lead + (copies - 1) * spacing, why)
 
 
+class CopyDropped(Exception):
+    """A volley's further copy not written: too late, or an earlier copy already accepted."""
+
+
 async def send_copies(
     sender: OrderSender, plan: VolleyPlan, first: Attempt, *, first_lane: int
 ) -> list[Attempt]:
     """The volley's copies after ``first`` (already written on ``first_lane``): copy k is
     written ``k x spacing`` after it, on the order connections in turn. Each is counted in the
-    10/s window by the sender; a lane that fails before the write is retried by the sender."""
+    10/s window by the sender; a lane that fails before the write is retried by the sender.
+    A copy is dropped, and the volley ends, when it would leave more than one spread
+    (:attr:`VolleyPlan.spread_ms`) after its due time (a wait for the rate window or a lane
+    reconnect held it: it no longer lands within the spread) or once an earlier copy's reply
+    came back accepted (the order is on the book: another copy can only be refused)."""
     out: list[Attempt] = []
     lanes = len(sender.lanes.lanes)
+    late_ns = round(plan.spread_ms * 1e6)
     for k in range(1, plan.copies):
         due_ns = first.written_ns + round(k * plan.spacing_ms * 1e6)
         await _sleep_until_ns(due_ns)
+        written = [first, *out]
+
+        def wanted(due_ns: int = due_ns, written: list[Attempt] = written) -> bool:
+            return time.monotonic_ns() <= due_ns + late_ns and not _accepted_already(
+                sender, written
+            )
+
         previous = out[-1].number if out else first.number
-        out.append(await sender.send(previous, lane=(first_lane + k) % lanes))
+        try:
+            out.append(await sender.send(previous, lane=(first_lane + k) % lanes, wanted=wanted))
+        except CopyDropped:
+            log.info(
+                "copies %d-%d of the volley not sent: %s",
+                k + 1,
+                plan.copies,
+                "an earlier copy was accepted"
+                if _accepted_already(sender, written)
+                else f"more than {plan.spread_ms:.1f} ms past their time (held by the 10/s "
+                "window or a lane reconnect)",
+            )
+            break
     return out
+
+
+def _accepted_already(sender: OrderSender, written: Sequence[Attempt]) -> bool:
+    """A reply to one of ``written`` already came back, and it is an acceptance."""
+    for attempt in written:
+        future = attempt.future
+        if future is None or not future.done() or future.cancelled():
+            continue
+        if future.exception() is not None:
+            continue
+        reply = future.result()
+        env = parse_envelope(reply.status, reply.body)
+        if sender.venue.classify(env) is Outcome.ACCEPTED:
+            return True
+    return False
 
 
 async def fly(sender: OrderSender, copies: list[Attempt], plan: VolleyPlan | None) -> Verdict:

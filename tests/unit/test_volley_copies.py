@@ -9,8 +9,10 @@ shows the copy that sold — or, when more than one sold (a deposit during the v
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -24,7 +26,15 @@ from sniper.live.outcomes import Outcome
 from sniper.live.reconcile import HoldingsTracker
 from sniper.live.report import sold_result
 from sniper.live.venue import ClassicVenue, Envelope, OrderState, UtaVenue, parse_envelope
-from sniper.live.volley import AcceptedCopy, combine_fills, read_fill, verdict
+from sniper.live.volley import (
+    AcceptedCopy,
+    CopyDropped,
+    VolleyPlan,
+    combine_fills,
+    read_fill,
+    send_copies,
+    verdict,
+)
 
 
 def accepted(n: int, order_id: str, first_byte_ns: int) -> Answer:
@@ -236,3 +246,63 @@ async def test_none_sold_but_the_holdings_rose_in_between_is_unconfirmed() -> No
     ex = execution(AcceptedCopy("111", 5000, 100), unproven=1)
     with pytest.raises(OrderUnconfirmed, match="rose by 1000"):
         await read_fill(rec, ex, 1.0)  # type: ignore[arg-type]
+
+
+class FakeSender:
+    """``send`` as OrderSender's: the wait (the 10/s window, a lane reconnect) first, then
+    ``wanted`` right before the write."""
+
+    def __init__(self, delays_s: dict[int, float]) -> None:
+        self.venue = ClassicVenue("PAWSUSDT", "PAWS")
+        self.lanes = SimpleNamespace(lanes=[0, 1])
+        self.delays_s = delays_s  # copy number -> how long its send is held
+        self.written: list[int] = []
+
+    async def send(self, previous: int, lane: int | None = None, *, wanted: Any = None) -> Attempt:
+        number = previous + 1
+        await asyncio.sleep(self.delays_s.get(number, 0.0))
+        if wanted is not None and not wanted():
+            raise CopyDropped
+        self.written.append(number)
+        return Attempt(number, time.monotonic_ns(), None, lane=lane or 0)
+
+
+PLAN = VolleyPlan(copies=4, spacing_ms=2.0, lead_ms=10.0)  # spread ~10.7 ms
+
+
+async def test_every_copy_on_time_is_sent() -> None:
+    sender = FakeSender({})
+    first = Attempt(1, time.monotonic_ns(), None, lane=0)
+    out = await send_copies(sender, PLAN, first, first_lane=0)  # type: ignore[arg-type]
+    assert [a.number for a in out] == [2, 3, 4] == sender.written
+
+
+async def test_a_copy_held_past_the_spread_is_dropped_with_the_rest() -> None:
+    """Review (issue 14, F4): a copy held for 60 ms (a lane reconnect) no longer lands within
+    the spread of the others: it and the later ones are not written."""
+    sender = FakeSender({3: 0.06})
+    first = Attempt(1, time.monotonic_ns(), None, lane=0)
+    out = await send_copies(sender, PLAN, first, first_lane=0)  # type: ignore[arg-type]
+    assert [a.number for a in out] == [2] == sender.written
+
+
+async def test_no_copy_after_an_earlier_one_came_back_accepted() -> None:
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[Reply] = loop.create_future()
+    body = b'{"code":"00000","msg":"success","requestTime":1,"data":{"orderId":"1"}}'
+    reply.set_result(Reply(200, body, time.monotonic_ns(), time.monotonic_ns()))
+    sender = FakeSender({})
+    first = Attempt(1, time.monotonic_ns(), reply, lane=0)
+    out = await send_copies(sender, PLAN, first, first_lane=0)  # type: ignore[arg-type]
+    assert out == [] and sender.written == []
+
+
+async def test_a_not_open_reply_does_not_stop_the_volley() -> None:
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[Reply] = loop.create_future()
+    body = b'{"code":"43115","msg":"opening soon","requestTime":1,"data":null}'
+    reply.set_result(Reply(400, body, time.monotonic_ns(), time.monotonic_ns()))
+    sender = FakeSender({})
+    first = Attempt(1, time.monotonic_ns(), reply, lane=0)
+    out = await send_copies(sender, PLAN, first, first_lane=0)  # type: ignore[arg-type]
+    assert [a.number for a in out] == [2, 3, 4]
