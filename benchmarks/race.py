@@ -111,6 +111,10 @@ def _env(ex: Any, key: str, base: str, mode: str, extra: dict[str, str]) -> dict
         "POLL_INTERVAL_MS": "1000",
         "FILL_TIMEOUT_S": "1",
         "ORDER_TIMEOUT_S": "2",
+        # the contestants and the exchange share this process's one event loop: a busy-poll
+        # (and its warmer) would steal the others' turns and the exchange's, which a user's
+        # sniper, alone in its process, never meets; the race is decided in ms, not µs
+        "SPIN": "off",
         **extra,
     }
 
