@@ -43,6 +43,9 @@ async def aimed_run(ex: EmbeddedExchange, seed: int = 14, **env: str) -> Run:
     ex.faults.mute_ws_pushes = True
     open_at = ex.server_time_ms() + 3500
     await ex.list_symbol(TARGET, open_at_ms=open_at, price="0.0123", announce_open_time=True)
+    # SPIN=off: the exchange shares this event loop; a busy-poll and its warmer could hold the
+    # copies past their time on a loaded machine, and the volley would (rightly) drop them
+    env.setdefault("SPIN", "off")
     return start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", **env))
 
 

@@ -49,6 +49,10 @@ async def early_open_run(
     ex.state.symbols[TARGET].open_at_ms = open_at - 40  # openTime still shows open_at
     if book is not None:
         ex.state.set_book(TARGET, book)
+    # SPIN=off: here the exchange shares the sniper's event loop, and a busy-poll with its
+    # warmer can hold a copy past its due time on a loaded machine — the volley then (rightly)
+    # drops the late copies, and the case under test (a second copy that sells) never happens
+    env.setdefault("SPIN", "off")
     return start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", **env))
 
 
