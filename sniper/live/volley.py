@@ -104,6 +104,7 @@ from typing import TYPE_CHECKING, Any
 
 from sniper.live.clock import AIM_MARGIN_MS, PLACE_ORDER_LIMIT, NetEstimate, ServerClock
 from sniper.live.fastpath import CHANNEL_SCHEDULED
+from sniper.live.order import format_decimal
 from sniper.live.outcomes import Outcome
 from sniper.live.venue import OrderState, order_done, parse_envelope
 
@@ -509,11 +510,14 @@ async def _check_holdings(
     if snap is None or now is None:
         why = f"the {coin} balance could not be compared with the one read at the fire"
     elif (rose := reconciler.holdings.rose_since(snap)) > 0:
-        why = f"the {coin} balance rose by {_text(rose)} since the fire (a deposit can hide a sale)"
+        why = (
+            f"the {coin} balance rose by {format_decimal(rose)} since the fire (a deposit can "
+            "hide a sale)"
+        )
     elif now < snap.amount:
         why = (
-            f"the {coin} balance fell by {_text(snap.amount - now)} since the fire, and no "
-            "order read by its orderId or clientOid sold"
+            f"the {coin} balance fell by {format_decimal(snap.amount - now)} since the fire, "
+            "and no order read by its orderId or clientOid sold"
         )
     else:
         return
@@ -572,14 +576,10 @@ def _total(sold: Sequence[OrderState]) -> OrderState:
         client_oid=sold[0].client_oid,
         status=unfinished[0] if unfinished else "filled",
         size=sold[0].size,
-        base_volume=_text(base),
-        quote_volume=_text(quote),
-        price_avg=_text(weighted / base) if base > 0 else sold[0].price_avg,
+        base_volume=format_decimal(base),
+        quote_volume=format_decimal(quote),
+        price_avg=format_decimal(weighted / base) if base > 0 else sold[0].price_avg,
     )
-
-
-def _text(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 class Volleys:
