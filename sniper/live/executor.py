@@ -33,12 +33,11 @@ unproven answer live in ``reconcile.py``, the channels' sightings of the open in
 * ambiguous (5xx, 40015/40010/40200/43059/45001/40725, 25000/25001/25003, a body that is no
   envelope — HTML, truncated, empty) → the order may exist: handled exactly like a copy that
   got no answer (reconciled: looked up, holdings read; never resent blindly);
-* a code no table knows → no verdict: the order is looked up by clientOid (found → accepted);
-  in a volley it is settled like an ambiguous answer (:meth:`Reconciler.settle`: the copy may
-  be the one that sold while its siblings met 43012, and orderInfo may lag);
-  not found → tried again, paced (~100 ms, slowing to 1 s), within ``order_retry_window_s``,
-  saying so in the log (the waits of these and of the door refusals: ``retries.Pacing``);
-  still unknown at the end of the window →
+* a code no table knows → no verdict either way: the copy may be the one that sold (in a
+  volley, while its siblings met 43012) and orderInfo may lag, so a lookup that does not find
+  it proves nothing. It is settled like an ambiguous answer (:meth:`Reconciler.settle`): found
+  → accepted; proven not executed → sent again within ``order_retry_window_s``, saying so in
+  the log (``retries.Pacing``); past the window, or never proven →
   :class:`~sniper.errors.OrderUnconfirmed` (exit 4), never a rejection;
 * a code known to be final (43012/25202 balance, 45110/25611 minimum, 40808/25610 precision,
   400xx/25620 auth, 40034/25100 symbol, 25013 not API-tradable) ends the run:
@@ -91,7 +90,7 @@ from sniper.live.clock import PLACE_ORDER_LIMIT, ServerClock, retry_arrival_ms, 
 from sniper.live.lanes import LaneClosed, OrderLanes, Reply
 from sniper.live.order import PreparedOrder
 from sniper.live.outcomes import Outcome
-from sniper.live.pacing import Backoff, RateWindow
+from sniper.live.pacing import RateWindow
 from sniper.live.reconcile import Reconciler
 from sniper.live.rest import RestClient
 from sniper.live.retries import Pacing
@@ -505,8 +504,6 @@ class Executor:
             venue=self.venue,
             reconciler=self.reconciler,
             sender=self.sender,
-            sightings=self.sightings,
-            unknown_backoff=Backoff(NOT_OPEN_FAST_DELAY_S, NOT_OPEN_SLOW_DELAY_S),
         )
         # the open time is read at each retry (the runner sets ``open_time_ms`` after building)
         pacing.not_open = pacer = NotOpenPacer(
@@ -541,9 +538,8 @@ class Executor:
         assert env is not None
         if outcome is Outcome.REJECTED or (outcome is Outcome.UNKNOWN and self.unanswered):
             return await self._final(env, volley=volley)
-        if outcome is Outcome.UNKNOWN:  # no verdict: looked up, else sent again (retries.py)
-            state = await pacing.unknown_code(env)
-            return None if state is None else self._found(state, "lookup")
+        if outcome is Outcome.UNKNOWN:  # no verdict: settled, sent again only once proven
+            return await self._unknown(env, pacing)
         if outcome is Outcome.NOT_OPEN_YET:
             assert pacing.not_open is not None
             await pacing.not_open.retry(env, answer.attempt)
@@ -603,6 +599,24 @@ class Executor:
         if settled.state is not None:
             return self._found(settled.state, settled.via)
         log.warning("proven not executed (%s): resending (same clientOid)", settled.proof)
+        return None
+
+    async def _unknown(self, env: Envelope, pacing: Pacing) -> Execution | None:
+        """A code no table knows, on a single copy: no verdict either way — the copy may have
+        sold (and orderInfo may lag), so a lookup that does not find it proves nothing. It is
+        settled like an ambiguous answer (:meth:`Reconciler.settle`): found → accepted; proven
+        not executed → None (sent again, within ``ORDER_RETRY_WINDOW_S``,
+        :meth:`Pacing.unknown_proven`); neither by the deadline → :class:`OrderUnconfirmed`."""
+        log.warning(
+            "the exchange answered %s — a code sniper does not know, so no verdict: settling "
+            "the order by clientOid before anything is sent again",
+            self.venue.explain(env),
+        )
+        deadline = time.monotonic() + self._unknown_window_s()
+        settled = await self.reconciler.settle(size=self._size(), deadline=deadline)
+        if settled.state is not None:
+            return self._found(settled.state, settled.via)
+        pacing.unknown_proven(env, settled.proof)
         return None
 
     async def _final(self, env: Envelope, *, volley: bool = False) -> Execution:

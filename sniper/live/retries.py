@@ -8,9 +8,10 @@ Split out of ``executor.py`` (the attempt state machine decides; this paces): wi
   ``RESYNC``: the timestamp, 40004 / 40008) → the clock re-synced, or a backoff of 0.1 → 1 s,
   then the executor sends the same clientOid again; past the window → :class:`OrderRejected`
   (the executor first checks whether an earlier copy went unanswered: then never "rejected");
-* a code no table knows is no verdict → the order is looked up by clientOid (found: returned);
-  not found → a paced wait (~100 ms, slowing to 1 s), then sent again; past the window →
-  :class:`OrderUnconfirmed` (exit 4), never a rejection.
+* a code no table knows is no verdict → the executor settles the order like an ambiguous answer
+  (found: accepted; a lookup that does not find it proves nothing — the copy may have sold and
+  orderInfo may lag); proven not executed → sent again (:meth:`Pacing.unknown_proven`); past the
+  window → :class:`OrderUnconfirmed` (exit 4), never a rejection.
 
 The "not open yet" retries are :class:`~sniper.live.executor.NotOpenPacer` (``not_open``).
 """
@@ -25,14 +26,12 @@ from typing import TYPE_CHECKING
 from sniper.errors import OrderRejected, OrderUnconfirmed
 from sniper.live.outcomes import Outcome
 from sniper.live.pacing import Backoff
-from sniper.live.reconcile import LOOKUP_INTERVAL_S
 
 if TYPE_CHECKING:
     from sniper.config import Config
     from sniper.live.executor import NotOpenPacer, OrderSender
     from sniper.live.reconcile import Reconciler
-    from sniper.live.sightings import Sightings
-    from sniper.live.venue import Envelope, OrderState, Venue
+    from sniper.live.venue import Envelope, Venue
 
 __all__ = ["Pacing"]
 
@@ -49,17 +48,13 @@ class Pacing:
         venue: Venue,
         reconciler: Reconciler,
         sender: OrderSender,
-        sightings: Sightings,
-        unknown_backoff: Backoff,
     ) -> None:
         self.config = config
         self.venue = venue
         self.reconciler = reconciler
         self.sender = sender  # its clock is re-synced on RESYNC
-        self.sightings = sightings  # a channel seeing the open ends an unknown code's wait
         self.retry_deadline = time.monotonic() + config.order_retry_window_s  # s, monotonic
         self.backoff = Backoff(0.1, 1.0)  # RETRY answers
-        self.unknown_backoff = unknown_backoff  # answers whose code no table knows
         self.not_open: NotOpenPacer | None = None  # the 43115 / 25101 retries
 
     def expired(self) -> bool:
@@ -90,34 +85,24 @@ class Pacing:
         log.warning("order answer %s: retrying in %.0f ms (same clientOid)", what, delay * 1000)
         await asyncio.sleep(delay)
 
-    async def unknown_code(self, env: Envelope) -> OrderState | None:
-        """A code no table knows is no verdict while the pair may be opening: the order looked
-        up by clientOid (found → its state). Not found → None after a paced wait (sent again),
-        within the retry window; past it → :class:`OrderUnconfirmed` (exit 4: an unknown code
-        is never reported as a rejection)."""
+    def unknown_proven(self, env: Envelope, proof: str) -> None:
+        """A copy answered with a code no table knows was proven not executed
+        (:meth:`Reconciler.settle <sniper.live.reconcile.Reconciler.settle>`): returns (sent
+        again at once — the proof already took ``LOOKUP_WINDOW_S``) within the retry window;
+        past it → :class:`OrderUnconfirmed` (exit 4: an unknown code is never reported as a
+        rejection)."""
         what = self.venue.explain(env)
-        state: OrderState | None = None
-        while True:  # one answered lookup (a failed lookup is asked again, paced)
-            answered, state = await self.reconciler.lookup()
-            if answered or self.expired():
-                break
-            await asyncio.sleep(LOOKUP_INTERVAL_S)
-        if state is not None:
-            log.warning("the exchange answered %s, but the order exists", what)
-            return state
         if self.expired():
             raise OrderUnconfirmed(
                 f"the exchange kept answering a code sniper does not know ({what}) for "
-                f"{self.config.order_retry_window_s:g}s, and clientOid "
-                f"{self.reconciler.client_oid} was not found — nothing is known to have sold: "
-                "check your orders and the exchange's announcements before running again"
+                f"{self.config.order_retry_window_s:g}s; the last copy of clientOid "
+                f"{self.reconciler.client_oid} was proven not executed ({proof}) — nothing is "
+                "known to have sold: check your orders and the exchange's announcements before "
+                "running again"
             )
-        delay = self.unknown_backoff.next()
         log.warning(
-            "the exchange answered %s — a code sniper does not know, so no verdict: the order "
-            "was not found by clientOid; trying again in %.0f ms (until ORDER_RETRY_WINDOW_S)",
+            "proven not executed after %s (%s): trying again (same clientOid), until "
+            "ORDER_RETRY_WINDOW_S",
             what,
-            delay * 1000,
+            proof,
         )
-        await self.sightings.wait_open(delay)
-        return None

@@ -8,10 +8,13 @@ code no table knows is never a final verdict.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from decimal import Decimal
 
 import pytest
 from sniper_harness import (
+    API_KEY,
     TARGET,
     assert_one_accepted,
     both_modes,
@@ -21,6 +24,8 @@ from sniper_harness import (
 
 from sniper.errors import OrderUnconfirmed
 from sniper.exchange import EmbeddedExchange
+from sniper.exchange.faults import OrderReply
+from sniper.live.reconcile import MIN_LOOKUPS
 
 
 async def listed_and_armed(ex: EmbeddedExchange, **env: str):  # type: ignore[no-untyped-def]
@@ -68,9 +73,12 @@ async def test_uta_transient_code_on_the_first_order_is_retried_and_sells_once(
 
 
 @both_modes
-async def test_unknown_code_is_looked_up_then_retried_and_sells_once(
+async def test_unknown_code_is_settled_then_retried_and_sells_once(
     ex: EmbeddedExchange, mode: str, log_records: list[logging.LogRecord]
 ) -> None:
+    """Not executed (the answer came before the matching engine): each unknown answer is
+    settled — looked up over LOOKUP_WINDOW_S (0.3 s here) and the holdings read — before the
+    same clientOid is sent again."""
     ex.faults.queue_order_replies(["49999", "49999"])
     run = await listed_and_armed(ex)
     ex.open_symbol(TARGET)
@@ -78,16 +86,48 @@ async def test_unknown_code_is_looked_up_then_retried_and_sells_once(
     assert result.codes == ["49999", "49999"] and result.attempts == 3
     assert_one_accepted(ex, result.client_oid)
     lookups = [r for r in ex.records.requests if "clientOid=" in r.query]
-    assert len(lookups) >= 2, "each unknown answer was looked up before trying again"
+    for before, after in zip(ex.records.orders, ex.records.orders[1:], strict=False):
+        between = [
+            r for r in lookups if before.first_byte_ns < r.first_byte_ns < after.first_byte_ns
+        ]
+        assert len(between) >= MIN_LOOKUPS, "each unknown answer was settled before a resend"
+        span_s = (between[-1].first_byte_ns - between[0].first_byte_ns) / 1e9
+        assert span_s >= 0.3 * 0.9, span_s  # not found over the whole LOOKUP_WINDOW_S
     said = [r.getMessage() for r in log_records]
     assert any("a code sniper does not know" in m for m in said)
+    assert any("proven not executed" in m for m in said)
+
+
+@both_modes
+@pytest.mark.parametrize("amount", ["1000", "400"])
+async def test_an_unknown_code_on_an_order_that_sold_is_found_never_resent_or_rejected(
+    ex: EmbeddedExchange, mode: str, amount: str
+) -> None:
+    """The order executed and was answered with a code no table knows, and orderInfo does not
+    show it for a while (lag). A lookup that does not find it proves nothing: a resend would
+    meet 43012 / 25202 on a whole-balance sale (reported "rejected": exit 3 on a sold order),
+    or, selling 400 of 1000 held, sell a SECOND time (the clientOid is free once the order
+    filled, §5.6). The order is settled instead: the holdings fell, so nothing is resent; it
+    is found once orderInfo shows it."""
+    ex.faults.queue_order_replies([OrderReply(code="49999", msg="odd", executed=True)])
+    ex.faults.hide_orders_from_lookup = True
+    run = await listed_and_armed(ex, COIN_AMOUNT=amount, PRIVATE_FEED="0")
+    ex.open_symbol(TARGET)
+    asyncio.get_running_loop().call_later(
+        1.5, lambda: setattr(ex.faults, "hide_orders_from_lookup", False)
+    )
+    result = await run.result(within=15)
+    assert [o.code for o in ex.records.orders] == ["49999"], ex.records.orders  # never resent
+    assert ex.state.executed_qty(API_KEY, TARGET) == Decimal(amount)  # sold once
+    assert result.exit_code == 0 and result.filled_qty == Decimal(amount), result
+    assert result.accepted_via == "lookup"
 
 
 @both_modes
 async def test_an_unknown_code_until_the_window_ends_is_unconfirmed_never_rejected(
     ex: EmbeddedExchange, mode: str
 ) -> None:
-    ex.faults.queue_order_replies(["49999"] * 200)
+    ex.faults.queue_order_replies(["49999"] * 200)  # each proven not executed, then resent
     run = await listed_and_armed(ex, ORDER_RETRY_WINDOW_S="1")
     ex.open_symbol(TARGET)
     with pytest.raises(OrderUnconfirmed) as err:
