@@ -175,6 +175,15 @@ class VolleyPlan:
         x spread / copies)."""
         return self.spacing_ms * self.copies / SPAN_FRACTION if self.copies > 1 else 0.0
 
+    @property
+    def late_ms(self) -> float:
+        """How late past its due time a further copy may still be written: about one round
+        trip (twice the first copy's lead, which is at least the one way; at least the spread).
+        Until then nothing is known of the earlier copies, and a copy held by a busy event loop
+        still lands around the open (and it cannot sell twice: the proof); past it, their
+        answers are back and the not-open pacer aims the next copy from them."""
+        return max(self.spread_ms, 2.0 * self.lead_ms)
+
 
 def whole_balance_proof(
     *,
@@ -253,13 +262,14 @@ async def send_copies(
     """The volley's copies after ``first`` (already written on ``first_lane``): copy k is
     written ``k x spacing`` after it, on the order connections in turn. Each is counted in the
     10/s window by the sender; a lane that fails before the write is retried by the sender.
-    A copy is dropped, and the volley ends, when it would leave more than one spread
-    (:attr:`VolleyPlan.spread_ms`) after its due time (a wait for the rate window or a lane
-    reconnect held it: it no longer lands within the spread) or once an earlier copy's reply
-    came back accepted (the order is on the book: another copy can only be refused)."""
+    A copy is dropped, and the volley ends, when it would leave more than about a round trip
+    (:attr:`VolleyPlan.late_ms`) after its due time (a wait for the rate window, a lane
+    reconnect or a stalled event loop held it: the earlier copies' answers are due, and the
+    retries aim from them) or once an earlier copy's reply came back accepted (the order is on
+    the book: another copy can only be refused)."""
     out: list[Attempt] = []
     lanes = len(sender.lanes.lanes)
-    late_ns = round(plan.spread_ms * 1e6)
+    late_ns = round(plan.late_ms * 1e6)
     for k in range(1, plan.copies):
         due_ns = first.written_ns + round(k * plan.spacing_ms * 1e6)
         await _sleep_until_ns(due_ns)
@@ -280,8 +290,8 @@ async def send_copies(
                 plan.copies,
                 "an earlier copy was accepted"
                 if _accepted_already(sender, written)
-                else f"more than {plan.spread_ms:.1f} ms past their time (held by the 10/s "
-                "window or a lane reconnect)",
+                else f"more than {plan.late_ms:.1f} ms past their time (held by the 10/s "
+                "window, a lane reconnect or a busy event loop)",
             )
             break
     return out
