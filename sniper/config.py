@@ -39,6 +39,9 @@ log = logging.getLogger("sniper.config")
 QUOTE_COINS = ("USDT", "USDC", "USDE", "BTC", "ETH", "EUR", "BGB", "BRL")
 
 # Documented public REST limit is 20 req/s/IP (bitget-api.md §5): never poll faster than 50 ms.
+# RACE_COPIES at most (sniper.live.volley.MAX_COPIES: the 10/s place-order budget less its 2
+# reserved slots)
+MAX_RACE_COPIES = 8
 MIN_POLL_INTERVAL_MS = 50
 # The default leaves headroom under that limit: `sniper check` and other tools on the same IP
 # share it (issue 11, item 8).
@@ -153,7 +156,7 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("FILL_TIMEOUT_S", "fill_timeout_s", "10", float, 0.1),
     ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "auto", float, -5000),  # or "auto" (None)
     ("ORDER_RETRY_WINDOW_S", "order_retry_window_s", "30", float, 0.5),
-    ("RACE_COPIES", "race_copies", "auto", int, 1),  # or "auto" (None); at most 6
+    ("RACE_COPIES", "race_copies", "auto", int, 1),  # or "auto" (None); at most 8
     ("LOOKUP_WINDOW_S", "lookup_window_s", "5", float, 0.1),
     ("WS_RESUBSCRIBE_S", "ws_resubscribe_s", "20", float, 0.5),
     ("WS_RECONNECT_MAX_S", "ws_reconnect_max_s", "3", float, 0.05),
@@ -238,7 +241,7 @@ _TUNABLE_HELP = {
     "RACE_COPIES": (
         "`auto`: when the order sells the whole balance of the coin (so a second copy can only "
         "meet 'insufficient balance'), the aimed order goes as a few copies a fraction of a ms "
-        "apart, chosen from the measured jitter (at most 6); a number 1-6: at most that many; "
+        "apart, chosen from the measured jitter (at most 8); a number 1-8: at most that many; "
         "1 = one copy in flight"
     ),
     "LOOKUP_WINDOW_S": (
@@ -656,8 +659,10 @@ def load_config(
             tunables[attr] = None  # aimed at the measured network (sniper.live.clock, .volley)
             continue
         tunables[attr] = _number(name, raw, kind, minimum)
-    if (tunables["race_copies"] or 0) > 6:
-        raise ConfigError("RACE_COPIES", "auto or a whole number 1-6", repr(get("RACE_COPIES")))
+    if (tunables["race_copies"] or 0) > MAX_RACE_COPIES:
+        raise ConfigError(
+            "RACE_COPIES", f"auto or a whole number 1-{MAX_RACE_COPIES}", repr(get("RACE_COPIES"))
+        )
     if (tunables["resign_interval_s"] or 0) >= 25:
         raise ConfigError(
             "RESIGN_INTERVAL_S",

@@ -81,11 +81,13 @@ every copy alike). Spacing ``SPAN_FRACTION * W / n``; the LAST copy is aimed lik
 copy without the jitter margin (it may land at the open at the earliest), the first ``(n - 1)
 * spacing`` earlier.
 
-At 20 ms ± 2 ms: W = 4 ms; the bound asks for 8 copies, capped at 6, 0.5 ms apart spanning 2.5
-ms. Two connections are two FIFO paths (a copy held behind an earlier one on its connection
-lands with it and is wasted), so simulated with that the p90 of the first accepted arrival is
-~+1.6 ms (5 copies: ~+1.75; one copy: ~+4 ms); ``benchmarks/race.py`` measures it on the
-simulated WAN.
+At 20 ms ± 2 ms: W = 4 ms; the bound asks for 8 copies (``MAX_COPIES``: the 10/s budget less
+``RESERVE``), 0.5 ms apart spanning 3.5 ms. Two connections are two FIFO paths (a copy held
+behind an earlier one on its connection lands with it and is wasted); a Monte Carlo of that
+(uniform delays, the min-lag estimate of 16-64 samples with whole-ms stamps, the 0.3 ms margin)
+puts the p90 of the first accepted arrival at ~+1.5 ms (6 copies over 75 % of the spread, the
+plan until issue 14's last session: ~+1.7-1.8, and a 15-trial p90 above +2 ms in 10-18 % of
+cells; one copy: ~+3.6-3.9 ms); ``benchmarks/race.py`` measures it on the simulated WAN.
 
 Copies are spread over both order connections (a TCP stream never reorders: copies on one
 connection cannot overtake each other). Every copy counts in the 10/s place-order window.
@@ -102,6 +104,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from sniper.config import MAX_RACE_COPIES
 from sniper.live.clock import AIM_MARGIN_MS, PLACE_ORDER_LIMIT, NetEstimate, ServerClock
 from sniper.live.fastpath import CHANNEL_SCHEDULED
 from sniper.live.order import format_decimal
@@ -133,7 +136,7 @@ __all__ = [
 
 log = logging.getLogger("sniper.executor")
 
-MAX_COPIES = 6  # copies of one volley, at most
+MAX_COPIES = MAX_RACE_COPIES  # copies of one volley, at most: the 10/s budget less RESERVE
 RESERVE = 2  # place-order slots of the 1 s window a volley leaves free for retries
 SPREAD_K = 4.9  # one-way spread W = this x jitter_ms (uniform ±J: jitter_ms = 0.408 J, W = 2 J)
 MIN_SPREAD_MS = 1.5  # below this one copy already lands close enough: no volley
@@ -142,7 +145,7 @@ MIN_SPREAD_MS = 1.5  # below this one copy already lands close enough: no volley
 MIN_ONE_WAY_MS = 2.0
 LAND_WITHIN_MS = 1.0  # copies enough that 90 % of volleys (independent paths) land one within
 LAND_ODDS = 0.9  # ... this long after the open
-SPAN_FRACTION = 0.75  # the copies' aims span this fraction of the spread (x (n - 1) / n)
+SPAN_FRACTION = 1.0  # the copies' aims span this fraction of the spread (x (n - 1) / n)
 MAX_READ_AGE_S = 3.0  # a holdings read older than this at the fire proves nothing
 SPIN_NS = 1_500_000  # the last 1.5 ms before a copy's instant: yield-spins, not timers
 

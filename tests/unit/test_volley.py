@@ -7,7 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from sniper.live.clock import AIM_MARGIN_MS, ClockSample, NetEstimate, ServerClock
+from sniper.live.clock import (
+    AIM_MARGIN_MS,
+    PLACE_ORDER_LIMIT,
+    ClockSample,
+    NetEstimate,
+    ServerClock,
+)
 from sniper.live.executor import Answer, Attempt
 from sniper.live.lanes import Reply
 from sniper.live.outcomes import Outcome
@@ -16,6 +22,7 @@ from sniper.live.venue import Envelope
 from sniper.live.volley import (
     MAX_COPIES,
     MAX_READ_AGE_S,
+    RESERVE,
     Verdict,
     Volleys,
     plan_volley,
@@ -77,14 +84,15 @@ def net(jitter_ms: float, lag_ms: float = 118.0) -> NetEstimate:
     return NetEstimate(one_way_ms=18.0, jitter_ms=jitter_ms, lag_ms=lag_ms, samples=20)
 
 
-def test_at_20ms_with_10pct_jitter_the_plan_is_6_copies_spanning_most_of_the_spread() -> None:
-    # uniform ±2 ms per direction: the stdev of the round trips / 2 is 0.408 x 2 ms
+def test_at_20ms_with_10pct_jitter_the_plan_is_8_copies_spanning_most_of_the_spread() -> None:
+    # uniform ±2 ms per direction: the stdev of the round trips / 2 is 0.408 x 2 ms; the bound
+    # (1 - 1/W) ** n <= 0.1 at W = 4 ms asks for 8 copies, all the 10/s budget less RESERVE
     plan = plan_volley(net(0.816), offset_ms=100.0, setting=None, budget=8)
-    assert plan.copies == MAX_COPIES
+    assert plan.copies == MAX_COPIES == 8 == PLACE_ORDER_LIMIT - RESERVE
     spread = 4.9 * 0.816
-    assert plan.spacing_ms == pytest.approx(0.75 * spread / 6)
+    assert plan.spacing_ms == pytest.approx(spread / 8)  # ~0.5 ms
     # the last copy aimed at the open at the earliest, the first (n-1) spacings before it
-    assert plan.lead_ms == pytest.approx(18.0 - AIM_MARGIN_MS + 5 * plan.spacing_ms)
+    assert plan.lead_ms == pytest.approx(18.0 - AIM_MARGIN_MS + 7 * plan.spacing_ms)
     assert plan.span_ms < spread
 
 
