@@ -1,0 +1,91 @@
+"""The scheduled channel pauses the garbage collector around an aimed fire (``channels.GcHold``):
+a full collection of a large heap takes ms (31 ms was measured in the race benchmark's process),
+and one landing just before the fire delays the order by that much."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+
+from sniper.live.channels import GC_AFTER_S, GC_HOLD_S, GcHold, schedule
+from sniper.live.clock import ServerClock
+
+
+@pytest.fixture(autouse=True)
+def gc_on() -> Iterator[None]:
+    gc.enable()
+    yield
+    GcHold.holds, GcHold.paused = 0, False
+    gc.enable()
+
+
+class Trigger:
+    def __init__(self) -> None:
+        self.fired = False
+        self.gc_at_fire: bool | None = None
+
+    def fire(self, channel: str, detect_ns: int) -> None:
+        self.fired = True
+        self.gc_at_fire = gc.isenabled()
+
+
+def watch(open_in_s: float) -> SimpleNamespace:
+    clock = ServerClock()
+    return SimpleNamespace(
+        open_time_changed=asyncio.Event(),
+        clock=clock,
+        open_time_ms=clock.now_ms() + round(open_in_s * 1000),
+        symbol=SimpleNamespace(status="gray"),
+    )
+
+
+async def test_the_collector_is_paused_across_the_aimed_fire_and_back_on_after() -> None:
+    trigger = Trigger()
+    w = watch(GC_HOLD_S + 0.3)
+    task = asyncio.create_task(
+        schedule(config=SimpleNamespace(schedule_lead_ms=0.0), trigger=trigger, watch=w)  # type: ignore[arg-type]
+    )
+    await asyncio.sleep(0.1)
+    assert gc.isenabled(), "not paused while the fire is more than GC_HOLD_S away"
+    await task
+    assert trigger.fired and trigger.gc_at_fire is False
+    assert not gc.isenabled(), "still paused while the volley's further copies go"
+    await asyncio.sleep(GC_AFTER_S + 0.05)
+    assert gc.isenabled()
+
+
+async def test_a_postponed_open_gives_the_collector_back() -> None:
+    trigger = Trigger()
+    w = watch(0.5)
+    task = asyncio.create_task(
+        schedule(config=SimpleNamespace(schedule_lead_ms=0.0), trigger=trigger, watch=w)  # type: ignore[arg-type]
+    )
+    await asyncio.sleep(0.1)
+    assert not gc.isenabled()
+    w.open_time_ms += 60_000  # the venue moved the open a minute later
+    w.open_time_changed.set()
+    await asyncio.sleep(0.05)
+    assert gc.isenabled()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not trigger.fired
+
+
+def test_holds_are_counted_and_a_collector_that_was_off_stays_off() -> None:
+    GcHold.hold()
+    GcHold.hold()
+    GcHold.release()
+    assert not gc.isenabled()
+    GcHold.release()
+    assert gc.isenabled()
+    gc.disable()
+    GcHold.hold()
+    GcHold.release()
+    assert not gc.isenabled(), "someone else turned it off: not ours to turn on"
+    GcHold.release()  # an unmatched release changes nothing
+    assert GcHold.holds == 0 and not gc.isenabled()
