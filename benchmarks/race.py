@@ -373,7 +373,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     meta = result["meta"]
     ax.set_title(
         f"race on a simulated WAN (one way ± {meta['jitter_fraction'] * 100:.0f} %), "
-        f"{meta['trials']} trials per cell, {meta['date_utc'][:10]}, {meta['cpu']}\n"
+        f"{meta['trials']} trials per cell ({meta.get('budget_trials', meta['trials'])} at "
+        f"{BUDGET_ONE_WAY_MS:g} ms), {meta['date_utc'][:10]}, {meta['cpu']}\n"
         "green: aimed, whole balance (copies in flight) · blue: aimed, part of the balance "
         "(one copy)\ngray: sent at the open · red: +2 ms",
         fontsize=8,
