@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,18 @@ def _no_ambient_bitget_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         if name.startswith("BITGET_") or name in ("TARGET_TOKEN", "COIN_AMOUNT", "OPEN_TIME"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SNIPER_STATE_DIR", str(tmp_path / "sniper-state"))
+
+
+@pytest.fixture(autouse=True)
+def _collector_back_on() -> Iterator[None]:
+    """A run left within a second of its aimed fire pauses the garbage collector
+    (``channels.GcHold``) until its scheduled channel ends; the next test starts with it on."""
+    from sniper.live.channels import GcHold
+
+    yield
+    if GcHold.holds or GcHold.paused:
+        GcHold.holds, GcHold.paused = 0, False
+        gc.enable()
 
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}

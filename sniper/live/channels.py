@@ -208,7 +208,11 @@ async def schedule(*, config: Config, trigger: OrderTrigger, watch: SymbolWatch)
         await _schedule(config, trigger, watch, held)
     finally:
         if held:
-            asyncio.get_running_loop().call_later(GC_AFTER_S, GcHold.release)
+            try:
+                if trigger.fired:  # the volley's further copies are written meanwhile
+                    await asyncio.sleep(GC_AFTER_S)
+            finally:  # also when cancelled, or closed with its loop
+                GcHold.release()
 
 
 async def _schedule(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -27,10 +28,12 @@ class Trigger:
     def __init__(self) -> None:
         self.fired = False
         self.gc_at_fire: bool | None = None
+        self.event = asyncio.Event()
 
     def fire(self, channel: str, detect_ns: int) -> None:
         self.fired = True
         self.gc_at_fire = gc.isenabled()
+        self.event.set()
 
 
 def watch(open_in_s: float) -> SimpleNamespace:
@@ -51,11 +54,27 @@ async def test_the_collector_is_paused_across_the_aimed_fire_and_back_on_after()
     )
     await asyncio.sleep(0.1)
     assert gc.isenabled(), "not paused while the fire is more than GC_HOLD_S away"
-    await task
-    assert trigger.fired and trigger.gc_at_fire is False
+    await trigger.event.wait()
+    assert trigger.gc_at_fire is False
     assert not gc.isenabled(), "still paused while the volley's further copies go"
-    await asyncio.sleep(GC_AFTER_S + 0.05)
+    fired = time.monotonic()
+    await task  # the channel ends GC_AFTER_S after the fire, giving the collector back
     assert gc.isenabled()
+    assert time.monotonic() - fired >= GC_AFTER_S * 0.9
+
+
+async def test_cancelled_before_the_fire_gives_the_collector_back_at_once() -> None:
+    trigger = Trigger()
+    w = watch(0.5)
+    task = asyncio.create_task(
+        schedule(config=SimpleNamespace(schedule_lead_ms=0.0), trigger=trigger, watch=w)  # type: ignore[arg-type]
+    )
+    await asyncio.sleep(0.1)
+    assert not gc.isenabled()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert gc.isenabled() and not trigger.fired
 
 
 async def test_a_postponed_open_gives_the_collector_back() -> None:
