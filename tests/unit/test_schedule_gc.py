@@ -36,6 +36,18 @@ class Trigger:
         self.event.set()
 
 
+def started(trigger: Trigger, w: SimpleNamespace) -> asyncio.Task[None]:
+    """The scheduled channel (SCHEDULE_LEAD_MS=0) on ``w``, as a task."""
+    config = SimpleNamespace(schedule_lead_ms=0.0)
+    return asyncio.create_task(schedule(config=config, trigger=trigger, watch=w))  # type: ignore[arg-type]
+
+
+async def cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 def watch(open_in_s: float) -> SimpleNamespace:
     clock = ServerClock()
     return SimpleNamespace(
@@ -49,9 +61,7 @@ def watch(open_in_s: float) -> SimpleNamespace:
 async def test_the_collector_is_paused_across_the_aimed_fire_and_back_on_after() -> None:
     trigger = Trigger()
     w = watch(GC_HOLD_S + 0.3)
-    task = asyncio.create_task(
-        schedule(config=SimpleNamespace(schedule_lead_ms=0.0), trigger=trigger, watch=w)  # type: ignore[arg-type]
-    )
+    task = started(trigger, w)
     await asyncio.sleep(0.1)
     assert gc.isenabled(), "not paused while the fire is more than GC_HOLD_S away"
     await trigger.event.wait()
@@ -66,32 +76,24 @@ async def test_the_collector_is_paused_across_the_aimed_fire_and_back_on_after()
 async def test_cancelled_before_the_fire_gives_the_collector_back_at_once() -> None:
     trigger = Trigger()
     w = watch(0.5)
-    task = asyncio.create_task(
-        schedule(config=SimpleNamespace(schedule_lead_ms=0.0), trigger=trigger, watch=w)  # type: ignore[arg-type]
-    )
+    task = started(trigger, w)
     await asyncio.sleep(0.1)
     assert not gc.isenabled()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancelled(task)
     assert gc.isenabled() and not trigger.fired
 
 
 async def test_a_postponed_open_gives_the_collector_back() -> None:
     trigger = Trigger()
     w = watch(0.5)
-    task = asyncio.create_task(
-        schedule(config=SimpleNamespace(schedule_lead_ms=0.0), trigger=trigger, watch=w)  # type: ignore[arg-type]
-    )
+    task = started(trigger, w)
     await asyncio.sleep(0.1)
     assert not gc.isenabled()
     w.open_time_ms += 60_000  # the venue moved the open a minute later
     w.open_time_changed.set()
     await asyncio.sleep(0.05)
     assert gc.isenabled()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancelled(task)
     assert not trigger.fired
 
 
