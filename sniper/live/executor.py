@@ -592,14 +592,13 @@ class Executor:
             if env is not None and self.unanswered
             else "",
         )
-        deadline = time.monotonic() + self._unknown_window_s()
         if outcome is Outcome.DUPLICATE:
+            deadline = time.monotonic() + self._unknown_window_s()
             return self._found(await self.reconciler.find(deadline), "lookup")
-        settled = await self.reconciler.settle(size=self._size(), deadline=deadline)
-        if settled.state is not None:
-            return self._found(settled.state, settled.via)
-        log.warning("proven not executed (%s): resending (same clientOid)", settled.proof)
-        return None
+        found, proof = await self._settle()
+        if found is None:
+            log.warning("proven not executed (%s): resending (same clientOid)", proof)
+        return found
 
     async def _unknown(self, env: Envelope, pacing: Pacing) -> Execution | None:
         """A code no table knows, on a single copy: no verdict either way — the copy may have
@@ -612,12 +611,10 @@ class Executor:
             "the order by clientOid before anything is sent again",
             self.venue.explain(env),
         )
-        deadline = time.monotonic() + self._unknown_window_s()
-        settled = await self.reconciler.settle(size=self._size(), deadline=deadline)
-        if settled.state is not None:
-            return self._found(settled.state, settled.via)
-        pacing.unknown_proven(env, settled.proof)
-        return None
+        found, proof = await self._settle()
+        if found is None:
+            pacing.unknown_proven(env, proof)
+        return found
 
     async def _final(self, env: Envelope, *, volley: bool = False) -> Execution:
         """A final code (or, after an unanswered copy, a code no table knows). After a volley
@@ -629,13 +626,21 @@ class Executor:
         if volley:
             why = self.venue.explain(env)
             log.warning("every copy in flight was refused (%s): settling the order first", why)
-            deadline = time.monotonic() + self._unknown_window_s()
-            settled = await self.reconciler.settle(size=self._size(), deadline=deadline)
-            if settled.state is not None:
-                return self._found(settled.state, settled.via)
+            found, _ = await self._settle()
+            if found is not None:
+                return found
         raise OrderRejected(
             env.http_status, env.code, env.msg, hint=f"order rejected: {self.venue.explain(env)}"
         )
+
+    async def _settle(self) -> tuple[Execution | None, str]:
+        """:meth:`Reconciler.settle` until the unknown-outcome deadline: (the order found, "")
+        or (None, the proof it did not execute, in words); neither → :class:`OrderUnconfirmed`."""
+        deadline = time.monotonic() + self._unknown_window_s()
+        settled = await self.reconciler.settle(size=self._size(), deadline=deadline)
+        if settled.state is not None:
+            return self._found(settled.state, settled.via), ""
+        return None, settled.proof
 
     async def _confirm_after_unanswered(self, env: Envelope, verb: str) -> Execution:
         """A final-looking answer after an unanswered copy: the order is found by clientOid
