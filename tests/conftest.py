@@ -39,8 +39,8 @@ def _no_ambient_bitget_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 @pytest.fixture(autouse=True)
 def _collector_back_on() -> Iterator[None]:
     """A run left within a second of its aimed fire pauses the garbage collector
-    (``channels.GcHold``) until its scheduled channel ends; the next test starts with it on."""
-    from sniper.live.channels import GcHold
+    (``clock.GcHold``) until its aimed send is past; the next test starts with it on."""
+    from sniper.live.clock import GcHold
 
     yield
     if GcHold.holds or GcHold.paused:

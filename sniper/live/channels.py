@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sniper.errors import ExchangeUnavailable
+from sniper.live.clock import GC_AFTER_S, GC_HOLD_S, GcHold
 from sniper.live.fastpath import CHANNEL_POLL, CHANNEL_SCHEDULED, now_ns
 from sniper.live.pacing import PollPacer
 from sniper.live.report import iso_ms
@@ -37,33 +37,6 @@ log = logging.getLogger("sniper.run")
 
 SPIN_S = 0.002  # the scheduled channel busy-waits (yielding) only for the last 2 ms
 LATE_S = -5.0  # a schedule this far past (e.g. a stale OPEN_TIME) does not fire
-GC_HOLD_S = 1.0  # the garbage collector is paused this long before the scheduled fire ...
-GC_AFTER_S = 0.1  # ... until this long after it (the volley's further copies go meanwhile)
-
-
-class GcHold:
-    """The garbage collector paused while any holder needs it (counted; turned back on only if
-    it was on when the first hold began). A full collection of a large heap takes milliseconds
-    (one of 31 ms was measured in the race benchmark's process), and one landing just before an
-    aimed fire delays it by that much; a second of allocations without one costs nothing worth
-    counting."""
-
-    holds = 0
-    paused = False  # this class turned it off
-
-    @classmethod
-    def hold(cls) -> None:
-        if cls.holds == 0 and gc.isenabled():
-            gc.disable()
-            cls.paused = True
-        cls.holds += 1
-
-    @classmethod
-    def release(cls) -> None:
-        cls.holds = max(0, cls.holds - 1)
-        if cls.holds == 0 and cls.paused:
-            cls.paused = False
-            gc.enable()
 
 
 POLL_TIME_LIMIT_S = 2.0  # s one symbols request may take

@@ -86,7 +86,15 @@ from decimal import Decimal, InvalidOperation
 
 from sniper.config import Config
 from sniper.errors import ExchangeUnavailable, OrderRejected, OrderUnconfirmed
-from sniper.live.clock import PLACE_ORDER_LIMIT, ServerClock, retry_arrival_ms, sleep_until
+from sniper.live.clock import (
+    GC_AFTER_S,
+    GC_HOLD_S,
+    PLACE_ORDER_LIMIT,
+    GcHold,
+    ServerClock,
+    retry_arrival_ms,
+    sleep_until,
+)
 from sniper.live.lanes import LaneClosed, OrderLanes, Reply
 from sniper.live.order import PreparedOrder
 from sniper.live.outcomes import Outcome
@@ -271,13 +279,19 @@ class NotOpenPacer:
     async def _wait_aimed(self, refused_at: int, slow: bool) -> None:
         """Until the instant the next copy must leave to arrive as aimed (re-aimed every
         ``AIM_RECHECK_S``: the open time and the estimate may change), or a channel sees the
-        open."""
+        open. The garbage collector is paused from ``GC_HOLD_S`` before that instant to
+        ``GC_AFTER_S`` after it (:class:`~sniper.live.clock.GcHold`), as for the scheduled
+        fire: a full collection there would send the copy that many ms late."""
         clock = self.clock
+        held = False
         while not self.open_seen.is_set():
             target = self._retry_arrival(refused_at, slow)
             self.plan = self._plan(target)
             send_at = target - (self.plan.lead_ms if self.plan else clock.aim_lead_ms())
             remaining = clock.seconds_until(send_at)
+            if remaining <= GC_HOLD_S and not held:
+                GcHold.hold_for(max(0.0, remaining) + GC_AFTER_S)
+                held = True
             if remaining <= 0.02:
                 await sleep_until(clock, send_at, self.open_seen.is_set)
                 return

@@ -1,4 +1,5 @@
-"""The scheduled channel pauses the garbage collector around an aimed fire (``channels.GcHold``):
+"""The scheduled channel and the aimed not-open retry pause the garbage collector around an aimed
+send (``clock.GcHold``):
 a full collection of a large heap takes ms (31 ms was measured in the race benchmark's process),
 and one landing just before the fire delays the order by that much."""
 
@@ -12,8 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from sniper.live.channels import GC_AFTER_S, GC_HOLD_S, GcHold, schedule
-from sniper.live.clock import ServerClock
+from sniper.live.channels import schedule
+from sniper.live.clock import GC_AFTER_S, GC_HOLD_S, GcHold, ServerClock
+from sniper.live.executor import NotOpenPacer
+from sniper.live.sightings import Sightings
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +113,21 @@ def test_holds_are_counted_and_a_collector_that_was_off_stays_off() -> None:
     assert not gc.isenabled(), "someone else turned it off: not ours to turn on"
     GcHold.release()  # an unmatched release changes nothing
     assert GcHold.holds == 0 and not gc.isenabled()
+
+
+async def test_the_aimed_not_open_retry_pauses_the_collector_until_after_its_send() -> None:
+    """A copy refused as not open yet 0.4 s before the announced open: the next one is aimed at
+    the open; the collector is off from then until GC_AFTER_S after the send (the copy is
+    written after ``retry`` returns), then back on."""
+    clock = ServerClock()
+    open_ms = clock.now_ms() + 400
+    pacer = NotOpenPacer(clock, lambda: open_ms, Sightings())
+    refusal = SimpleNamespace(code="43115", request_time_ms=clock.now_ms())
+    task = asyncio.create_task(pacer.retry(refusal, SimpleNamespace(written_ns=0)))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    assert not gc.isenabled(), "paused: the aimed send is less than GC_HOLD_S away"
+    await task
+    assert clock.seconds_until(open_ms) <= 0.001, "returned at the aimed send"
+    assert not gc.isenabled(), "still paused while the copy is written"
+    await asyncio.sleep(GC_AFTER_S + 0.05)
+    assert gc.isenabled() and GcHold.holds == 0
