@@ -26,11 +26,11 @@ from pathlib import Path
 import pytest
 import uvloop
 
-from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
+from sniper.exchange import EmbeddedExchange
 
 # The test modules import their harness by name, whatever import mode pytest uses.
 sys.path.insert(0, str(Path(__file__).parent))
-from sniper_harness import API_KEY, PASSPHRASE, SECRET
+from sniper_harness import funded_exchange
 
 UVLOOP_ONLY: Mapping[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "uvloop": uvloop.new_event_loop
@@ -82,18 +82,7 @@ async def ex(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str, demo: bool
 ) -> AsyncIterator[EmbeddedExchange]:
     monkeypatch.chdir(tmp_path)  # no stray ./.env
-    settings = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1), demo=demo)
-    async with EmbeddedExchange(settings) as exchange:
-        exchange.add_account(
-            Account(
-                API_KEY,
-                SECRET,
-                PASSPHRASE,
-                mode="uta" if mode == "uta" else "classic",
-                balances={"PAWS": "1000", "USDT": "0"},
-            )
-        )
-        exchange.add_symbol("BTCUSDT", status="online", price="43000", quantity_precision=6)
+    async with funded_exchange(mode, demo=demo) as exchange:
         yield exchange
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 import sniper
 from sniper.config import Config, load_config
-from sniper.exchange import EmbeddedExchange
+from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
 from sniper.live import RunResult, Sniper
 
 TARGET = "PAWSUSDT"
@@ -211,3 +212,22 @@ async def wait_until(predicate: Callable[[], object], within: float = 3.0) -> No
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def funded_exchange(mode: str, *, demo: bool = False) -> AsyncIterator[EmbeddedExchange]:
+    """The embedded exchange on 127.0.0.1 with the test account (1000 PAWS) in ``mode`` and
+    BTCUSDT online: the ``ex`` fixture, and each trial of a timing test."""
+    settings = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1), demo=demo)
+    async with EmbeddedExchange(settings) as exchange:
+        exchange.add_account(
+            Account(
+                API_KEY,
+                SECRET,
+                PASSPHRASE,
+                mode="uta" if mode == "uta" else "classic",
+                balances={"PAWS": "1000", "USDT": "0"},
+            )
+        )
+        exchange.add_symbol("BTCUSDT", status="online", price="43000", quantity_precision=6)
+        yield exchange
