@@ -383,7 +383,113 @@ def _endpoint(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-class _VenueBase:
+class _PrivateFeed:
+    """The private WebSocket of :class:`Venue` (§7.4): login, the order channel, its events and
+    pushes — everything the order feed (``orderfeed.py``) asks of the venue."""
+
+    api: ApiGeneration
+
+    def private_login(
+        self,
+        *,
+        api_key: Secret | str,
+        passphrase: Secret | str,
+        secret: Secret | str,
+        timestamp_s: int,
+    ) -> bytes:
+        """The login frame: ``sign = Base64(HMAC_SHA256(secret, ts + "GET" + "/user/verify"))``
+        with ``ts`` in SECONDS of the exchange clock (§3.2 test vector, §7.4). The frame holds
+        the key and passphrase: never log it."""
+        from sniper._fast import sign  # the compiled signer (loaded only when logging in)
+
+        if isinstance(timestamp_s, bool) or not 10**9 <= timestamp_s < 10**10:
+            raise ValueError(f"timestamp_s must be 10 digits (seconds), got {timestamp_s!r}")
+        prehash = f"{timestamp_s}GET/user/verify".encode()
+        signature = sign(_reveal(secret).encode(), prehash).decode("ascii")
+        arg = {
+            "apiKey": _reveal(api_key),
+            "passphrase": _reveal(passphrase),
+            "timestamp": str(timestamp_s),
+            "sign": signature,
+        }
+        return json.dumps({"op": "login", "args": [arg]}, separators=(",", ":")).encode()
+
+    def order_subscribe(self) -> bytes:
+        """Subscribe to the spot order channel for every symbol (v2 ``orders`` with
+        ``instId: default``, v3 topic ``order``)."""
+        arg = dict(self.api.ws_order_arg)
+        return json.dumps({"op": "subscribe", "args": [arg]}, separators=(",", ":")).encode()
+
+    def private_ws_url(self, public_url: str) -> str:
+        """The private WebSocket URL beside a public one: its scheme and host with this
+        generation's private path (``wss://ws.bitget.com/v2/ws/private``, ``/v3/ws/private``;
+        demo: the ``wspap`` host of a demo public URL, §2)."""
+        parts = urlsplit(public_url)
+        return urlunsplit((parts.scheme, parts.netloc, self.api.ws_private_path, "", ""))
+
+    def private_event(self, event: Mapping[str, Any]) -> str:
+        """What a private-WS event says: ``logged-in`` (login code 0 or "0") |
+        ``login-refused`` (a :data:`WS_LOGIN_REFUSED` code, or a login event with any other
+        code) | ``subscribed`` (the order channel's ack) | ``not-logged-in`` (30004) |
+        ``error`` (any other error) | ``other``."""
+        kind = event.get("event")
+        code = event.get("code")
+        code_text = "" if code is None or isinstance(code, bool) else str(code)
+        if kind == "login":
+            return "logged-in" if code_text == "0" else "login-refused"
+        if kind == "subscribe":
+            return "subscribed" if self._is_order_arg(event.get("arg")) else "other"
+        if kind == "error":
+            if code_text in WS_LOGIN_REFUSED:
+                return "login-refused"
+            return "not-logged-in" if code_text == WS_NOT_LOGGED_IN else "error"
+        return "other"
+
+    def _is_order_arg(self, arg: object) -> bool:
+        """``arg`` names the order channel: same instType and channel/topic name (any case);
+        v2 echoes the instId (``default`` or a symbol), which does not matter here."""
+        if not isinstance(arg, dict):
+            return False
+        api = self.api
+        key = api.ws_channel_key
+        for name in ("instType", key):
+            if str(arg.get(name, "")).lower() != api.ws_order_arg[name].lower():
+                return False
+        return True
+
+    def parse_order_push(self, doc: Any) -> list[OrderState]:
+        """The spot orders of one order-channel push (tolerant: the field set drifts, §7.4).
+
+        ``[]`` for anything else: an event, another channel, another product line (a v2 arg
+        instType or a v3 row ``category`` that is not spot — a row without ``category`` is
+        kept), a row with neither orderId nor clientOid. Statuses are lower case, with the
+        spellings ``canceled`` / ``full_fill`` / ``partial_fill`` read as ``cancelled`` /
+        ``filled`` / ``partially_filled``. Missing fields are ``""``; v2 pushes carry no
+        cumulative quote volume, so it is ``accBaseVolume * priceAvg`` when both are numbers."""
+        if not isinstance(doc, dict) or "event" in doc or not self._is_order_arg(doc.get("arg")):
+            return []
+        rows = doc.get("data")
+        api = self.api
+        out = []
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict):
+                continue
+            category = api.ws_order_row_category
+            if category is not None and str(row.get(category, "spot")).lower() != "spot":
+                continue
+            order_id, client_oid = _text(row.get("orderId")), _text(row.get("clientOid"))
+            if not order_id and not client_oid:
+                continue
+            values = {f: _text(_first(row, names)) for f, names in api.ws_order_fields.items()}
+            status = values["status"].lower()
+            values["status"] = ORDER_STATUS_ALIASES.get(status, status)
+            if not values["quote_volume"]:
+                values["quote_volume"] = _product(values["base_volume"], values["price_avg"])
+            out.append(OrderState(order_id=order_id, client_oid=client_oid, **values))
+        return out
+
+
+class _VenueBase(_PrivateFeed):
     """The one implementation of :class:`Venue`; each venue supplies these four."""
 
     name: str
@@ -624,106 +730,6 @@ class _VenueBase:
             and arg.get(api.ws_channel_key) == "ticker"
             and (inst_type is None or str(inst_type).lower() == "spot")
         )
-
-    # --- private WebSocket (§7.4) --------------------------------------------------------------
-    def private_login(
-        self,
-        *,
-        api_key: Secret | str,
-        passphrase: Secret | str,
-        secret: Secret | str,
-        timestamp_s: int,
-    ) -> bytes:
-        """The login frame: ``sign = Base64(HMAC_SHA256(secret, ts + "GET" + "/user/verify"))``
-        with ``ts`` in SECONDS of the exchange clock (§3.2 test vector, §7.4). The frame holds
-        the key and passphrase: never log it."""
-        from sniper._fast import sign  # the compiled signer (loaded only when logging in)
-
-        if isinstance(timestamp_s, bool) or not 10**9 <= timestamp_s < 10**10:
-            raise ValueError(f"timestamp_s must be 10 digits (seconds), got {timestamp_s!r}")
-        prehash = f"{timestamp_s}GET/user/verify".encode()
-        signature = sign(_reveal(secret).encode(), prehash).decode("ascii")
-        arg = {
-            "apiKey": _reveal(api_key),
-            "passphrase": _reveal(passphrase),
-            "timestamp": str(timestamp_s),
-            "sign": signature,
-        }
-        return json.dumps({"op": "login", "args": [arg]}, separators=(",", ":")).encode()
-
-    def order_subscribe(self) -> bytes:
-        """Subscribe to the spot order channel for every symbol (v2 ``orders`` with
-        ``instId: default``, v3 topic ``order``)."""
-        arg = dict(self.api.ws_order_arg)
-        return json.dumps({"op": "subscribe", "args": [arg]}, separators=(",", ":")).encode()
-
-    def private_ws_url(self, public_url: str) -> str:
-        """The private WebSocket URL beside a public one: its scheme and host with this
-        generation's private path (``wss://ws.bitget.com/v2/ws/private``, ``/v3/ws/private``;
-        demo: the ``wspap`` host of a demo public URL, §2)."""
-        parts = urlsplit(public_url)
-        return urlunsplit((parts.scheme, parts.netloc, self.api.ws_private_path, "", ""))
-
-    def private_event(self, event: Mapping[str, Any]) -> str:
-        """What a private-WS event says: ``logged-in`` (login code 0 or "0") |
-        ``login-refused`` (a :data:`WS_LOGIN_REFUSED` code, or a login event with any other
-        code) | ``subscribed`` (the order channel's ack) | ``not-logged-in`` (30004) |
-        ``error`` (any other error) | ``other``."""
-        kind = event.get("event")
-        code = event.get("code")
-        code_text = "" if code is None or isinstance(code, bool) else str(code)
-        if kind == "login":
-            return "logged-in" if code_text == "0" else "login-refused"
-        if kind == "subscribe":
-            return "subscribed" if self._is_order_arg(event.get("arg")) else "other"
-        if kind == "error":
-            if code_text in WS_LOGIN_REFUSED:
-                return "login-refused"
-            return "not-logged-in" if code_text == WS_NOT_LOGGED_IN else "error"
-        return "other"
-
-    def _is_order_arg(self, arg: object) -> bool:
-        """``arg`` names the order channel: same instType and channel/topic name (any case);
-        v2 echoes the instId (``default`` or a symbol), which does not matter here."""
-        if not isinstance(arg, dict):
-            return False
-        api = self.api
-        key = api.ws_channel_key
-        for name in ("instType", key):
-            if str(arg.get(name, "")).lower() != api.ws_order_arg[name].lower():
-                return False
-        return True
-
-    def parse_order_push(self, doc: Any) -> list[OrderState]:
-        """The spot orders of one order-channel push (tolerant: the field set drifts, §7.4).
-
-        ``[]`` for anything else: an event, another channel, another product line (a v2 arg
-        instType or a v3 row ``category`` that is not spot — a row without ``category`` is
-        kept), a row with neither orderId nor clientOid. Statuses are lower case, with the
-        spellings ``canceled`` / ``full_fill`` / ``partial_fill`` read as ``cancelled`` /
-        ``filled`` / ``partially_filled``. Missing fields are ``""``; v2 pushes carry no
-        cumulative quote volume, so it is ``accBaseVolume * priceAvg`` when both are numbers."""
-        if not isinstance(doc, dict) or "event" in doc or not self._is_order_arg(doc.get("arg")):
-            return []
-        rows = doc.get("data")
-        api = self.api
-        out = []
-        for row in rows if isinstance(rows, list) else []:
-            if not isinstance(row, dict):
-                continue
-            category = api.ws_order_row_category
-            if category is not None and str(row.get(category, "spot")).lower() != "spot":
-                continue
-            order_id, client_oid = _text(row.get("orderId")), _text(row.get("clientOid"))
-            if not order_id and not client_oid:
-                continue
-            values = {f: _text(_first(row, names)) for f, names in api.ws_order_fields.items()}
-            status = values["status"].lower()
-            values["status"] = ORDER_STATUS_ALIASES.get(status, status)
-            if not values["quote_volume"]:
-                values["quote_volume"] = _product(values["base_volume"], values["price_avg"])
-            out.append(OrderState(order_id=order_id, client_oid=client_oid, **values))
-        return out
 
 
 # Order status spellings read as the documented ones: futures frames spell ``canceled``
