@@ -14,7 +14,13 @@ them (every sync sample, every order answer fed to :meth:`ServerClock.observe_ar
 the round trips of the sync samples; :meth:`ServerClock.net` summarises them:
 
 * ``one_way_ms`` = min round trip / 2 (the classic estimate, shown to the user);
-* ``jitter_ms`` = the spread: population standard deviation of the round trips / 2;
+* ``jitter_ms`` = the spread: (median - min) of the round trips / ``SPREAD_K`` — for a uniform
+  ±J per direction (the round trip spans 4 J, its median 2 J above its min) that is 0.41 J,
+  what the population stdev / 2 (the estimate until issue 14's fourth session) gives too; but a
+  few round trips held by a busy machine (a start-up, a stalled loop, a stolen vCPU) move the
+  stdev by their whole size — one 100 ms sample in 20 doubles it — and not the median and the
+  min. Measured in the race benchmark: the stdev made some 20 ms ± 2 ms volleys 1.7 ms apart
+  (a 13 ms "spread") instead of 0.5;
 * ``lag_ms`` = the smallest arrival lag of the window.
 
 The aim: a request sent at exchange time ``s`` arrives at ``s + (lag - offset)`` at the
@@ -45,7 +51,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 NET_WINDOW = 64  # arrival lags / round trips kept for the network estimate
-AIM_JITTER_K = 0.5  # x the spread of RTT/2 taken off the aimed lead
+AIM_JITTER_K = 0.5  # x the jitter taken off the aimed lead
+SPREAD_K = 4.9  # the one-way spread W = this x jitter_ms; jitter_ms = (median - min of RTTs) / it
 AIM_MARGIN_MS = 0.3  # ms taken off the aimed lead: loop wake-up lateness, whole-ms stamps
 STEP_MS = 20.0  # a re-sync moving the offset more than this is a local clock step
 SPIN_S = 0.002  # :func:`sleep_until` yield-spins (no timer) for the last 2 ms
@@ -126,7 +133,7 @@ class NetEstimate:
     """The network to the exchange as measured (see the module docstring); all ms."""
 
     one_way_ms: float  # min round trip / 2
-    jitter_ms: float  # population stdev of the round trips / 2 (0 with one sample)
+    jitter_ms: float  # (median - min) of the round trips / SPREAD_K (0 with one sample)
     lag_ms: float  # the smallest arrival lag: exchange arrival - local send
     samples: int  # arrival lags in the window
 
@@ -223,7 +230,7 @@ class ServerClock:
         rtts = self._rtts
         return NetEstimate(
             one_way_ms=min(rtts) / 2.0,
-            jitter_ms=statistics.pstdev(rtts) / 2.0 if len(rtts) > 1 else 0.0,
+            jitter_ms=(statistics.median(rtts) - min(rtts)) / SPREAD_K,
             lag_ms=min(self._lags),
             samples=len(self._lags),
         )

@@ -15,6 +15,7 @@ from sniper.live.clock import (
     PLACE_ORDER_LIMIT,
     RETRY_SPACING_MS,
     SLOW_SPACING_MS,
+    SPREAD_K,
     ClockSample,
     ServerClock,
     aim_lead_ms,
@@ -94,7 +95,7 @@ def test_net_one_way_is_min_rtt_over_2_and_lag_the_earliest_arrival() -> None:
     net = clock.net()
     assert net is not None and net.samples == 3
     assert net.one_way_ms == pytest.approx(19.0)
-    assert net.jitter_ms == pytest.approx(statistics.pstdev([42.0, 38.0, 42.0]) / 2)
+    assert net.jitter_ms == pytest.approx((42.0 - 38.0) / SPREAD_K)  # (median - min) / K
     # lag = floor(arrival + offset) + 0.5 - sent: the earliest is the 18.2 ms request
     assert net.lag_ms == pytest.approx(5018.5)
     # the offset cancels: lead = (lag - offset) - K * jitter - margin
@@ -182,3 +183,22 @@ def test_retry_never_makes_an_11th_arrival_within_a_second() -> None:
     assert (
         retry_arrival_ms(refused_at_ms=900, open_ms=950, arrivals=arrivals[1:], jitter_ms=1) == 950
     )
+
+
+def test_round_trips_held_by_a_busy_machine_do_not_move_the_jitter() -> None:
+    """Uniform ±2 ms per direction around 20 ms: the jitter is ~0.41 x 2 ms (W = 4 ms) — and
+    stays there when 3 of 23 round trips were held 60-120 ms by a stalled loop or a stolen
+    vCPU (the population stdev / 2, the estimate before, grows ~18x)."""
+    rng = random.Random(5)
+    clock = ServerClock(wall_ms=lambda: 0.0)
+    rtts = [rng.uniform(18, 22) + rng.uniform(18, 22) for _ in range(20)]
+    for i, rtt in enumerate(rtts):
+        clock.observe(_sample(1000.0 * i, rtt / 2, rtt / 2, 0.0))
+    calm = clock.net()
+    for i, held in enumerate((60.0, 95.0, 120.0)):
+        clock.observe(_sample(50_000.0 + 1000.0 * i, 20.0 + held, 20.0, 0.0))
+    busy = clock.net()
+    assert calm is not None and busy is not None
+    assert SPREAD_K * calm.jitter_ms == pytest.approx(4.0, abs=1.2)
+    assert busy.jitter_ms == pytest.approx(calm.jitter_ms, rel=0.25)
+    assert statistics.pstdev([*rtts, 100.0, 135.0, 160.0]) / 2 > 10 * busy.jitter_ms
