@@ -48,8 +48,14 @@ The cost of ``record_fired`` (the only call on the hot path)
 It runs synchronously inside the trigger's callback after the order bytes were written, so it
 must be cheap and must never raise: the line is pre-formatted at :meth:`Journal.record_intent`
 except for the channel, lane and wall time; the call is one ``os.write`` of one line on the
-descriptor opened at arm time, then a wake-up of the journal's sync thread, which runs
-``os.fdatasync`` off the event loop. Any exception is caught and logged.
+descriptor opened at arm time; the journal's sync thread, which runs ``os.fdatasync`` off the
+event loop, is woken ``FIRED_SYNC_DELAY_S`` (50 ms) later by the running loop, after a
+volley's further copies (a fraction of a ms apart, ~4 ms in all at 20 ms ± 2 ms) are written.
+Woken at once, the thread wants the GIL back while the loop writes those copies; on a 2-vCPU
+machine it may hold it, preempted, for a scheduler tick. Measured in the race benchmark (one run
+each, 420 copies, 2026-12-02): the copies' wake-up lateness p90 1.1 ms / p99 9.2 ms with the
+wake at once, 0.28 ms / 5.9 ms deferred. The deferral costs nothing a crash can see: the line is
+written before. Any exception is caught and logged.
 
 Once ``os.write`` returns, the line is in the kernel's page cache: it survives the process
 being killed (Ctrl-C, SIGKILL, a crash). ``fdatasync`` adds only survival of a power loss or a
@@ -68,6 +74,7 @@ of it delays the order: the bytes are out before ``record_fired`` is called.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -91,6 +98,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sniper.journal")
 
 STATE_DIR_VARIABLE = "SNIPER_STATE_DIR"
+FIRED_SYNC_DELAY_S = 0.05  # the sync thread is woken this long after a fire (module docstring)
 SCHEMA_VERSION = 1
 
 OUTCOMES = frozenset(
@@ -282,8 +290,9 @@ class Journal:
             self._synced = max(self._synced, goal)
 
     def record_fired(self, client_oid: str, channel: str, lane: int = -1) -> None:
-        """Hot path, right after the order bytes were written: one ``os.write`` of one line,
-        then a wake-up of the sync thread (``fdatasync`` off the loop). Never raises."""
+        """Hot path, right after the order bytes were written: one ``os.write`` of one line;
+        the sync thread (``fdatasync`` off the loop) is woken ``FIRED_SYNC_DELAY_S`` later by
+        the running loop (at once without one). Never raises."""
         try:
             head = self._fired_prefix.get(client_oid)
             if head is None:  # not announced by record_intent: still record it
@@ -303,7 +312,7 @@ class Journal:
                 raise OSError(f"short write ({written} of {len(line)} bytes)")
             self._torn = False
             self._written += 1
-            self._wake.put(True)
+            self._wake_later()
         except Exception as exc:  # the order is out: whatever failed here, the caller goes on
             log.error(
                 "journal: could not record that clientOid %s was fired (%s: %s) — the order "
@@ -361,6 +370,16 @@ class Journal:
             return False
         self._wake.put(True)
         return True
+
+    def _wake_later(self) -> None:
+        """The sync thread woken ``FIRED_SYNC_DELAY_S`` from now by the running event loop, or
+        at once outside one. A loop closed before that: :meth:`close` syncs what was written."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._wake.put(True)
+            return
+        loop.call_later(FIRED_SYNC_DELAY_S, self._wake.put, True)
 
     def pending(self, *, include_unfired: bool = False) -> list[OrderRecord]:
         """The orders of this journal whose fate is unknown (see the module docstring)."""

@@ -3,18 +3,22 @@ pending orders, torn lines, a hot-path call that never raises, durability and no
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import logging
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from sniper.config import Config, load_config
 from sniper.errors import StartupError
+from sniper.live import journal as journal_module
 from sniper.live.journal import (
+    FIRED_SYNC_DELAY_S,
     OUTCOMES,
     Journal,
     account_id,
@@ -115,6 +119,38 @@ def test_unusable_state_dir_is_a_startup_error(config: Config, tmp_path: Path) -
 
 # -------------------------------------------------------------------------------------------------
 # events
+
+
+async def test_a_fire_wakes_the_sync_thread_only_after_the_volley(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the event loop, ``record_fired`` writes its line at once and the sync thread's
+    fdatasync comes FIRED_SYNC_DELAY_S later (the volley's copies go meanwhile, no thread
+    asking for the GIL); the line is durable after it."""
+    journal.record_intent(OID, amount="all", size="999.5", mode="uta", demo=False)
+    assert await asyncio.to_thread(journal.wait_durable, 2.0)
+    synced: list[float] = []
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        synced.append(time.monotonic())
+        real(fd)
+
+    monkeypatch.setattr(journal_module.os, "fdatasync", fdatasync)
+    fired = time.monotonic()
+    journal.record_fired(OID, "scheduled", 0)
+    assert lines(journal.path)[-1]["event"] == "fired"  # written before anything else
+    await asyncio.sleep(FIRED_SYNC_DELAY_S / 2)
+    assert synced == []
+    assert await asyncio.to_thread(journal.wait_durable, 2.0)
+    assert synced and synced[0] - fired >= FIRED_SYNC_DELAY_S * 0.9
+
+
+def test_outside_an_event_loop_a_fire_wakes_the_sync_thread_itself(journal: Journal) -> None:
+    """No loop to wake it later: the sync thread is woken at once (else never: not durable)."""
+    journal.record_intent(OID, amount="all", size="999.5", mode="uta", demo=False)
+    journal.record_fired(OID, "ws", 1)
+    assert journal.wait_durable(2.0)
 
 
 def test_intent_fired_outcome_round_trip(journal: Journal) -> None:
