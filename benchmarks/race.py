@@ -7,11 +7,21 @@ aimed better. This benchmark runs the embedded exchange with its simulated WAN
 FIFO per connection; the open / not-open decision and ``requestTime`` use the simulated arrival)
 and an announced open (the symbol row carries ``openTime`` / ``launchTime``).
 
-Each trial starts three snipers in this process, one account each, and lists a fresh pair for
-each, opening a few seconds ahead, the opens ``STAGGER_S`` apart: they share one event loop
-with each other and the exchange here, and firing at the same instant a contestant's aimed fire
-was now and then held several ms by another's work (a loop stall, not the network; a user's
-sniper runs alone). Nothing else differs between the pairs:
+Each trial lists a fresh pair for each of three contestants (one account each), opening a few
+seconds ahead, the opens ``STAGGER_S`` apart, and starts the three snipers in ONE child process
+(``benchmarks/race_child.py``) on uvloop, as ``sniper run`` runs; the exchange stays in this
+process, on the default asyncio loop its kernel receive stamps need. Until 2026-12-02 the
+snipers ran here, on the exchange's loop (and on the default loop): the exchange's own work —
+answering copies, releasing the simulated WAN's chunks — ran between a volley's copies
+(callbacks of 2-6 ms measured), and a user's sniper shares its loop with neither Bitget's
+servers nor other snipers. The contestants still share the child's loop, so their opens are
+staggered: firing at the same instant, one's aimed fire was now and then held several ms by
+another's work. On a 2-vCPU machine the two processes (the sniper spinning its last 2 ms, the
+exchange spinning before each chunk's release) take both vCPUs at the fire, and a third
+runnable thread, or a stolen vCPU, preempts one of them for a scheduler tick; a read that
+drains several copies stamps them all with the last one's time (``sniper.exchange.net``) —
+never earlier than the truth, so such stalls only make the aimed contestant look later.
+Nothing else differs between the pairs:
 
 * ``aimed``: ``SCHEDULE_LEAD_MS=auto`` (the default): the scheduled channel sends so that the
   order arrives just after the open (``sniper.live.clock``);
@@ -41,10 +51,10 @@ saved there too); ``python -m benchmarks.race`` as well.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -83,6 +93,37 @@ PASSPHRASE = "race-pass"
 START_S = 2.6  # s from the start of a trial to the open, plus ...
 START_RTTS = 20  # ... this many round trips (the start-up checks at that distance)
 STAGGER_S = 0.8  # s between the contestants' opens (each fires alone)
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)  # benchmarks/ importable in the child
+CHILD_START_S = 0.6  # s more: the contestants' process starts (imports) first
+
+
+async def _run_child(spec: dict[str, Any]) -> dict[str, dict[str, str | None]]:
+    """The trial's contestants in a process of their own (``benchmarks/race_child.py``, on
+    uvloop), while this process's loop serves the exchange; their channels / errors."""
+    root = _REPO_ROOT
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.race_child",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await proc.communicate(json.dumps(spec).encode())
+    try:
+        got: dict[str, dict[str, str | None]] = json.loads(out)
+    except ValueError:
+        tail = err.decode(errors="replace")[-500:]
+        got = {
+            c["name"]: {"channel": None, "error": f"contestants' process: {tail}"}
+            for c in spec["contestants"]
+        }
+    return got
 
 
 @dataclass
@@ -124,55 +165,50 @@ def _env(ex: Any, key: str, base: str, mode: str, extra: dict[str, str]) -> dict
         "POLL_INTERVAL_MS": "1000",
         "FILL_TIMEOUT_S": "1",
         "ORDER_TIMEOUT_S": "2",
-        # the contestants and the exchange share this process's one event loop: a busy-poll
-        # (and its warmer) would steal the others' turns and the exchange's, which a user's
-        # sniper, alone in its process, never meets; the race is decided in ms, not µs
+        # the contestants share the child process's one event loop, and the machine's cores
+        # with the exchange: a busy-poll (and its warmer) would steal the others' turns and
+        # the exchange's CPU, which a user's sniper, alone on its machine, never meets; the
+        # race is decided in ms, not µs
         "SPIN": "off",
         **extra,
     }
 
 
 async def _trial(ex: Any, one_way: float, mode: str, n: int, state: Path) -> list[Trial]:
-    from sniper.config import load_config
-    from sniper.live.runner import Sniper
-
     keys = {name: f"race-{mode}-{name}" for name in CONTESTANTS}
     bases = {name: f"RACE{n}X{k}" for k, name in enumerate(CONTESTANTS)}
     rtt_s = 2 * one_way / 1000
-    first_open = ex.server_time_ms() + int((START_S + START_RTTS * rtt_s) * 1000)
+    first_open = ex.server_time_ms() + int((CHILD_START_S + START_S + START_RTTS * rtt_s) * 1000)
     opens = {name: first_open + round(k * STAGGER_S * 1000) for k, name in enumerate(CONTESTANTS)}
     for name, key in keys.items():
         ex.set_balance(key, bases[name], HOLDINGS[name])
         await ex.list_symbol(
             f"{bases[name]}USDT", open_at_ms=opens[name], price="0.0123", announce_open_time=True
         )
-    snipers = {
-        name: Sniper(
-            load_config(environ=_env(ex, keys[name], bases[name], mode, extra)),
-            out=io.StringIO(),
-            status=False,
-            state_dir=state / name,
-        )
-        for name, extra in CONTESTANTS.items()
+    spec = {
+        "timeout_s": CHILD_START_S
+        + START_S
+        + START_RTTS * rtt_s
+        + len(CONTESTANTS) * STAGGER_S
+        + 15,
+        "contestants": [
+            {
+                "name": name,
+                "environ": _env(ex, keys[name], bases[name], mode, extra),
+                "state_dir": str(state / name),
+            }
+            for name, extra in CONTESTANTS.items()
+        ],
     }
-    tasks = {name: asyncio.create_task(s.run()) for name, s in snipers.items()}
-    results: dict[str, Any] = {}
-    for name, task in tasks.items():
-        try:
-            async with asyncio.timeout(
-                START_S + START_RTTS * rtt_s + len(CONTESTANTS) * STAGGER_S + 15
-            ):
-                results[name] = await task
-        except Exception as exc:  # a failed contestant is a result, not a crash
-            results[name] = exc
+    results = await _run_child(spec)
     out = []
     for name, key in keys.items():
         symbol = f"{bases[name]}USDT"
         orders = [o for o in ex.records.orders if o.symbol == symbol and o.api_key == key]
         offsets = [(o.arrival_server_ns - opens[name] * 1_000_000) / 1e6 for o in orders]
         accepted = [off for off, o in zip(offsets, orders, strict=True) if o.accepted]
-        res = results[name]
-        error = None if not isinstance(res, BaseException) else f"{type(res).__name__}: {res}"
+        res = results.get(name, {"channel": None, "error": "no result from the contestants"})
+        error = res["error"]
         out.append(
             Trial(
                 one_way_ms=one_way,
@@ -185,7 +221,7 @@ async def _trial(ex: Any, one_way: float, mode: str, n: int, state: Path) -> lis
                 accepted=len(accepted),
                 accepted_early=sum(1 for off in accepted if off < 0),
                 max_per_s=max_in_window(offsets),
-                channel=None if error else res.channel,
+                channel=res["channel"],
                 error=error,
             )
         )
