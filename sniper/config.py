@@ -240,8 +240,9 @@ _TUNABLE_HELP = {
     "ORDER_RETRY_WINDOW_S": "s during which transient order errors (429, 5xx, 40015) are retried",
     "RACE_COPIES": (
         "`auto`: when the order sells the whole balance of the coin (so a second copy can only "
-        "meet 'insufficient balance'), the aimed order goes as a few copies a fraction of a ms "
-        "apart, chosen from the measured jitter (at most 8); a number 1-8: at most that many; "
+        "meet 'insufficient balance'), the aimed order goes as 8 copies (what the 10/s budget "
+        "leaves) a fraction of a ms apart, spaced over the measured jitter; a number 1-8: at "
+        "most that many; "
         "1 = one copy in flight"
     ),
     "LOOKUP_WINDOW_S": (
