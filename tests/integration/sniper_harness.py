@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,11 +216,14 @@ async def wait_until(predicate: Callable[[], object], within: float = 3.0) -> No
 
 
 @contextlib.asynccontextmanager
-async def funded_exchange(mode: str, *, demo: bool = False) -> AsyncIterator[EmbeddedExchange]:
+async def funded_exchange(
+    mode: str, *, demo: bool = False, btc: bool = True, **settings: Any
+) -> AsyncIterator[EmbeddedExchange]:
     """The embedded exchange on 127.0.0.1 with the test account (1000 PAWS) in ``mode`` and
-    BTCUSDT online: the ``ex`` fixture, and each trial of a timing test."""
-    settings = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1), demo=demo)
-    async with EmbeddedExchange(settings) as exchange:
+    (``btc``) BTCUSDT online: the ``ex`` fixture, each trial of a timing test, and with more
+    ``ExchangeSettings`` the listing-day exchanges."""
+    s = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1), demo=demo, **settings)
+    async with EmbeddedExchange(s) as exchange:
         exchange.add_account(
             Account(
                 API_KEY,
@@ -229,5 +233,6 @@ async def funded_exchange(mode: str, *, demo: bool = False) -> AsyncIterator[Emb
                 balances={"PAWS": "1000", "USDT": "0"},
             )
         )
-        exchange.add_symbol("BTCUSDT", status="online", price="43000", quantity_precision=6)
+        if btc:
+            exchange.add_symbol("BTCUSDT", status="online", price="43000", quantity_precision=6)
         yield exchange

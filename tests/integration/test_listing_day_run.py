@@ -21,12 +21,11 @@ import pytest
 import test_notify
 from sniper_harness import (
     API_KEY,
-    PASSPHRASE,
-    SECRET,
     SECRETS,
     TARGET,
     assert_no_secret,
     both_modes,
+    funded_exchange,
     run_cli,
     sniper_config,
     sniper_env,
@@ -36,7 +35,7 @@ from sniper_harness import (
 from test_notify import Receiver
 
 from sniper.errors import OrderRejected
-from sniper.exchange import Account, EmbeddedExchange, ExchangeSettings
+from sniper.exchange import EmbeddedExchange
 from sniper.live.report import EXIT_PARTIAL
 
 # test_notify's local receiver fixture, as ``hook`` here
@@ -51,17 +50,7 @@ DEEP = [("0.6", "300"), ("0.55", "2000")]
 async def listing_exchange(mode: str, **settings: Any) -> AsyncIterator[EmbeddedExchange]:
     """The integration fixture's exchange (one funded account, 1000 PAWS) with listing-day
     settings."""
-    s = ExchangeSettings(port=0, tls=False, ticker_interval_s=(0.05, 0.1), **settings)
-    async with EmbeddedExchange(s) as ex:
-        ex.add_account(
-            Account(
-                API_KEY,
-                SECRET,
-                PASSPHRASE,
-                mode="uta" if mode == "uta" else "classic",
-                balances={"PAWS": "1000", "USDT": "0"},
-            )
-        )
+    async with funded_exchange(mode, btc=False, **settings) as ex:
         yield ex
 
 
