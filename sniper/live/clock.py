@@ -136,6 +136,10 @@ class NetEstimate:
     jitter_ms: float  # (median - min) of the round trips / SPREAD_K (0 with one sample)
     lag_ms: float  # the smallest arrival lag: exchange arrival - local send
     samples: int  # arrival lags in the window
+    # population stdev of the round trips / 2: no outlier-proof, but not low with few samples
+    # (the min of a handful of round trips sits well above the true least one); a volley is
+    # worth it when either estimate says so (volley.plan_volley)
+    jitter_sd_ms: float = 0.0
 
     def lead_ms(self, offset_ms: float) -> float:
         """How long before the instant it should arrive a copy is sent (exchange clock)."""
@@ -231,6 +235,7 @@ class ServerClock:
         return NetEstimate(
             one_way_ms=min(rtts) / 2.0,
             jitter_ms=(statistics.median(rtts) - min(rtts)) / SPREAD_K,
+            jitter_sd_ms=statistics.pstdev(rtts) / 2.0 if len(rtts) > 1 else 0.0,
             lag_ms=min(self._lags),
             samples=len(self._lags),
         )

@@ -78,7 +78,9 @@ bound ``(1 - B / W) ** n`` asks for fewer copies only when the spread estimate c
 and at 20 ms ± 2 ms that estimate (of 16-64 round trips) is low by chance often enough — in one
 race benchmark run the volleys of 6 and 7 copies were 6 of the 30 classic trials, all among its
 13 latest arrivals — while a copy more costs only a refused request in a window that keeps
-``RESERVE`` free. None when ``W < MIN_SPREAD_MS`` (one copy already lands within it) or the one
+``RESERVE`` free. None when ``W < MIN_SPREAD_MS`` (one copy already lands within it; judged
+on the larger of W and the stdev-based spread, since median - min reads low from a handful of
+round trips; the spacing uses W, at least ``MIN_SPREAD_MS``) or the one
 way is under ``MIN_ONE_WAY_MS`` (on loopback or a LAN the measured spread is the local event
 loop's lateness, which delays every copy alike). Spacing ``SPAN_FRACTION * W / n``; the LAST
 copy is aimed like a single copy without the jitter margin (it may land at the open at the
@@ -244,9 +246,12 @@ def plan_volley(
     single = VolleyPlan(1, 0.0, 0.0 if net is None else net.lead_ms(offset_ms))
     if net is None or setting == 1:
         return single
-    spread = SPREAD_K * net.jitter_ms
-    if spread < MIN_SPREAD_MS or net.one_way_ms < MIN_ONE_WAY_MS:
+    # worth it when either estimate says so: median - min reads low from a handful of round
+    # trips, the stdev high after a few held ones; the copies are spaced by the robust one
+    widest = SPREAD_K * max(net.jitter_ms, net.jitter_sd_ms)
+    if widest < MIN_SPREAD_MS or net.one_way_ms < MIN_ONE_WAY_MS:
         return single
+    spread = max(SPREAD_K * net.jitter_ms, MIN_SPREAD_MS)
     copies = min(MAX_COPIES, setting or MAX_COPIES, budget)
     if copies < 2:
         return single

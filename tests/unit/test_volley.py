@@ -22,6 +22,7 @@ from sniper.live.venue import Envelope
 from sniper.live.volley import (
     MAX_COPIES,
     MAX_READ_AGE_S,
+    MIN_SPREAD_MS,
     RESERVE,
     Verdict,
     Volleys,
@@ -227,3 +228,17 @@ def test_a_balance_that_never_moved_allows_the_retry_volley() -> None:
     tracker.snapshot()
     v = volleys(tracker)
     assert v.proof().ok and v.plan(10).copies > 1
+
+
+def test_a_spread_read_low_from_few_round_trips_still_gets_a_volley_when_the_stdev_sees_one() -> (
+    None
+):
+    """Five round trips at 20 ms +- 2 ms can put median - min under MIN_SPREAD_MS while the
+    stdev does not: the volley goes (the gate takes the larger), spaced over at least
+    MIN_SPREAD_MS; with neither above it, one copy."""
+    low = NetEstimate(one_way_ms=18.0, jitter_ms=0.2, lag_ms=118.0, samples=5, jitter_sd_ms=0.8)
+    plan = plan_volley(low, offset_ms=100.0, setting=None, budget=8)
+    assert plan.copies == MAX_COPIES
+    assert plan.spacing_ms == pytest.approx(MIN_SPREAD_MS / MAX_COPIES)
+    calm = NetEstimate(one_way_ms=18.0, jitter_ms=0.2, lag_ms=118.0, samples=5, jitter_sd_ms=0.2)
+    assert plan_volley(calm, offset_ms=100.0, setting=None, budget=8).copies == 1
