@@ -100,10 +100,9 @@ CHILD_START_S = 0.6  # s more: the contestants' process starts (imports) first
 async def _run_child(spec: dict[str, Any]) -> dict[str, dict[str, str | None]]:
     """The trial's contestants in a process of their own (``benchmarks/race_child.py``, on
     uvloop), while this process's loop serves the exchange; their channels / errors."""
-    root = _REPO_ROOT
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
+        "PYTHONPATH": os.pathsep.join(filter(None, (_REPO_ROOT, os.environ.get("PYTHONPATH")))),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -37,8 +37,6 @@ log = logging.getLogger("sniper.run")
 
 SPIN_S = 0.002  # the scheduled channel busy-waits (yielding) only for the last 2 ms
 LATE_S = -5.0  # a schedule this far past (e.g. a stale OPEN_TIME) does not fire
-
-
 POLL_TIME_LIMIT_S = 2.0  # s one symbols request may take
 
 

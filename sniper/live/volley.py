@@ -80,9 +80,9 @@ race benchmark run the volleys of 6 and 7 copies were 6 of the 30 classic trials
 13 latest arrivals — while a copy more costs only a refused request in a window that keeps
 ``RESERVE`` free. None when ``W < MIN_SPREAD_MS`` (one copy already lands within it; judged
 on the larger of W and the stdev-based spread, since median - min reads low from a handful of
-round trips; the spacing uses W, at least ``MIN_SPREAD_MS``) or the one
-way is under ``MIN_ONE_WAY_MS`` (on loopback or a LAN the measured spread is the local event
-loop's lateness, which delays every copy alike). Spacing ``SPAN_FRACTION * W / n``; the LAST
+round trips; the spacing uses W, at least ``MIN_SPREAD_MS``) or the one way is under
+``MIN_ONE_WAY_MS`` (on loopback or a LAN the measured spread is the local event loop's
+lateness, which delays every copy alike). Spacing ``SPAN_FRACTION * W / n``; the LAST
 copy is aimed like a single copy without the jitter margin (it may land at the open at the
 earliest), the first ``(n - 1) * spacing`` earlier.
 
