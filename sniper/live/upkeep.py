@@ -8,7 +8,7 @@
   the exchange clock moved), the clock re-sync (every ``clock_sync_interval_s``, and a burst of
   up to ``PRE_OPEN_SAMPLES`` round trips ``PRE_OPEN_SYNC_S`` before a known open: the freshest
   network estimate for the aimed fire, :mod:`sniper.live.clock`), the balance re-read (every
-  ``balance_refresh_s``, and once just before a known open).
+  ``balance_refresh_s``, and once just before a known open: at once when armed later than that).
 
 Balance policy: an insufficient balance is warned about and re-read, but it never stops the
 shot: when the pair opens the order fires anyway (a deposit may have landed since the last
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("sniper.run")
 
 PRE_OPEN_BALANCE_S = 1.0  # s before a known open of the last background balance read
+# armed later than that: the read goes at once, unless the open is this close (s, round trips)
+PRE_OPEN_MIN_S = 0.25
+PRE_OPEN_MIN_RTTS = 4
+RETRY_READ_S = 0.2  # s before a failed balance read is tried again
 CLOCK_MOVE_MS = 50.0  # a re-sync that moves the offset more than this re-signs the order
 PRE_OPEN_SYNC_S = 2.0  # s before a known open of the pre-open clock re-sync
 PRE_OPEN_SAMPLES = 10  # round trips of the pre-open re-sync (fewer when the open is closer)
@@ -206,18 +210,40 @@ class Upkeep:
         return min(PRE_OPEN_SAMPLES, int((seconds - 0.5) / per))
 
     async def refresh_balance(self) -> None:
-        """Re-read the balance every ``balance_refresh_s``, and once just before a known open."""
+        """Re-read the balance every ``balance_refresh_s``, and once just before a known open
+        (:meth:`_pre_open_read_s`): the freshest holdings read for the volley's whole-balance
+        proof (volley.py, at most ``MAX_READ_AGE_S`` old at the fire) and the baseline of the
+        proof that an unanswered order did not execute (reconcile.py)."""
+        pre_open_done: int | None = None  # the open time the pre-open read was made for
         while True:
-            delay = self.config.balance_refresh_s
-            to_open = self.watch.seconds_to_open()
-            if to_open is not None and 0 < to_open - PRE_OPEN_BALANCE_S < delay:
-                # one read just before a known open: the freshest baseline for the proof that
-                # an unanswered order did not execute (reconcile.py)
-                delay = to_open - PRE_OPEN_BALANCE_S
+            delay, pre_open = self.config.balance_refresh_s, False
+            open_ms = self.watch.open_time_ms
+            if open_ms is not None and open_ms != pre_open_done:
+                wait = self._pre_open_read_s()
+                if wait is not None and wait < delay:
+                    delay, pre_open = wait, True
             await asyncio.sleep(delay)
             try:
                 env = await self.rest.request(self.venue.assets_call(), signed=True)
-            except ExchangeUnavailable:
+            except ExchangeUnavailable as exc:
+                log.debug("balance re-read failed: %s", exc)
+                await asyncio.sleep(RETRY_READ_S)
                 continue
             if env.ok:
                 self.balance.record(self.venue, env.data)
+                if pre_open:
+                    pre_open_done = open_ms
+            else:
+                await asyncio.sleep(RETRY_READ_S)
+
+    def _pre_open_read_s(self) -> float | None:
+        """Seconds until the pre-open balance read is due: ``PRE_OPEN_BALANCE_S`` before a
+        known open, or at once when armed later than that, as long as a read still lands
+        before the open (``PRE_OPEN_MIN_S``, a few round trips); None: too late, or no open."""
+        to_open = self.watch.seconds_to_open()
+        if to_open is None:
+            return None
+        rtt_s = (self.clock.rtt_ms or 0.0) / 1000
+        if to_open < max(PRE_OPEN_MIN_S, PRE_OPEN_MIN_RTTS * rtt_s):
+            return None
+        return max(0.0, to_open - PRE_OPEN_BALANCE_S)
