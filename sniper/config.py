@@ -42,6 +42,7 @@ QUOTE_COINS = ("USDT", "USDC", "USDE", "BTC", "ETH", "EUR", "BGB", "BRL")
 # RACE_COPIES at most (sniper.live.volley.MAX_COPIES: the 10/s place-order budget less its 2
 # reserved slots)
 MAX_RACE_COPIES = 8
+MAX_VOLLEY_LANES = 6  # order connections beside the trigger's two, at most
 MIN_POLL_INTERVAL_MS = 50
 # The default leaves headroom under that limit: `sniper check` and other tools on the same IP
 # share it (issue 11, item 8).
@@ -89,8 +90,12 @@ class Config:
     schedule_lead_ms: float | None = None
     open_time_ms: int | None = None  # announced open time (ms since epoch) when the row has none
     # copies of an aimed order in flight at once, only when a second one provably cannot sell
-    # (sniper.live.volley): None = auto (from the measured jitter, at most 6), 1 = off
+    # (sniper.live.volley): None = auto (what the 10/s budget leaves, at most 8), 1 = off
     race_copies: int | None = None
+    # order connections opened beside the trigger's two for a volley's further copies (a TCP
+    # stream never reorders: copies on one connection cannot overtake each other), only when a
+    # volley can go (RACE_COPIES not 1, a measured one way of MIN_ONE_WAY_MS or more)
+    volley_lanes: int = 2
     order_retry_window_s: float = 30.0  # s during which transient order errors are retried
     lookup_window_s: float = 5.0  # s of consistent "not found" lookups before a resend
     ws_resubscribe_s: float = 20.0  # s between re-subscribes while the pair is unknown (30001)
@@ -157,6 +162,7 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("SCHEDULE_LEAD_MS", "schedule_lead_ms", "auto", float, -5000),  # or "auto" (None)
     ("ORDER_RETRY_WINDOW_S", "order_retry_window_s", "30", float, 0.5),
     ("RACE_COPIES", "race_copies", "auto", int, 1),  # or "auto" (None); at most 8
+    ("VOLLEY_LANES", "volley_lanes", "2", int, 0),  # at most MAX_VOLLEY_LANES
     ("LOOKUP_WINDOW_S", "lookup_window_s", "5", float, 0.1),
     ("WS_RESUBSCRIBE_S", "ws_resubscribe_s", "20", float, 0.5),
     ("WS_RECONNECT_MAX_S", "ws_reconnect_max_s", "3", float, 0.05),
@@ -244,6 +250,11 @@ _TUNABLE_HELP = {
         "leaves) a fraction of a ms apart, spaced over the measured jitter; a number 1-8: at "
         "most that many; "
         "1 = one copy in flight"
+    ),
+    "VOLLEY_LANES": (
+        "order connections opened beside the two the trigger fires on, for a volley's further "
+        "copies (copies on one connection cannot overtake each other); only when a volley can "
+        "go (RACE_COPIES not 1, a measured one way of 2 ms or more); 0-6"
     ),
     "LOOKUP_WINDOW_S": (
         "s of consistent 'not found' lookups before an unanswered order may be resent "
@@ -663,6 +674,10 @@ def load_config(
     if (tunables["race_copies"] or 0) > MAX_RACE_COPIES:
         raise ConfigError(
             "RACE_COPIES", f"auto or a whole number 1-{MAX_RACE_COPIES}", repr(get("RACE_COPIES"))
+        )
+    if (tunables["volley_lanes"] or 0) > MAX_VOLLEY_LANES:
+        raise ConfigError(
+            "VOLLEY_LANES", f"a whole number 0-{MAX_VOLLEY_LANES}", repr(get("VOLLEY_LANES"))
         )
     if (tunables["resign_interval_s"] or 0) >= 25:
         raise ConfigError(

@@ -1,6 +1,7 @@
 """The warm order connections ("lanes"): raw HTTP/1.1 keep-alive over an asyncio Protocol.
 
-Two lanes to the REST host, resolved once. Keep-alive requests (unsigned ``GET
+Two lanes to the REST host, resolved once (and, for a volley's further copies, ``extra`` volley
+lanes beside them: :class:`OrderLanes`; the trigger never fires on those). Keep-alive requests (unsigned ``GET
 /api/v2/public/time``, built by :func:`keepalive_request`) alternate between them and are only
 sent while the *other* lane is idle, so one lane is always idle when the order fires and the
 order never queues behind a keep-alive. A lane the server closes is reopened transparently.
@@ -136,10 +137,11 @@ class LaneBoard(Protocol):
 
 
 class LaneStates:
-    """The board when no trigger listens: the trigger's lane API, nothing else."""
+    """The board when no trigger listens: the trigger's lane API, nothing else. It also takes
+    the volley lanes (index 2 and up), which the trigger never fires on."""
 
     def __init__(self) -> None:
-        self._state = [(False, False), (False, False)]
+        self._state: dict[int, tuple[bool, bool]] = {0: (False, False), 1: (False, False)}
 
     def set_lane(
         self,
@@ -148,8 +150,8 @@ class LaneStates:
         idle: bool,
         claim: Callable[[str, int], Any] | None = None,
     ) -> None:
-        if index not in (0, 1):
-            raise ValueError("lane index must be 0 or 1")
+        if index < 0:
+            raise ValueError("lane index must be 0 or more")
         self._state[index] = (write is not None, bool(idle) and write is not None)
 
     def lane_state(self) -> tuple[tuple[bool, bool], tuple[bool, bool]]:
@@ -193,7 +195,10 @@ class OrderLane(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        """No response outstanding: the board's flag (the one the hot path checks)."""
+        """No response outstanding: the board's flag (the one the hot path checks); a volley
+        lane's own (index 2 and up: the trigger never writes on it)."""
+        if self.index >= OrderLanes.LANES:
+            return self.up and not self.pending
         return self.up and self._board.lane_state()[self.index][1]
 
     @property
@@ -299,9 +304,11 @@ class OrderLane(asyncio.Protocol):
 
 
 class OrderLanes:
-    """Two warm lanes to one host, kept open and alive in the background."""
+    """Two warm lanes to one host, kept open and alive in the background, and ``extra`` volley
+    lanes beside them (index 2 and up: a volley's further copies only, :mod:`sniper.live.volley`;
+    their state goes to a :class:`LaneStates` of their own, never to the trigger's board)."""
 
-    LANES = 2
+    LANES = 2  # the trigger's
 
     def __init__(
         self,
@@ -317,6 +324,7 @@ class OrderLanes:
         on_front_door: Callable[[FrontDoor], None] | None = None,
         on_keepalive: Callable[[int, Reply], None] | None = None,
         use_aiofastnet: bool = True,
+        extra: int = 0,
     ) -> None:
         self.host = host
         self.port = port
@@ -327,7 +335,8 @@ class OrderLanes:
         # where the lanes publish their state (the OrderTrigger in `sniper run`)
         self.board: LaneBoard = board if board is not None else LaneStates()
         self._on_change_cb = on_change
-        self.lanes: list[OrderLane | None] = [None] * self.LANES
+        self._extra_board = LaneStates()  # the volley lanes' (the trigger never fires on them)
+        self.lanes: list[OrderLane | None] = [None] * (self.LANES + extra)
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._use_aiofastnet = use_aiofastnet
@@ -357,8 +366,10 @@ class OrderLanes:
     async def _connect(self, index: int) -> OrderLane:
         loop = asyncio.get_running_loop()
 
+        board = self.board if index < self.LANES else self._extra_board
+
         def factory() -> OrderLane:
-            return OrderLane(index, self._changed, self.board)
+            return OrderLane(index, self._changed, board)
 
         kwargs: dict[str, Any] = {}
         if self.ssl_context is not None:
@@ -409,18 +420,24 @@ class OrderLanes:
             await lane.closed
 
     async def start(self, within_s: float = 10.0) -> None:
-        """Open both lanes; returns once both are up (or raises TimeoutError)."""
+        """Open every lane; returns once the trigger's two are up (or raises TimeoutError). The
+        volley lanes are opened meanwhile, and reopened like the others; a volley copy whose
+        lane is down goes on another (:meth:`OrderSender.send`)."""
         self._tasks = [
             asyncio.create_task(self._maintain(i), name=f"sniper-lane-{i}")
-            for i in range(self.LANES)
+            for i in range(len(self.lanes))
         ]
         deadline = time.monotonic() + within_s
-        while not all(ln is not None and ln.up for ln in self.lanes):
+        while not all(ln is not None and ln.up for ln in self.lanes[: self.LANES]):
             if time.monotonic() > deadline:
                 raise TimeoutError
             await asyncio.sleep(0.005)
         # the first keep-alive goes out now: a refusing front door is known before arming
         self._tasks.append(asyncio.create_task(self._keepalive(), name="sniper-lanes-keepalive"))
+        if len(self.lanes) > self.LANES:
+            self._tasks.append(
+                asyncio.create_task(self._keepalive_volley(), name="sniper-lanes-keepalive-volley")
+            )
 
     async def close(self, within_s: float = 1.0) -> None:
         """Abort every connection, then cancel the tasks and wait for them at most ``within_s``.
@@ -461,6 +478,11 @@ class OrderLanes:
                 return ln
         return None
 
+    @property
+    def volley_lanes_up(self) -> int:
+        """Volley lanes (beside the trigger's two) open now."""
+        return sum(1 for ln in self.lanes[self.LANES :] if ln is not None and ln.up)
+
     def abort_waiting(self, future: asyncio.Future[Reply]) -> bool:
         """Abort the connection that still owes ``future`` (its FIFO is stuck behind a reply
         that never came); False when no lane owes it (answered, or already closed)."""
@@ -498,6 +520,19 @@ class OrderLanes:
             if lane is not None and lane.idle and other is not None and other.idle:
                 await self._ping(lane, max(2.0, half))
             await asyncio.sleep(half)
+
+    async def _keepalive_volley(self) -> None:
+        """Every interval, one keep-alive on each idle volley lane, staggered between them (the
+        trigger never fires on them: no lane has to stay free)."""
+        extra = self.lanes[self.LANES :]
+        step = self.keepalive_interval_s / len(extra)
+        turn = 0
+        while not self._closing:
+            await asyncio.sleep(step)
+            lane = self.lanes[self.LANES + turn]
+            turn = (turn + 1) % len(extra)
+            if lane is not None and lane.idle:
+                await self._ping(lane, max(2.0, step))
 
     async def _ping(self, lane: OrderLane, within_s: float) -> None:
         """One keep-alive on ``lane``; its reply's status goes to :meth:`_front_door_answered`."""
@@ -563,7 +598,7 @@ class OrderLanes:
         """Send one keep-alive now and return :attr:`front_door` once it is answered. As for
         the periodic ones, only while both lanes are idle (one lane stays free for the order);
         otherwise, or without a reply within ``within_s``, the state is returned unchanged."""
-        lane, other = self.lanes
+        lane, other = self.lanes[0], self.lanes[1]
         if lane is not None and lane.idle and other is not None and other.idle:
             await self._ping(lane, within_s)
         return self.front_door

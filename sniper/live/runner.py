@@ -66,6 +66,7 @@ from sniper.live.spin import Spinner
 from sniper.live.status import StatusLine
 from sniper.live.upkeep import Balance, Upkeep
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
+from sniper.live.volley import MIN_ONE_WAY_MS
 from sniper.live.warmer import Warmer
 
 log = logging.getLogger("sniper.run")
@@ -247,7 +248,13 @@ class Sniper:
         venue = self.preflight.readiness.venue
         sampled = _keepalive_sampler(self.clock, venue)
         self.lanes = lanes = _order_lanes(
-            cfg, venue, trigger, (host, port, addr), self._draw, sampled
+            cfg,
+            venue,
+            trigger,
+            (host, port, addr),
+            self._draw,
+            sampled,
+            _volley_lanes(cfg, self.clock),
         )
         await _start_lanes(lanes, (host, port, addr))
         return trigger, host
@@ -413,8 +420,10 @@ def _order_lanes(
     resolved: tuple[str, int, str],
     on_front_door: Callable[[FrontDoor], None],
     on_keepalive: Callable[[int, Reply], None],
+    extra: int = 0,
 ) -> OrderLanes:
-    """Two order connections to ``resolved`` (Host header, port, address), not started."""
+    """Two order connections to ``resolved`` (Host header, port, address) and ``extra`` volley
+    lanes, not started."""
     host, port, addr = resolved
     rest_ssl = client_ssl_context(cfg) if cfg.rest_url.startswith("https") else None
     keepalive = keepalive_request(
@@ -430,7 +439,18 @@ def _order_lanes(
         board=trigger,  # the lanes publish their state where the hot path reads it
         on_front_door=on_front_door,
         on_keepalive=on_keepalive,
+        extra=extra,
     )
+
+
+def _volley_lanes(cfg: Config, clock: ServerClock) -> int:
+    """Volley lanes to open beside the trigger's two (``VOLLEY_LANES``): none when no volley
+    can go — ``RACE_COPIES=1``, or a one way under ``MIN_ONE_WAY_MS`` as measured by the
+    start-up checks (loopback, a LAN: copies do not help there, :mod:`sniper.live.volley`)."""
+    net = clock.net()
+    if cfg.race_copies == 1 or net is None or net.one_way_ms < MIN_ONE_WAY_MS:
+        return 0
+    return cfg.volley_lanes
 
 
 def _keepalive_sampler(clock: ServerClock, venue: Venue) -> Callable[[int, Reply], None]:
@@ -463,12 +483,14 @@ async def _start_lanes(lanes: OrderLanes, resolved: tuple[str, int, str]) -> Non
             f"cannot open the order connections to {addr}:{port} — check BITGET_REST_URL "
             "and the network"
         ) from None
+    extra = len(lanes.lanes) - lanes.LANES
     log.info(
-        "order connections: 2 warm lanes to %s (%s:%d, %s)",
+        "order connections: 2 warm lanes to %s (%s:%d, %s)%s",
         host,
         addr,
         port,
         lanes.transport_kind,
+        f", and {extra} more for a volley's copies" if extra else "",
     )
 
 

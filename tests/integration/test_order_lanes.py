@@ -373,3 +373,47 @@ def test_a_refused_or_unreadable_keepalive_is_no_clock_sample() -> None:
     sampler(now - 2_000_000, Reply(200, body, now, now))
     net = clock.net()
     assert net is not None and net.samples == 1 and 0.9 <= net.one_way_ms <= 1.1
+
+
+# --- volley lanes -------------------------------------------------------------------------------
+def test_volley_lanes_open_beside_the_trigger_lanes_on_a_board_of_their_own(run: Any) -> None:
+    """``extra`` lanes: opened, kept alive, reopened like the trigger's two, closed with them;
+    their state never reaches the trigger's board (the hot path fires on lanes 0 and 1 only)."""
+    from tests.unit.test_live_lanes import CountingBoard
+
+    async def main() -> None:
+        async with _exchange() as ex:
+            board = CountingBoard()
+            lanes = _lanes(ex, interval_s=0.2, board=board, extra=2)
+            await lanes.start(5)
+            try:
+                await _until(lambda: lanes.volley_lanes_up == 2)
+                assert len(lanes.lanes) == 4
+                assert {i for i, *_ in board.published} == {0, 1}
+                extra = [ln for ln in lanes.lanes[2:] if ln is not None]
+                await _until(lambda: all(ln.requests >= 2 for ln in extra))  # kept alive
+                first = extra[0]
+                first.abort()  # the server or the network drops one: reopened
+                await _until(lambda: lanes.lanes[2] is not first and lanes.volley_lanes_up == 2)
+                assert lanes.reconnects >= 1
+                assert (await lanes.probe(within_s=2)).status == 200  # probes the trigger's
+            finally:
+                await lanes.close()
+            assert all(ln is None or ln.closed.done() for ln in lanes.lanes)
+            assert [t for t in asyncio.all_tasks() if t.get_name().startswith("sniper-")] == []
+
+    run(main)
+
+
+def test_no_volley_lanes_by_default(run: Any) -> None:
+    async def main() -> None:
+        async with _exchange() as ex:
+            lanes = _lanes(ex, interval_s=60)
+            await lanes.start(5)
+            try:
+                assert len(lanes.lanes) == 2 and lanes.volley_lanes_up == 0
+                assert not any(t.get_name().endswith("-volley") for t in asyncio.all_tasks())
+            finally:
+                await lanes.close()
+
+    run(main)

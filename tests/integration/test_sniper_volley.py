@@ -81,6 +81,49 @@ async def test_whole_balance_goes_as_a_volley_and_sells_exactly_once(
 
 
 @both_modes
+@pytest.mark.parametrize("volley_lanes", ["2", "0"])
+async def test_the_copies_go_over_the_volley_lanes_too(
+    ex: EmbeddedExchange, mode: str, volley_lanes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``VOLLEY_LANES`` connections beside the trigger's two (copies on one TCP connection
+    cannot overtake each other): the volley's further copies go round all of them."""
+    from sniper.live.lanes import OrderLane
+
+    orders: list[int] = []  # the lane of each copy written by the sender (the first: the trigger)
+    real_send = OrderLane.send
+
+    def send(self: OrderLane, data: bytes, kind: str) -> object:
+        if kind == "order":
+            orders.append(self.index)
+        return real_send(self, data, kind)
+
+    monkeypatch.setattr(OrderLane, "send", send)
+    run = await aimed_run(ex, VOLLEY_LANES=volley_lanes)
+    result = await run.result(within=15)
+    assert_one_accepted(ex, result.client_oid)
+    assert sold(ex) == Decimal("1000")
+    assert run.sniper.lanes is not None
+    assert len(run.sniper.lanes.lanes) == 2 + int(volley_lanes)
+    assert len(orders) >= 3, orders
+    assert set(orders) == set(range(2 + int(volley_lanes))), orders
+
+
+@pytest.mark.parametrize("race_copies", ["1", "auto"])
+async def test_no_volley_lanes_where_no_volley_can_go(
+    ex: EmbeddedExchange, race_copies: str
+) -> None:
+    """RACE_COPIES=1, or loopback (the measured one way under MIN_ONE_WAY_MS): two lanes."""
+    if race_copies == "1":
+        run = await aimed_run(ex, RACE_COPIES=race_copies)
+    else:
+        await ex.list_symbol(TARGET, open_at_ms=ex.server_time_ms() + 1500, announce_open_time=True)
+        run = start_sniper(sniper_config(ex, POLL_INTERVAL_MS="5000", SPIN="off"))
+    await run.armed(within=10)
+    assert run.sniper.lanes is not None and len(run.sniper.lanes.lanes) == 2
+    assert (await run.result(within=15)).exit_code == 0
+
+
+@both_modes
 async def test_not_the_whole_balance_keeps_one_copy_in_flight(
     ex: EmbeddedExchange, mode: str
 ) -> None:

@@ -252,9 +252,9 @@ class FakeSender:
     """``send`` as OrderSender's: the wait (the 10/s window, a lane reconnect) first, then
     ``wanted`` right before the write."""
 
-    def __init__(self, delays_s: dict[int, float]) -> None:
+    def __init__(self, delays_s: dict[int, float], lanes: int = 2) -> None:
         self.venue = ClassicVenue("PAWSUSDT", "PAWS")
-        self.lanes = SimpleNamespace(lanes=[0, 1])
+        self.lanes = SimpleNamespace(lanes=list(range(lanes)))
         self.delays_s = delays_s  # copy number -> how long its send is held
         self.written: list[int] = []
 
@@ -275,6 +275,18 @@ async def test_every_copy_on_time_is_sent() -> None:
     first = Attempt(1, time.monotonic_ns(), None, lane=0)
     out = await send_copies(sender, PLAN, first, first_lane=0)  # type: ignore[arg-type]
     assert [a.number for a in out] == [2, 3, 4] == sender.written
+
+
+@pytest.mark.parametrize(("lanes", "first_lane", "used"), [(2, 1, [0, 1, 0]), (4, 1, [2, 3, 0])])
+async def test_the_copies_go_round_every_order_connection(
+    lanes: int, first_lane: int, used: list[int]
+) -> None:
+    """The trigger's two lanes and the volley lanes beside them (``VOLLEY_LANES``): copies on
+    one TCP connection cannot overtake each other, so each next copy goes on the next one."""
+    sender = FakeSender({}, lanes=lanes)
+    first = Attempt(1, time.monotonic_ns(), None, lane=first_lane)
+    out = await send_copies(sender, PLAN, first, first_lane=first_lane)  # type: ignore[arg-type]
+    assert [a.lane for a in out] == used
 
 
 async def test_a_copy_held_past_the_spread_is_dropped_with_the_rest() -> None:
