@@ -1,10 +1,11 @@
 """The warm order connections ("lanes"): raw HTTP/1.1 keep-alive over an asyncio Protocol.
 
 Two lanes to the REST host, resolved once (and, for a volley's further copies, ``extra`` volley
-lanes beside them: :class:`OrderLanes`; the trigger never fires on those). Keep-alive requests (unsigned ``GET
-/api/v2/public/time``, built by :func:`keepalive_request`) alternate between them and are only
-sent while the *other* lane is idle, so one lane is always idle when the order fires and the
-order never queues behind a keep-alive. A lane the server closes is reopened transparently.
+lanes beside them: :class:`OrderLanes`; the trigger never fires on those). Keep-alive requests
+(unsigned ``GET /api/v2/public/time``, built by :func:`keepalive_request`) alternate between
+the trigger's two and are only sent while the *other* lane is idle, so one lane is always idle
+when the order fires and the order never queues behind a keep-alive. A lane the server closes is
+reopened transparently.
 Replies are parsed with ``httptools.HttpResponseParser``; each request's reply resolves a future
 (FIFO, HTTP/1.1). Every request on these connections says ``User-Agent: sniper/<version>``
 (:data:`USER_AGENT`), as a normal client does.
