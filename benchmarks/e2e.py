@@ -102,7 +102,8 @@ CONTESTANT_SPECS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     # sniper run SPIN=always with that warmer injected into its spin turn (sniper_warm.py)
     "sniper_spin_always_warm": ("sniper_warm", "plain", (("SPIN", "always"), ("WARM_US", "200"))),
     # the busy floors with the same loopback warmer as the product's busy-poll
-    # (contestants/floor_warm.c; sniper.live.warmer): the SPIN=always lines' like-for-like limit
+    # (contestants/floor_warm.c; sniper.live.warmer): the SPIN=always lines' like-for-like limit;
+    # over TLS both warm pairs speak TLS
     "floor_busy_warm": ("floor_warm", "plain", (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200"))),
     "floor_tls_busy_warm": (
         "floor_warm",

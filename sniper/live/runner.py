@@ -392,7 +392,9 @@ def _spinner(
         max_s=cfg.spin_max_s,
         seconds_to_open=watch.seconds_to_open,
         fired=lambda: trigger.fired,
-        warmer=functools.partial(Warmer, cfg.target) if cfg.spin_warm else None,
+        warmer=functools.partial(Warmer, cfg.target, tls=cfg.ws_url.startswith("wss"))
+        if cfg.spin_warm
+        else None,
     )
 
 

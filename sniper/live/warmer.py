@@ -8,7 +8,10 @@ client away.
 
 :class:`Warmer` is an in-process loopback pair: a picows WebSocket server on ``127.0.0.1``
 (ephemeral port) and a picows client connected to it the way the feed connects (picows, over
-aiofastnet when it is installed, as the feed does; no TLS). The :class:`~sniper.live.spin.Spinner`
+aiofastnet when it is installed, as the feed does; over TLS when the feed is ``wss://``, with a
+throwaway certificate made in memory for the pair, :func:`loopback_tls`: the frame then runs
+through the same TLS read path — OpenSSL's record layer and AES-GCM, aiofastnet's SSL transport
+— which a plain pair leaves cold). The :class:`~sniper.live.spin.Spinner`
 calls :meth:`Warmer.tick` on each busy-poll turn; every ``WARM_PERIOD_US`` the server side sends
 a frame shaped like a real ticker push of **another** symbol, and the client's listener runs it
 through the same compiled scanner (``TickerScanner`` for the real target) — a miss by
@@ -21,6 +24,7 @@ few µs of work every 200 µs on that core, and two loopback sockets while the w
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from typing import Any
 
@@ -49,6 +53,20 @@ def warm_frame(target: str) -> bytes:
         '"ts":"1695702438018"}],"ts":1695702438029}'
     )
     return push.replace("@", other).encode()
+
+
+def loopback_tls(host: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """Server and client TLS contexts for the loopback pair only: a throwaway CA made now, in
+    memory (``trustme``, ECDSA), and a certificate for ``host``; the client trusts that CA and
+    nothing else. Nothing of it is written to disk or used for any other connection."""
+    import trustme  # a runtime dependency (the embedded exchange's TLS mode uses it too)
+
+    ca = trustme.CA()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(host).configure_cert(server)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, checks the name; no system store
+    client.load_verify_locations(cadata=ca.cert_pem.bytes().decode("ascii"))
+    return server, client
 
 
 class _WarmListener(picows.WSListener):
@@ -89,8 +107,14 @@ class Warmer:
     client; ``hits`` stays 0), ``port``, ``ready``, ``closed``."""
 
     def __init__(
-        self, target: str, *, period_us: float = WARM_PERIOD_US, host: str = WARM_HOST
+        self,
+        target: str,
+        *,
+        period_us: float = WARM_PERIOD_US,
+        host: str = WARM_HOST,
+        tls: bool = False,
     ) -> None:
+        self.tls = tls  # the pair speaks TLS, as a wss:// feed does (:func:`loopback_tls`)
         self.scanner = _fast.TickerScanner(target)
         self.frame = warm_frame(target)
         if self.scanner.scan(self.frame) == _TICKER_HIT:  # never: another symbol's push
@@ -127,11 +151,13 @@ class Warmer:
         """Bind the server, connect the client. Raises (after undoing what was done) if the pair
         cannot be set up, or if :meth:`close` ran meanwhile."""
         try:
+            server_ssl, client_ssl = loopback_tls(self.host) if self.tls else (None, None)
             self._server = await picows.ws_create_server(
                 lambda _request: _ServerSide(self),
                 self.host,
                 0,
                 websocket_handshake_timeout=5,
+                ssl=server_ssl,
             )
             self.port = int(self._server.sockets[0].getsockname()[1])
             if self.closed:
@@ -139,7 +165,8 @@ class Warmer:
             scanner = self.scanner
             self._client, listener = await picows.ws_connect(
                 lambda: _WarmListener(scanner),
-                f"ws://{self.host}:{self.port}/",
+                f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}/",
+                ssl_context=client_ssl,
                 websocket_handshake_timeout=5,
             )
             self._listener = listener  # type: ignore[assignment]
@@ -185,4 +212,4 @@ class Warmer:
             self._tx = None
 
 
-__all__ = ["WARM_HOST", "WARM_PERIOD_US", "Warmer", "warm_frame"]
+__all__ = ["WARM_HOST", "WARM_PERIOD_US", "Warmer", "loopback_tls", "warm_frame"]

@@ -77,16 +77,53 @@ def test_the_warm_frame_is_another_symbols_ticker_and_a_miss(target: str) -> Non
     assert Warmer(target).frame == frame
 
 
+def test_the_tls_pair_trusts_only_its_own_throwaway_ca() -> None:
+    """The client end of the TLS pair verifies the certificate against the CA made for the pair
+    (not the system store): another pair's certificate is refused."""
+    import ssl
+
+    from sniper.live.warmer import loopback_tls
+
+    server, client = loopback_tls(WARM_HOST)
+    other_server, _ = loopback_tls(WARM_HOST)
+    assert client.verify_mode == ssl.CERT_REQUIRED and client.check_hostname
+    assert client.cert_store_stats()["x509_ca"] == 1
+
+    async def handshake(server_ctx: ssl.SSLContext) -> None:
+        srv = await asyncio.start_server(lambda r, w: w.close(), WARM_HOST, 0, ssl=server_ctx)
+        port = srv.sockets[0].getsockname()[1]
+        try:
+            _, writer = await asyncio.open_connection(WARM_HOST, port, ssl=client)
+            writer.close()
+        finally:
+            srv.close()
+
+    async def main() -> None:
+        await handshake(server)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await handshake(other_server)
+
+    run_on("asyncio", main)
+
+
 # --- the warmer inside the spinner --------------------------------------------------------------
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 @pytest.mark.parametrize("loop_name", LOOPS)
-def test_warms_while_spinning_never_hits_and_closes_after_the_fire(loop_name: str) -> None:
+def test_warms_while_spinning_never_hits_and_closes_after_the_fire(
+    loop_name: str, tls: bool
+) -> None:
+    """Plain, and over TLS (a wss:// feed: the warm frame goes through the TLS read path)."""
+
     async def main() -> None:
         flags = Flags()
-        spinner = flags.spinner("always", lambda: Warmer(TARGET))
+        spinner = flags.spinner("always", lambda: Warmer(TARGET, tls=tls))
         task = asyncio.create_task(spinner.run())
         await until(lambda: spinner.warm is not None and spinner.warm.received >= 50, "warm")
         warm = spinner.warm
         assert warm is not None and warm.ready and warm.serving and warm.port
+        assert warm._client is not None
+        ssl_object = warm._client.underlying_transport.get_extra_info("ssl_object")
+        assert (ssl_object is not None) is tls
         assert warm.period_ns == WARM_PERIOD_US * 1000
         assert warm.hits == 0 and spinner.spinning
         flags.fired = True
