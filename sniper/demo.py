@@ -324,11 +324,25 @@ def _scenario_report(
     return ok
 
 
+# what the race's refusals mean (bitget-api.md §5.11, §10.8): an early copy, and the volley's
+# backstop (a copy after the one that sold meets the balance, or the clientOid still unfilled)
+_REFUSALS = {
+    "43115": "not open yet",
+    "25101": "not open yet",
+    "43012": "insufficient balance: an earlier copy sold it",
+    "25202": "insufficient balance: an earlier copy sold it",
+    "43118": "duplicate clientOid: an earlier copy is on the book",
+    "25212": "duplicate clientOid: an earlier copy is on the book",
+}
+
+
 def _race_report(ex, symbol: str, n: int, args: argparse.Namespace) -> float | None:
     """Where each order ARRIVED relative to the open (exchange clock); the first accepted one."""
     arrivals = ex.arrivals(symbol)
     for i, (offset, answer, ok) in enumerate(arrivals, 1):
-        verdict = "accepted" if ok else f"refused ({answer}: not open yet)"
+        verdict = (
+            "accepted" if ok else f"refused ({answer}: {_REFUSALS.get(answer, 'see the code')})"
+        )
         _say(f"[{n}/{args.runs}]   attempt {i}: arrived {offset:+.2f} ms from the open — {verdict}")
     first = next((offset for offset, _, ok in arrivals if ok), None)
     if first is not None:

@@ -456,9 +456,12 @@ def _log_sibling(chosen: Answer, other: Answer) -> None:
         )
         return
     log.info(
-        "copy %d of the volley: %s (expected: the whole balance is sold by the accepted copy)",
+        "copy %d of the volley: %s (%s)",
         other.attempt.number,
         what,
+        "arrived before the open: not executed"
+        if other.outcome is Outcome.NOT_OPEN_YET
+        else "expected: the whole balance is sold by the accepted copy",
     )
 
 

@@ -67,6 +67,15 @@ def test_demo_wan_shows_where_the_first_order_landed() -> None:
     assert landed is not None, text
     assert 0.0 <= float(landed.group(1)) <= 10.0, text  # sent at the open: ~+20 ms
     assert "attempt 1: arrived" in text
+    # every refusal named for what it is: early (not open yet), or the volley's backstop
+    refusals = re.findall(
+        r"arrived [+-][0-9.]+ ms from the open — refused \((\d+): ([^)]*)\)", text
+    )
+    for code, meaning in refusals:
+        if code in ("43115", "25101"):
+            assert meaning == "not open yet", text
+        else:
+            assert "not open" not in meaning, text
 
 
 @pytest.mark.timeout(120)

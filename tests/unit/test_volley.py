@@ -3,6 +3,8 @@ how far apart, the first one's lead) and which copy's answer a volley is handled
 
 from __future__ import annotations
 
+import logging
+
 from decimal import Decimal
 
 import pytest
@@ -138,6 +140,23 @@ def test_verdict_the_accepted_copy_wins_over_the_backstop_and_lost_answers() -> 
     )
     assert v.chosen.attempt.number == 3 and len(v.others) == 4
     assert [a.attempt.number for a in v.accepted] == [3] and v.unproven == 1
+
+
+def test_verdict_logs_each_other_copy_for_what_it_got(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="sniper.executor")
+    verdict(
+        [
+            answer(1, Outcome.NOT_OPEN_YET, "43115", t=5),
+            answer(2, Outcome.ACCEPTED, "00000"),
+            answer(3, Outcome.REJECTED, "43012"),
+        ]
+    )
+    said = {r.getMessage() for r in caplog.records}
+    assert "copy 1 of the volley: 43115 (arrived before the open: not executed)" in said
+    assert (
+        "copy 3 of the volley: 43012 (expected: the whole balance is sold by the accepted copy)"
+        in said
+    )
 
 
 def test_verdict_an_unanswered_copy_is_reconciled_before_a_final_code_counts() -> None:
