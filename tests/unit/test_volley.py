@@ -4,7 +4,6 @@ how far apart, the first one's lead) and which copy's answer a volley is handled
 from __future__ import annotations
 
 import logging
-
 from decimal import Decimal
 
 import pytest
