@@ -61,6 +61,18 @@ static SSL_CTX *warm_server_ctx(void) {
     return ctx;
 }
 
+/* One step of one end's handshake: 0 on a failure, else 1 (*done set once it completed). */
+static int warm_handshake_step(SSL *ssl, int *done) {
+    if (*done) return 1;
+    int r = SSL_do_handshake(ssl);
+    if (r == 1) {
+        *done = 1;
+        return 1;
+    }
+    int err = SSL_get_error(ssl, r);
+    return err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE;
+}
+
 /* Both ends' handshakes over the (non-blocking) pair, in turns; 1 when both are done. */
 static int warm_tls_setup(void) {
     const char *on = getenv("FLOOR_WARM_TLS");
@@ -80,20 +92,8 @@ static int warm_tls_setup(void) {
     fcntl(warm_rx, F_SETFL, fl | O_NONBLOCK);
     int sdone = 0, cdone = 0;
     for (int i = 0; i < 100000 && !(sdone && cdone); i++) {
-        if (!sdone) {
-            int r = SSL_do_handshake(warm_stx);
-            if (r == 1) sdone = 1;
-            else if (SSL_get_error(warm_stx, r) != SSL_ERROR_WANT_READ &&
-                     SSL_get_error(warm_stx, r) != SSL_ERROR_WANT_WRITE)
-                return 0;
-        }
-        if (!cdone) {
-            int r = SSL_do_handshake(warm_srx);
-            if (r == 1) cdone = 1;
-            else if (SSL_get_error(warm_srx, r) != SSL_ERROR_WANT_READ &&
-                     SSL_get_error(warm_srx, r) != SSL_ERROR_WANT_WRITE)
-                return 0;
-        }
+        if (!warm_handshake_step(warm_stx, &sdone) || !warm_handshake_step(warm_srx, &cdone))
+            return 0;
     }
     return sdone && cdone;
 }
