@@ -85,7 +85,8 @@ def test_the_tls_pair_trusts_only_its_own_throwaway_ca() -> None:
     from sniper.live.warmer import loopback_tls
 
     server, client = loopback_tls(WARM_HOST)
-    other_server, _ = loopback_tls(WARM_HOST)
+    assert loopback_tls(WARM_HOST) == (server, client)  # made once per process
+    other_server, _ = loopback_tls.__wrapped__(WARM_HOST)  # another pair's, made afresh
     assert client.verify_mode == ssl.CERT_REQUIRED and client.check_hostname
     assert client.cert_store_stats()["x509_ca"] == 1
 
