@@ -43,6 +43,10 @@ QUOTE_COINS = ("USDT", "USDC", "USDE", "BTC", "ETH", "EUR", "BGB", "BRL")
 # reserved slots)
 MAX_RACE_COPIES = 8
 MAX_VOLLEY_LANES = 6  # order connections beside the trigger's two, at most
+MIN_SLEEP_WARM_US = 1000  # SLEEP_WARM_US: 0 (none) or at least this (uvloop's timers: 1 ms)
+DEFAULT_SLEEP_WARM_US = 1000  # BENCHMARKS.md, "The sleeping loop's cold path"
+DEFAULT_SCHED_SLICE_US = 100  # the shortest the kernel grants
+MIN_SLICE_US, MAX_SLICE_US = 100, 100_000  # SCHED_SLICE_US: the kernel's clamp (0: default)
 MIN_POLL_INTERVAL_MS = 50
 # The default leaves headroom under that limit: `sniper check` and other tools on the same IP
 # share it (issue 11, item 8).
@@ -114,6 +118,11 @@ class Config:
     spin_before_s: float = 10.0  # s before a known open the auto busy-poll starts
     spin_max_s: float = 60.0  # s after the open the auto busy-poll ends if nothing fired
     spin_warm: bool = True  # SPIN_WARM: a loopback warmer keeps the read path hot while spinning
+    # while the loop sleeps between events (SPIN=off, auto outside its window): one warm frame
+    # every sleep_warm_us (0: none); needs spin_warm
+    sleep_warm_us: int = DEFAULT_SLEEP_WARM_US
+    # SCHED_SLICE_US: the armed loop thread's time slice (0: the kernel's default)
+    sched_slice_us: int = DEFAULT_SCHED_SLICE_US
     extra: Mapping[str, str] = field(default_factory=dict)
     # Start-up warnings found while loading (plain http to a remote host, a .env readable by
     # others): logged by load_config; shown by whoever reports readiness.
@@ -169,6 +178,9 @@ TUNABLES: tuple[tuple[str, str, str, type, float], ...] = (
     ("NOTIFY_TIMEOUT_S", "notify_timeout_s", "5", float, 0.1),
     ("SPIN_BEFORE_S", "spin_before_s", "10", float, 0),
     ("SPIN_MAX_S", "spin_max_s", "60", float, 0),
+    # 0, or at least MIN_SLEEP_WARM_US; 0, or MIN_SLICE_US-MAX_SLICE_US (the kernel's clamp)
+    ("SLEEP_WARM_US", "sleep_warm_us", str(DEFAULT_SLEEP_WARM_US), int, 0),
+    ("SCHED_SLICE_US", "sched_slice_us", str(DEFAULT_SCHED_SLICE_US), int, 0),
 )
 
 # Every variable this module reads, with a one-line description (README table, .env.example).
@@ -265,6 +277,19 @@ _TUNABLE_HELP = {
     "NOTIFY_TIMEOUT_S": "s, bound of one notification request (never delays the order)",
     "SPIN_BEFORE_S": "s before a known open time the busy-poll starts (SPIN=auto)",
     "SPIN_MAX_S": "s after the open time the busy-poll ends if nothing fired (SPIN=auto)",
+    "SLEEP_WARM_US": (
+        "µs between warm frames while the event loop sleeps between events (SPIN=off, or auto "
+        "outside its window): the SPIN_WARM loopback pair runs one frame through the receive "
+        "path, so the listing frame finds it in the caches (about 7-9 % of one core at "
+        "1000); 0 = none, else at least 1000 (the event loop's timers count whole ms); needs "
+        "SPIN_WARM=1"
+    ),
+    "SCHED_SLICE_US": (
+        "µs of time slice the armed event loop thread asks the Linux scheduler for (6.12 and "
+        "later; no privilege, same priority): woken by the listing frame it preempts whatever "
+        "runs on its CPU instead of waiting for that to yield; 0 = the kernel's default, else "
+        "100-100000"
+    ),
 }
 VARIABLES.update({t[0]: f"{_TUNABLE_HELP[t[0]]} (default {t[2]})" for t in TUNABLES})
 
@@ -678,6 +703,21 @@ def load_config(
     if (tunables["volley_lanes"] or 0) > MAX_VOLLEY_LANES:
         raise ConfigError(
             "VOLLEY_LANES", f"a whole number 0-{MAX_VOLLEY_LANES}", repr(get("VOLLEY_LANES"))
+        )
+    if 0 < (tunables["sleep_warm_us"] or 0) < MIN_SLEEP_WARM_US:
+        raise ConfigError(
+            "SLEEP_WARM_US",
+            f"0 or a whole number >= {MIN_SLEEP_WARM_US}",
+            repr(get("SLEEP_WARM_US")),
+        )
+    if not (
+        tunables["sched_slice_us"] == 0
+        or MIN_SLICE_US <= (tunables["sched_slice_us"] or 0) <= MAX_SLICE_US
+    ):
+        raise ConfigError(
+            "SCHED_SLICE_US",
+            f"0 or a whole number {MIN_SLICE_US}-{MAX_SLICE_US}",
+            repr(get("SCHED_SLICE_US")),
         )
     if (tunables["resign_interval_s"] or 0) >= 25:
         raise ConfigError(

@@ -63,6 +63,16 @@ def _is_loopback(host: object) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _default_time_slice() -> Iterator[None]:
+    """An armed run asks for a short time slice for its thread (``SCHED_SLICE_US``); the
+    test's thread goes back to the kernel's default afterwards."""
+    from sniper.live.sched import reset_slice
+
+    yield
+    reset_slice()
+
+
+@pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing in the test suite may reach a real host: name look-ups and connects from this
     process are refused unless they are for loopback (child processes are pointed at

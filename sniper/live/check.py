@@ -252,6 +252,7 @@ async def _check_symbol(preflight: Preflight, items: list[Item], *, signed_ok: b
         items.append(_symbol(preflight.readiness))
         items.append(_open_time(preflight.readiness, preflight.clock.seconds_until))
         items.append(_spin(preflight.readiness, preflight.clock.seconds_until))
+        items.append(_time_slice(preflight.readiness))
         if signed_ok:
             items.append(_order_size(preflight.readiness))
             try:
@@ -486,12 +487,17 @@ def _spin(readiness: Readiness, seconds_until: Callable[[float], float]) -> Item
     """SPIN: when the event loop will busy-poll instead of sleeping, and what it costs."""
     import os
 
-    from sniper.live.spin import plan_text
+    from sniper.live.spin import SLEEP_WARM_COST, plan_text
 
     cfg = readiness.config
     ms = readiness.open_time_ms
     to_open = seconds_until(ms) if ms is not None else None
     text = plan_text(cfg.spin, to_open, before_s=cfg.spin_before_s, max_s=cfg.spin_max_s)
+    if cfg.spin_warm and cfg.sleep_warm_us and cfg.spin != "always":
+        text += (
+            f"; while it sleeps, a warm frame every {cfg.sleep_warm_us} µs keeps the receive "
+            f"path in the caches (SLEEP_WARM_US; {SLEEP_WARM_COST})"
+        )
     if cfg.spin != "off" and (os.cpu_count() or 1) < 2:
         return Item(
             "busy-poll",
@@ -500,6 +506,22 @@ def _spin(readiness: Readiness, seconds_until: Callable[[float], float]) -> Item
             "this machine has one CPU: the busy-poll would take all of it (SPIN=off avoids it)",
         )
     return Item("busy-poll", text, OK)
+
+
+def _time_slice(readiness: Readiness) -> Item:
+    """SCHED_SLICE_US: whether this kernel gives the armed loop its short time slice."""
+    from sniper.live.sched import probe_slice
+
+    slice_us = readiness.config.sched_slice_us
+    result = probe_slice(slice_us)
+    if result.applied or not slice_us:
+        return Item("time slice", result.text(), OK)
+    return Item(
+        "time slice",
+        result.text(),
+        WARN,
+        "the listing's wake-up may wait for another program's slice (up to a few ms)",
+    )
 
 
 def _order_size(readiness: Readiness) -> Item:

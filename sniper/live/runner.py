@@ -61,6 +61,7 @@ from sniper.live.report import (
     status_text,
 )
 from sniper.live.rest import RestClient, client_ssl_context
+from sniper.live.sched import SliceResult, request_slice
 from sniper.live.signals import RunGuard
 from sniper.live.spin import Spinner
 from sniper.live.status import StatusLine
@@ -132,6 +133,7 @@ class Sniper:
         self.feed: Feed | None = None
         self.poller: Poller | None = None
         self.spinner: Spinner | None = None  # SPIN: keeps the loop hot around the open
+        self.slice: SliceResult | None = None  # SCHED_SLICE_US, asked for once armed
 
     # =============================================================================================
     async def run(self) -> RunResult:
@@ -215,6 +217,7 @@ class Sniper:
             await self._watch(cfg)  # 7. the feed, then every other channel
         self.armed.set()
         self._notify_armed(cfg)
+        self.slice = _request_slice(cfg, self.trigger)  # SCHED_SLICE_US (sniper.live.sched)
         self.spinner = _spinner(cfg, self.trigger, self.watch)  # SPIN: None = off
         if self.spinner is not None:
             self._spawn(self.spinner.run(), "spin")
@@ -383,10 +386,11 @@ def _spinner(
 ) -> Spinner | None:
     """SPIN (sniper.live.spin): the spinner that keeps the loop hot while armed, around a known
     open (``auto``) or the whole time (``always``); it stops on the loop's turn after the fire.
-    None for ``off``, or when the order already fired: nothing runs."""
-    if cfg.spin == "off" or trigger is None or trigger.fired or watch is None:
+    Also for ``off``: the sleeping warm tick (SLEEP_WARM_US). None when it has nothing to run
+    (``off`` with no warm tick), or when the order already fired."""
+    if trigger is None or trigger.fired or watch is None:
         return None
-    return Spinner(
+    spinner = Spinner(
         mode=cfg.spin,
         before_s=cfg.spin_before_s,
         max_s=cfg.spin_max_s,
@@ -395,7 +399,20 @@ def _spinner(
         warmer=functools.partial(Warmer, cfg.target, tls=cfg.ws_url.startswith("wss"))
         if cfg.spin_warm
         else None,
+        sleep_warm_us=cfg.sleep_warm_us,
     )
+    return spinner if spinner.enabled else None
+
+
+def _request_slice(cfg: Config, trigger: OrderTrigger | None) -> SliceResult | None:
+    """SCHED_SLICE_US (sniper.live.sched): the event loop thread asks for a short time slice
+    once armed, so the listing frame's wake-up preempts whatever else runs on its CPU. None
+    when the order already fired (nothing left to wake for)."""
+    if trigger is None or trigger.fired:
+        return None
+    result = request_slice(cfg.sched_slice_us)
+    log.info("scheduler: %s", result.text())
+    return result
 
 
 def _armed_status(run: Sniper) -> str:

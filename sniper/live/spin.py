@@ -45,6 +45,9 @@ log = logging.getLogger("sniper.run")
 # that usually gets a new open time, which opens a new window — past it the CPU is given back).
 RECHECK_S = 1.0  # s between looks at the open time (it may be announced or moved meanwhile)
 COST = "1 CPU core at 100 %"
+# the sleeping warm tick's price, measured (BENCHMARKS.md, "The sleeping loop's cold path"):
+# CPU time of an armed `sniper run` SPIN=off on loopback, SLEEP_WARM_US=1000 against 0
+SLEEP_WARM_COST = "about 7-9 % of one CPU core at 1000 µs, proportionally less when longer"
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class Spinner:
         fired: Callable[[], bool],
         recheck_s: float = RECHECK_S,
         warmer: Callable[[], Warmer] | None = None,
+        sleep_warm_us: int = 0,
     ) -> None:
         if mode not in SPIN_MODES:
             raise ValueError(f"SPIN mode must be one of {SPIN_MODES}, got {mode!r}")
@@ -163,6 +167,10 @@ class Spinner:
         self._warm_task: asyncio.Task[None] | None = None  # its opening
         self._warm_sent = 0  # warm frames sent by the closed windows' warmers
         self._warm_failed = False  # setting one up failed once: not tried again
+        # between busy-poll windows (and the whole time for off): a warm frame on a timer
+        self.sleep_warm_s = sleep_warm_us / 1e6 if warmer is not None and sleep_warm_us > 0 else 0
+        self.sleep_ticks = 0  # warm frames sent from the sleeping loop's timer
+        self._sleep_handle: asyncio.TimerHandle | None = None
 
     @property
     def warm_frames(self) -> int:
@@ -171,8 +179,9 @@ class Spinner:
 
     @property
     def enabled(self) -> bool:
-        """False for ``off``: nothing to run (the runner does not start it)."""
-        return self.mode != "off"
+        """False for ``off`` without the sleeping warm tick: nothing to run (the runner does
+        not start it)."""
+        return self.mode != "off" or self.sleep_warm_s > 0
 
     def plan(self) -> SpinPlan:
         return spin_plan(
@@ -182,13 +191,17 @@ class Spinner:
     def status_text(self) -> str:
         if self._fired():
             return ""
-        return status_text(
+        text = status_text(
             self.mode,
             self._seconds_to_open(),
             spinning=self.spinning,
             before_s=self.before_s,
             max_s=self.max_s,
         )
+        if self._sleep_handle is None:
+            return text
+        warm = f"warm every {self.sleep_warm_s * 1e6:.0f} µs"
+        return f"{text} · {warm}" if text else warm
 
     async def run(self) -> None:
         """Until the order is fired (or cancelled): follow the plan, re-read every
@@ -201,6 +214,14 @@ class Spinner:
                     self._start()
                 elif not plan.spinning and self.spinning:
                     self._stop("window")
+                if not self.spinning and self.sleep_warm_s and self._sleep_handle is None:
+                    if not self.sleep_ticks:
+                        log.info(
+                            "spin: the event loop sleeps between events; a warm frame every "
+                            "%g µs keeps the receive path in the caches (SLEEP_WARM_US)",
+                            self.sleep_warm_s * 1e6,
+                        )
+                    self._start_sleep_warm()
                 wait = self.recheck_s
                 if plan.recheck_s is not None:
                     wait = min(wait, max(plan.recheck_s, 0.001))
@@ -208,7 +229,7 @@ class Spinner:
         finally:
             self._stop("fired" if self._fired() else "cancelled")
             task = self._warm_task
-            if task is not None and not task.done():  # cancelled by _stop: let it clean up
+            if task is not None and not task.done():  # closed by _stop: let it undo itself
                 await asyncio.wait([task], timeout=1.0)
 
     def stop(self) -> None:
@@ -233,7 +254,9 @@ class Spinner:
             "" if self.mode == "always" else f" or {self.max_s:g} s after the open",
             COST,
         )
-        self._start_warmer(loop)
+        self._cancel_sleep_warm()
+        if self.warm is None or self.warm.closed:
+            self._start_warmer(loop)
         self._handle = loop.call_soon(self._turn)
 
     def _start_warmer(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -255,8 +278,8 @@ class Spinner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if self.spinning and self.warm is warm:  # not merely closed by the window's end
-                self._warmer_failed(exc)
+            if self.warm is warm and not isinstance(exc, ConnectionAbortedError):
+                self._warmer_failed(exc)  # not merely closed by a window's end, or the fire
             return
         log.debug(
             "spin: warming the receive path over 127.0.0.1:%s every %g µs",
@@ -284,15 +307,53 @@ class Spinner:
             warm.tick()
         self._handle = self._loop.call_soon(self._turn)  # type: ignore[union-attr]
 
+    # --- between windows: the loop sleeps, a timer runs a warm frame ------------------------
+    def _start_sleep_warm(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        if self.warm is None or self.warm.closed:
+            self._start_warmer(loop)
+        self._sleep_handle = loop.call_later(self.sleep_warm_s, self._sleep_turn)
+
+    def _sleep_turn(self) -> None:
+        """One warm frame from the sleeping loop (the loop wakes for this timer and for the
+        frame, then sleeps again)."""
+        self._sleep_handle = None
+        if self._fired():
+            self._stop("fired")  # the pair goes at once, not at run()'s next look
+            return
+        if self.spinning or self._loop is None:
+            return
+        warm = self.warm
+        if warm is not None:
+            warm.tick()
+            self.sleep_ticks += 1
+        self._sleep_handle = self._loop.call_later(self.sleep_warm_s, self._sleep_turn)
+
+    def _cancel_sleep_warm(self) -> None:
+        if self._sleep_handle is not None:
+            self._sleep_handle.cancel()
+            self._sleep_handle = None
+
+    def _close_warmer(self) -> None:
+        # Not a cancel of a pair still opening: a cancel inside the server's creation can leave
+        # its listening socket behind. Closed, the opening notices at its next step, undoes
+        # what it did and ends (run() waits for it on the way out).
+        if self.warm is not None:
+            self.warm.close()
+
     def _stop(self, why: str) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        if self._warm_task is not None and not self._warm_task.done():
-            self._warm_task.cancel()
-        if self.warm is not None:
-            self.warm.close()
+        if why != "window" or not self.sleep_warm_s:
+            # the window's end with the sleeping warm tick on keeps the warmer: run() starts
+            # the tick on its next look, with the same pair
+            self._cancel_sleep_warm()
+            self._close_warmer()
         if not self.spinning:
+            if self.sleep_warm_s and why != "window":
+                self.stopped_by = why  # the sleeping warm tick's end
             return
         self.spinning = False
         self.stopped_by = why
@@ -322,6 +383,7 @@ class Spinner:
 
 __all__ = [
     "COST",
+    "SLEEP_WARM_COST",
     "SPIN_MODES",
     "SpinPlan",
     "Spinner",

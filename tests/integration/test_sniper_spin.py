@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 
+import pytest
 from sniper_harness import (
     SRC_ROOT,
     TARGET,
@@ -30,8 +31,9 @@ from sniper_harness import (
 
 from sniper.exchange import EmbeddedExchange
 from sniper.live import Sniper
-from sniper.live.check import OK, Item, run_checks
-from sniper.live.spin import COST, Spinner
+from sniper.live.check import OK, WARN, Item, run_checks
+from sniper.live.sched import current_attr, probe_slice
+from sniper.live.spin import COST, SLEEP_WARM_COST, Spinner
 
 
 def by_item(items: list[Item]) -> dict[str, Item]:
@@ -75,6 +77,23 @@ async def test_check_says_when_the_loop_will_busy_poll(ex: EmbeddedExchange) -> 
     assert "the whole time armed" in rows["busy-poll"].value and COST in rows["busy-poll"].value
     rows = by_item(await run_checks(sniper_config(ex, SPIN="off")))
     assert rows["busy-poll"].value.startswith("off") and COST not in rows["busy-poll"].value
+    assert "a warm frame every 1000 µs" in rows["busy-poll"].value
+    assert SLEEP_WARM_COST in rows["busy-poll"].value
+    rows = by_item(await run_checks(sniper_config(ex, SPIN="off", SLEEP_WARM_US="0")))
+    assert "warm frame" not in rows["busy-poll"].value
+
+
+async def test_check_says_whether_the_time_slice_is_granted(ex: EmbeddedExchange) -> None:
+    await _gray(ex)
+    before = current_attr()
+    row = by_item(await run_checks(sniper_config(ex)))["time slice"]
+    assert current_attr() == before  # asked from a throwaway thread
+    if probe_slice(100).applied:
+        assert (row.status, row.value) == (OK, "100 µs time slice for the event loop thread")
+    else:
+        assert row.status == WARN and row.value.startswith("default time slice")
+    row = by_item(await run_checks(sniper_config(ex, SCHED_SLICE_US="0")))["time slice"]
+    assert (row.status, row.value) == (OK, "default time slice (SCHED_SLICE_US=0)")
 
 
 async def test_check_without_an_open_time_says_auto_is_off(ex: EmbeddedExchange) -> None:
@@ -152,14 +171,95 @@ async def test_auto_without_an_open_time_never_spins(ex: EmbeddedExchange) -> No
     assert "busy-poll" not in run.sniper.status_text()
 
 
-async def test_off_starts_no_spinner(ex: EmbeddedExchange) -> None:
+@pytest.mark.parametrize("setting", [{"SLEEP_WARM_US": "0"}, {"SPIN_WARM": "0"}])
+async def test_off_without_the_warm_tick_starts_no_spinner(
+    ex: EmbeddedExchange, setting: dict[str, str]
+) -> None:
     await _gray(ex, open_in_ms=3000)
-    run = start_sniper(sniper_config(ex, SPIN="off"))
+    run = start_sniper(sniper_config(ex, SPIN="off", **setting))
     await run.armed()
     assert run.sniper.spinner is None
     assert "busy-poll" not in run.sniper.status_text()
+    assert "warm every" not in run.sniper.status_text()
     result = await run.result(within=20)
     assert_one_accepted(ex, result.client_oid)
+
+
+async def test_off_warms_the_sleeping_loop_and_never_spins(ex: EmbeddedExchange) -> None:
+    """SPIN=off (SLEEP_WARM_US=1000, the default): the loop sleeps between events, and a timer
+    runs a warm frame through the read path every ms — never a busy-poll turn, never an order
+    from a warm frame; after the fire the ticks stop and the pair is closed."""
+    await _gray(ex, open_in_ms=3000)
+    run = start_sniper(sniper_config(ex, SPIN="off"))
+    await run.armed()
+    spinner = _spinner(run)
+    await wait_until(lambda: spinner.warm is not None and spinner.warm.received >= 20, within=10)
+    warm = spinner.warm
+    assert warm is not None and warm.hits == 0 and warm.serving
+    assert spinner.sleep_ticks >= 20 and spinner.sleep_warm_s == 0.001
+    assert spinner.turns == 0 and spinner.windows == 0 and not spinner.spinning
+    assert "warm every 1000 µs" in run.sniper.status_text()
+    assert "busy-poll" not in run.sniper.status_text()
+    assert ex.records.orders == []
+    result = await run.result(within=20)  # the open, ~3 s after the listing
+    assert_one_accepted(ex, result.client_oid)
+    assert spinner.turns == 0 and spinner.windows == 0 and warm.hits == 0
+    assert warm.closed and not warm.serving
+    ticks = spinner.sleep_ticks
+    for _ in range(20):
+        await asyncio.sleep(0.001)
+    assert spinner.sleep_ticks == ticks
+
+
+async def test_auto_warms_while_it_waits_for_the_window_then_spins(ex: EmbeddedExchange) -> None:
+    """auto with the open ~11.5 s away (the window opens 10 s before it): the sleeping warm tick
+    until the window, then the busy-poll on the same warm pair, then the fire."""
+    await _gray(ex, open_in_ms=11_500)
+    run = start_sniper(sniper_config(ex))
+    await run.armed()
+    spinner = _spinner(run)
+    await wait_until(lambda: spinner.sleep_ticks >= 20, within=10)
+    assert not spinner.spinning and spinner.turns == 0
+    pair = spinner.warm
+    assert pair is not None and not pair.closed
+    await wait_until(lambda: spinner.spinning, within=10)
+    assert spinner.warm is pair and not pair.closed  # reused, not reopened
+    ticks = spinner.sleep_ticks
+    await wait_until(lambda: spinner.turns > 1000, within=10)
+    assert spinner.sleep_ticks == ticks  # no timer tick while the loop busy-polls
+    result = await run.result(within=30)
+    assert_one_accepted(ex, result.client_oid)
+    assert spinner.stopped_by == "fired" and pair.closed and pair.hits == 0
+
+
+async def test_the_armed_loop_asks_for_a_short_time_slice(ex: EmbeddedExchange) -> None:
+    await _gray(ex)
+    run = start_sniper(sniper_config(ex, SPIN="off"))
+    await run.armed()
+    result = run.sniper.slice
+    assert result is not None
+    if probe_slice(100).applied:  # Linux 6.12 and later
+        assert result.applied and result.slice_us == 100
+        attr = current_attr()
+        assert attr is not None and attr[3] == 100_000  # this thread runs the event loop
+    else:
+        assert not result.applied and result.reason
+    assert run.task is not None
+    run.task.cancel()
+    await asyncio.gather(run.task, return_exceptions=True)
+
+
+async def test_sched_slice_us_0_leaves_the_default(ex: EmbeddedExchange) -> None:
+    await _gray(ex)
+    before = current_attr()
+    run = start_sniper(sniper_config(ex, SPIN="off", SCHED_SLICE_US="0"))
+    await run.armed()
+    result = run.sniper.slice
+    assert result is not None and not result.applied
+    assert current_attr() == before
+    assert run.task is not None
+    run.task.cancel()
+    await asyncio.gather(run.task, return_exceptions=True)
 
 
 async def test_a_stopped_run_leaves_the_loop_cold(ex: EmbeddedExchange) -> None:

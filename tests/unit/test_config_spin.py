@@ -74,3 +74,34 @@ def test_spin_warm_defaults_on_and_is_validated(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SPIN_WARM"):
         cfg(tmp_path, SPIN_WARM="sometimes")
     assert "default 1" in VARIABLES["SPIN_WARM"]
+
+
+def test_sleep_warm_and_slice_defaults(tmp_path: Path) -> None:
+    c = cfg(tmp_path)
+    assert (c.sleep_warm_us, c.sched_slice_us) == (1000, 100)
+    assert "SLEEP_WARM_US" in VARIABLES and "SCHED_SLICE_US" in VARIABLES
+
+
+@pytest.mark.parametrize("raw", ["0", "1000", "2500", "1000000"])
+def test_sleep_warm_values(tmp_path: Path, raw: str) -> None:
+    assert cfg(tmp_path, SLEEP_WARM_US=raw).sleep_warm_us == int(raw)
+
+
+@pytest.mark.parametrize("raw", ["1", "200", "999", "-5", "1ms"])
+def test_sleep_warm_below_a_ms_is_refused(tmp_path: Path, raw: str) -> None:
+    # the event loop's timers count whole ms: a shorter period would make it busy-poll
+    with pytest.raises(ConfigError) as err:
+        cfg(tmp_path, SLEEP_WARM_US=raw)
+    assert "SLEEP_WARM_US" in str(err.value)
+
+
+@pytest.mark.parametrize("raw", ["0", "100", "250", "100000"])
+def test_slice_values(tmp_path: Path, raw: str) -> None:
+    assert cfg(tmp_path, SCHED_SLICE_US=raw).sched_slice_us == int(raw)
+
+
+@pytest.mark.parametrize("raw", ["1", "99", "100001", "-1", "fast"])
+def test_slice_outside_the_kernels_range_is_refused(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        cfg(tmp_path, SCHED_SLICE_US=raw)
+    assert "SCHED_SLICE_US" in str(err.value)

@@ -52,6 +52,7 @@ class Flags:
             fired=lambda: self.fired,
             recheck_s=0.005,
             warmer=warmer,
+            **kw,
         )
 
 
@@ -250,3 +251,88 @@ def test_a_failing_setup_spins_without_it_and_says_so_once(
     warnings = [r for r in caplog.records if "loopback warmer" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "busy-polling without it" in warnings[0].getMessage()
+
+
+# --- the sleeping loop's warm tick (SLEEP_WARM_US) ----------------------------------------------
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_off_warms_from_a_timer_and_never_spins(loop_name: str, tls: bool) -> None:
+    async def main() -> None:
+        flags = Flags()
+        spinner = flags.spinner("off", lambda: Warmer(TARGET, tls=tls), sleep_warm_us=1000)
+        assert spinner.enabled
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.warm is not None and spinner.warm.received >= 30, "warm")
+        warm = spinner.warm
+        assert warm is not None and warm.hits == 0 and warm.serving
+        assert spinner.turns == 0 and spinner.windows == 0 and not spinner.spinning
+        assert spinner.sleep_ticks >= 30
+        assert spinner.status_text() == "warm every 1000 µs"
+        flags.fired = True
+        async with asyncio.timeout(WAIT_S):
+            await task
+        assert spinner.stopped_by == "fired" and warm.closed and not warm.serving
+        ticks, sent = spinner.sleep_ticks, warm.sent
+        for _ in range(20):
+            await asyncio.sleep(0.002)
+        assert (spinner.sleep_ticks, warm.sent) == (ticks, sent)
+        await until(lambda: len(asyncio.all_tasks()) == 1, "no task left")
+        assert await refused(warm.port)
+
+    run_on(loop_name, main)
+
+
+def test_off_without_the_warm_tick_has_nothing_to_run() -> None:
+    flags = Flags()
+    assert not flags.spinner("off", lambda: Warmer(TARGET)).enabled  # sleep_warm_us=0
+    assert not flags.spinner("off", None, sleep_warm_us=1000).enabled  # SPIN_WARM=0
+    assert flags.spinner("off", lambda: Warmer(TARGET), sleep_warm_us=1000).enabled
+
+
+def test_the_window_takes_over_the_warm_pair_and_gives_it_back() -> None:
+    """auto: the timer tick before the window, the busy-poll's turns in it (no timer tick), the
+    timer again after it; one pair all along, closed at the end."""
+
+    async def main() -> None:
+        flags = Flags(to_open=300.0)
+        spinner = flags.spinner("auto", lambda: Warmer(TARGET), sleep_warm_us=1000)
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.sleep_ticks >= 10, "sleeping warm")
+        pair = spinner.warm
+        assert pair is not None and not spinner.spinning and spinner.turns == 0
+        flags.to_open = 5.0
+        await until(lambda: spinner.turns > 200, "spinning")
+        ticks = spinner.sleep_ticks
+        await until(lambda: spinner.turns > 2000, "still spinning")
+        assert spinner.sleep_ticks == ticks and spinner.warm is pair and not pair.closed
+        flags.to_open = 300.0  # the open moved: back to the timer, same pair
+        await until(lambda: spinner.sleep_ticks > ticks + 10, "sleeping warm again")
+        assert not spinner.spinning and spinner.warm is pair and not pair.closed
+        turns = spinner.turns
+        for _ in range(10):
+            await asyncio.sleep(0.002)
+        assert spinner.turns == turns
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert pair.closed and spinner.stopped_by == "cancelled" and pair.hits == 0
+
+    run_on("uvloop", main)
+
+
+def test_a_failing_setup_sleeps_without_it_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        flags = Flags()
+        spinner = flags.spinner("off", lambda: Warmer(TARGET, host=UNBINDABLE), sleep_warm_us=1000)
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner._warm_failed, "setup failed")
+        await until(lambda: spinner.sleep_ticks > 20, "ticking without a pair")
+        assert spinner.warm_frames == 0 and spinner.turns == 0
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    with caplog.at_level(logging.WARNING, logger="sniper.run"):
+        run_on("uvloop", main)
+    warnings = [r for r in caplog.records if "loopback warmer" in r.getMessage()]
+    assert len(warnings) == 1
