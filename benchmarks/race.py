@@ -167,8 +167,10 @@ def _env(ex: Any, key: str, base: str, mode: str, extra: dict[str, str]) -> dict
         # the contestants share the child process's one event loop, and the machine's cores
         # with the exchange: a busy-poll (and its warmer) would steal the others' turns and
         # the exchange's CPU, which a user's sniper, alone on its machine, never meets; the
-        # race is decided in ms, not µs
+        # race is decided in ms, not µs. The same for the sleeping loop's warm tick: one per
+        # contestant per ms, all on the one loop.
         "SPIN": "off",
+        "SLEEP_WARM_US": "0",
         **extra,
     }
 
