@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import sniper
+from sniper.config import DEFAULT_SCHED_SLICE_US, DEFAULT_SLEEP_WARM_US
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -69,11 +70,24 @@ KEEP_AWAKE_SCRIPT = HERE / "keepawake.py"
 # "bare_picows" (diagnostics).
 # transport "tls": the round runs against the TLS exchange (wss:// + https://, throwaway CA in
 # BITGET_CA_FILE) and a floor is the -DFLOOR_TLS build; "plain": the plain exchange.
+# Like with like: every floor asks for the time slice `sniper run` asks for by default
+# (SCHED_SLICE_US, sniper/live/sched.py), and the blocking floors that stand against SPIN=off
+# wake as often as its sleeping warm tick (SLEEP_WARM_US) and warm the same way (floor_warm.c).
+FLOOR_SLICE = ("FLOOR_SLICE_US", str(DEFAULT_SCHED_SLICE_US))
+SLEEP_WARM = (
+    ("FLOOR_WAIT", "block"),
+    ("FLOOR_TICK_US", str(DEFAULT_SLEEP_WARM_US)),  # the blocking read wakes this often
+    ("FLOOR_WARM_US", str(DEFAULT_SLEEP_WARM_US * 9 // 10)),  # and warms on each wake
+    FLOOR_SLICE,
+)
 CONTESTANT_SPECS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
-    "floor_block": ("floor", "plain", (("FLOOR_WAIT", "block"),)),
-    "floor_busy": ("floor", "plain", (("FLOOR_WAIT", "busy"),)),
-    "floor_tls_block": ("floor", "tls", (("FLOOR_WAIT", "block"),)),
-    "floor_tls_busy": ("floor", "tls", (("FLOOR_WAIT", "busy"),)),
+    "floor_block": ("floor", "plain", (("FLOOR_WAIT", "block"), FLOOR_SLICE)),
+    "floor_busy": ("floor", "plain", (("FLOOR_WAIT", "busy"), FLOOR_SLICE)),
+    "floor_tls_block": ("floor", "tls", (("FLOOR_WAIT", "block"), FLOOR_SLICE)),
+    "floor_tls_busy": ("floor", "tls", (("FLOOR_WAIT", "busy"), FLOOR_SLICE)),
+    # the blocking floors warmed like SPIN=off's sleeping loop: the SPIN=off lines' limit
+    "floor_block_warm": ("floor_warm", "plain", SLEEP_WARM),
+    "floor_tls_block_warm": ("floor_warm", "tls", SLEEP_WARM),
     "sniper_spin_off": ("sniper", "plain", (("SPIN", "off"),)),
     "sniper_spin_always": ("sniper", "plain", (("SPIN", "always"),)),
     "sniper_tls_spin_off": ("sniper", "tls", (("SPIN", "off"),)),
@@ -104,18 +118,24 @@ CONTESTANT_SPECS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     # the busy floors with the same loopback warmer as the product's busy-poll
     # (contestants/floor_warm.c; sniper.live.warmer): the SPIN=always lines' like-for-like limit;
     # over TLS both warm pairs speak TLS
-    "floor_busy_warm": ("floor_warm", "plain", (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200"))),
+    "floor_busy_warm": (
+        "floor_warm",
+        "plain",
+        (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200"), FLOOR_SLICE),
+    ),
     "floor_tls_busy_warm": (
         "floor_warm",
         "tls",
-        (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200")),
+        (("FLOOR_WAIT", "busy"), ("FLOOR_WARM_US", "200"), FLOOR_SLICE),
     ),
 }
 ALL_CONTESTANTS = (
     "floor_block",
+    "floor_block_warm",
     "floor_busy",
     "floor_busy_warm",
     "floor_tls_block",
+    "floor_tls_block_warm",
     "floor_tls_busy",
     "floor_tls_busy_warm",
     "sniper_spin_off",

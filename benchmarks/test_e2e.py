@@ -6,8 +6,8 @@ collect this directory: ``testpaths = ["tests"]``). The report (table, CIs, brea
 is printed once.
 
 * ``SNIPER_BENCH_E2E_RUNS`` (default ``budget.DEFAULT_RUNS`` = 25; below ``MIN_SAMPLES`` = 15
-  the lines FAIL as not judged): rounds per contestant; 9 contestants at ~0.6 s a round (the
-  floors) to ~1 s (the snipers, the baseline) is ~3 min;
+  the lines FAIL as not judged): rounds per contestant; 13 contestants at ~0.6 s a round (the
+  floors) to ~1 s (the snipers, the baseline) is ~3.5 min;
 * ``SNIPER_BENCH_E2E_CONTESTANTS`` (comma-separated): a subset; the lines over the others then
   FAIL as not measured;
 * ``SNIPER_BENCH_E2E_OUT=PATH``: also write the raw result (JSON) there.

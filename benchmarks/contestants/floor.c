@@ -16,6 +16,9 @@
  *   busy             busy-polling: recv(MSG_DONTWAIT) in a loop on EAGAIN (plain), SSL_read()
  *                    on a non-blocking socket in a loop on SSL_ERROR_WANT_READ (TLS). One CPU
  *                    at 100 % for the whole wait; never sleeps.
+ * FLOOR_TICK_US (block): the blocking read also wakes after this long without data, only to go
+ * round the loop again (floor_warm.c warms there: floor_block_warm). FLOOR_SLICE_US: the time
+ * slice to ask the scheduler for, as `sniper run` does (SCHED_SLICE_US).
  *
  * Two transports, chosen at build time:
  *   plain (default)  ws:// + http://, libcrypto only (the HMAC);
@@ -56,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -360,6 +364,28 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* FLOOR_SLICE_US: ask for the time slice `sniper run` asks for (SCHED_SLICE_US,
+ * sniper/live/sched.py): sched_setattr, SCHED_OTHER, nice 0, sched_runtime = the slice (Linux
+ * 6.12 and later; older kernels ignore it). Like with like: the woken floor then preempts
+ * whatever runs on its CPU exactly when the woken sniper does. Unset or 0: the default. */
+static void floor_slice(void) {
+    const char *s = getenv("FLOOR_SLICE_US");
+    long long us = s && *s ? atoll(s) : 0;
+    if (us <= 0) return;
+#ifdef SYS_sched_setattr
+    struct {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+    } a = {48, 0, 0, 0, 0, (uint64_t)us * 1000, 0, 0};
+    if (syscall(SYS_sched_setattr, 0, &a, 0) != 0) perror("floor: sched_setattr");
+#else
+    fprintf(stderr, "floor: no sched_setattr on this system; FLOOR_SLICE_US ignored\n");
+#endif
+}
+
 #ifdef FLOOR_AS_LIBRARY
 int floor_main(void) {
 #else
@@ -375,6 +401,7 @@ int main(void) {
     const char *to = getenv("FLOOR_TIMEOUT_S");
     int timeout_s = to && *to ? atoi(to) : 60;
     const char *wait_mode = getenv("FLOOR_WAIT");
+    floor_slice();
     if (!wait_mode || !*wait_mode) wait_mode = "block";
     int busy = strcmp(wait_mode, "busy") == 0;
     if (!busy && strcmp(wait_mode, "block") != 0) {
@@ -485,6 +512,16 @@ int main(void) {
     }
 #endif
 
+    /* FLOOR_TICK_US (blocking mode): the blocking read wakes at least this often (a receive
+     * timeout), only to pass through the loop's time() call again: floor_warm.c's warm pair
+     * runs from there. Without it the thread sleeps until data arrives. */
+    const char *tick = getenv("FLOOR_TICK_US");
+    int64_t tick_us = !busy && tick && *tick ? atoll(tick) : 0;
+    if (tick_us > 0) {
+        struct timeval tt = {.tv_sec = tick_us / 1000000, .tv_usec = tick_us % 1000000};
+        setsockopt(wc.fd, SOL_SOCKET, SO_RCVTIMEO, &tt, sizeof tt);
+    }
+
     /* 4. Hot loop: read, split frames, fire on the listing ticker. */
     time_t deadline = time(NULL) + timeout_s;
     int64_t recv_ns = mono_ns(), detect_ns = 0, written_ns = 0; /* ns, CLOCK_MONOTONIC */
@@ -550,7 +587,10 @@ int main(void) {
             r = conn_read(&wc, rx + have, RXBUF - have);
         }
         recv_ns = mono_ns();
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) die(3, "no WS data");
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (tick_us > 0) continue; /* the tick: back through time() */
+            die(3, "no WS data");
+        }
         if (r <= 0) die(1, "WebSocket connection lost");
         have += (size_t)r;
     }

@@ -1,6 +1,9 @@
 /* Contestants floor_busy_warm and floor_tls_busy_warm: floor.c (FLOOR_WAIT=busy, plain or
  * -DFLOOR_TLS) with a loopback cache warmer like the product's busy-poll has
  * (sniper/live/warmer.py) — the SPIN=always budget lines' like-for-like C limit.
+ * And floor_block_warm, floor_tls_block_warm: FLOOR_WAIT=block with FLOOR_TICK_US=1000, so the
+ * blocking read wakes every ms without data and the warmer runs then, as the product's sleeping
+ * loop warms from a 1 ms timer (SLEEP_WARM_US) — the SPIN=off lines' like-for-like C limit.
  *
  * While the floor busy-polls, every FLOOR_WARM_US µs (default 200) it
  * writes a ticker-shaped 400-byte message on one end of a loopback TCP connection it opened to
