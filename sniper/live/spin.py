@@ -214,7 +214,12 @@ class Spinner:
                     self._start()
                 elif not plan.spinning and self.spinning:
                     self._stop("window")
-                if not self.spinning and self.sleep_warm_s and self._sleep_handle is None:
+                if (
+                    not self.spinning
+                    and self.sleep_warm_s
+                    and self._sleep_handle is None
+                    and not self._warm_failed
+                ):
                     if not self.sleep_ticks:
                         log.info(
                             "spin: the event loop sleeps between events; a warm frame every "
@@ -322,8 +327,8 @@ class Spinner:
         if self._fired():
             self._stop("fired")  # the pair goes at once, not at run()'s next look
             return
-        if self.spinning or self._loop is None:
-            return
+        if self.spinning or self._loop is None or self._warm_failed:
+            return  # no pair (it could not be set up): nothing to wake up for
         warm = self.warm
         if warm is not None:
             warm.tick()
