@@ -31,7 +31,10 @@ earlier item failed) and exits 0 only when no item FAILs. Policy:
 * the configuration's start-up warnings (a ``.env`` others may read, ``http://`` to a remote
   host) are WARN rows;
 * the busy-poll row says when ``run`` will keep the event loop hot (``SPIN``,
-  :mod:`sniper.live.spin`) and what it costs (one CPU core at 100 %); WARN on a one-CPU machine.
+  :mod:`sniper.live.spin`) and what it costs (one CPU core at 100 %); WARN on a one-CPU machine;
+  and the sleeping loop's warm tick and its cost (``SLEEP_WARM_US``);
+* the time slice the armed loop asks for (``SCHED_SLICE_US``, :mod:`sniper.live.sched`), asked
+  from a throwaway thread: WARN where the kernel cannot grant it (Linux before 6.12).
 
 Exit codes: 0 ready · 1 not ready (a FAIL) · 2 the configuration itself is unusable.
 Never prints a credential (only masked).

@@ -68,7 +68,7 @@ from sniper.live.status import StatusLine
 from sniper.live.upkeep import Balance, Upkeep
 from sniper.live.venue import Envelope, OrderState, Venue, parse_envelope
 from sniper.live.volley import MIN_ONE_WAY_MS
-from sniper.live.warmer import Warmer
+from sniper.live.warmer import WARM_HOST, Warmer, loopback_tls
 
 log = logging.getLogger("sniper.run")
 
@@ -209,6 +209,10 @@ class Sniper:
         # 6. order lanes, the pre-signed order and what drives it
         trigger, host = await self._open_lanes(cfg)
         executor = self._build(cfg, host)
+        # before the watch starts: the slice (SCHED_SLICE_US) and the warm pair's TLS material
+        # (~0.1 s of CPU, made once per process) must not fall on a listing
+        self.slice = _request_slice(cfg, trigger)
+        await _prepare_warm_pair(cfg)
         if r.symbol.status == "online":
             log.warning("%s is already online: firing at once", cfg.target)
             await _order_feed_ready(self.orderfeed, STARTUP_FEED_WAIT_S)  # no race left: be sure
@@ -217,7 +221,6 @@ class Sniper:
             await self._watch(cfg)  # 7. the feed, then every other channel
         self.armed.set()
         self._notify_armed(cfg)
-        self.slice = _request_slice(cfg, self.trigger)  # SCHED_SLICE_US (sniper.live.sched)
         self.spinner = _spinner(cfg, self.trigger, self.watch)  # SPIN: None = off
         if self.spinner is not None:
             self._spawn(self.spinner.run(), "spin")
@@ -404,10 +407,19 @@ def _spinner(
     return spinner if spinner.enabled else None
 
 
+async def _prepare_warm_pair(cfg: Config) -> None:
+    """Over a ``wss://`` feed the warm pair speaks TLS; its throwaway CA and certificate
+    (``warmer.loopback_tls``, cached per process) are made here, off the event loop's thread,
+    before the watch starts — not when the pair first opens, which may be right after."""
+    warms = cfg.spin_warm and (cfg.spin != "off" or cfg.sleep_warm_us > 0)
+    if warms and cfg.ws_url.startswith("wss"):
+        await asyncio.to_thread(loopback_tls, WARM_HOST)
+
+
 def _request_slice(cfg: Config, trigger: OrderTrigger | None) -> SliceResult | None:
     """SCHED_SLICE_US (sniper.live.sched): the event loop thread asks for a short time slice
-    once armed, so the listing frame's wake-up preempts whatever else runs on its CPU. None
-    when the order already fired (nothing left to wake for)."""
+    before the watch starts, so the listing frame's wake-up preempts whatever else runs on its
+    CPU. None when the order already fired (nothing left to wake for)."""
     if trigger is None or trigger.fired:
         return None
     result = request_slice(cfg.sched_slice_us)

@@ -58,8 +58,8 @@ class SliceResult:
 
 
 def _syscalls() -> tuple[int, int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
+    if not sys.platform.startswith("linux") or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None  # a 32-bit Python on a 64-bit kernel has other syscall numbers
     return _SYSCALLS.get(platform.machine())
 
 
@@ -91,7 +91,7 @@ def request_slice(slice_us: int) -> SliceResult:
         return SliceResult(False, None, f"not supported on {sys.platform}/{platform.machine()}")
     before = current_attr()
     if before is None:
-        return SliceResult(False, None, "sched_getattr failed")
+        return SliceResult(False, None, f"sched_getattr: {os.strerror(ctypes.get_errno())}")
     policy, flags, nice, _runtime = before
     if policy not in _FAIR_POLICIES:
         return SliceResult(False, None, f"the thread runs under scheduling policy {policy}")

@@ -24,7 +24,10 @@ price: **one CPU core at 100 %** for as long as it lasts.
   anything and sends nothing to the exchange; if it cannot be set up the loop spins without it.
 * :func:`status_text` / :func:`plan_text` — what the status line and ``sniper check`` say.
 
-``off`` costs nothing: the runner does not start a :class:`Spinner` at all.
+``off`` never busy-polls. With ``SLEEP_WARM_US`` (default 1000) the :class:`Spinner` still
+runs for it, to keep the sleeping loop warm: a timer ticks the same warmer every ms (about 7-9 %
+of one core, :data:`SLEEP_WARM_COST`); ``auto`` does the same outside its window. Without it
+(``SLEEP_WARM_US=0`` or ``SPIN_WARM=0``) the runner starts no :class:`Spinner` for ``off``.
 """
 
 from __future__ import annotations
@@ -167,9 +170,11 @@ class Spinner:
         self._warm_task: asyncio.Task[None] | None = None  # its opening
         self._warm_sent = 0  # warm frames sent by the closed windows' warmers
         self._warm_failed = False  # setting one up failed once: not tried again
+        self._retired: Warmer | None = None  # the last pair closed by this spinner
         # between busy-poll windows (and the whole time for off): a warm frame on a timer
         self.sleep_warm_s = sleep_warm_us / 1e6 if warmer is not None and sleep_warm_us > 0 else 0
         self.sleep_ticks = 0  # warm frames sent from the sleeping loop's timer
+        self._sleep_logged = False
         self._sleep_handle: asyncio.TimerHandle | None = None
 
     @property
@@ -220,7 +225,8 @@ class Spinner:
                     and self._sleep_handle is None
                     and not self._warm_failed
                 ):
-                    if not self.sleep_ticks:
+                    if not self._sleep_logged:
+                        self._sleep_logged = True
                         log.info(
                             "spin: the event loop sleeps between events; a warm frame every "
                             "%g µs keeps the receive path in the caches (SLEEP_WARM_US)",
@@ -260,9 +266,19 @@ class Spinner:
             COST,
         )
         self._cancel_sleep_warm()
-        if self.warm is None or self.warm.closed:
-            self._start_warmer(loop)
+        self._warm_pair(loop)
         self._handle = loop.call_soon(self._turn)
+
+    def _warm_pair(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The pair to warm with: the current one while it opens or works; a new one if there
+        is none, if it was closed, or if it went dead (its server side dropped after opening)."""
+        warm = self.warm
+        opening = self._warm_task is not None and not self._warm_task.done()
+        if warm is not None and not warm.closed and (opening or warm.ready):
+            return
+        if warm is not None and not warm.closed:
+            self._close_warmer()  # dead: replaced below
+        self._start_warmer(loop)
 
     def _start_warmer(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._warmer_factory is None or self._warm_failed:
@@ -283,8 +299,8 @@ class Spinner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if self.warm is warm and not isinstance(exc, ConnectionAbortedError):
-                self._warmer_failed(exc)  # not merely closed by a window's end, or the fire
+            if warm is not self._retired:  # not merely closed by us (a window's end, the fire)
+                self._warmer_failed(exc)
             return
         log.debug(
             "spin: warming the receive path over 127.0.0.1:%s every %g µs",
@@ -295,9 +311,10 @@ class Spinner:
     def _warmer_failed(self, exc: BaseException) -> None:
         self._warm_failed = True
         log.warning(
-            "spin: cannot set up the loopback warmer (%s: %s); busy-polling without it",
+            "spin: cannot set up the loopback warmer (%s: %s); %s without it",
             type(exc).__name__,
             exc,
+            "busy-polling" if self.spinning else "sleeping between events",
         )
 
     def _turn(self) -> None:
@@ -316,8 +333,7 @@ class Spinner:
     def _start_sleep_warm(self) -> None:
         loop = self._loop
         assert loop is not None
-        if self.warm is None or self.warm.closed:
-            self._start_warmer(loop)
+        self._warm_pair(loop)
         self._sleep_handle = loop.call_later(self.sleep_warm_s, self._sleep_turn)
 
     def _sleep_turn(self) -> None:
@@ -327,10 +343,13 @@ class Spinner:
         if self._fired():
             self._stop("fired")  # the pair goes at once, not at run()'s next look
             return
-        if self.spinning or self._loop is None or self._warm_failed:
+        if self.spinning or self._loop is None:
+            return
+        self._warm_pair(self._loop)  # a pair that went dead is replaced
+        if self._warm_failed:
             return  # no pair (it could not be set up): nothing to wake up for
         warm = self.warm
-        if warm is not None:
+        if warm is not None and warm.ready:
             warm.tick()
             self.sleep_ticks += 1
         self._sleep_handle = self._loop.call_later(self.sleep_warm_s, self._sleep_turn)
@@ -345,6 +364,7 @@ class Spinner:
         # its listening socket behind. Closed, the opening notices at its next step, undoes
         # what it did and ends (run() waits for it on the way out).
         if self.warm is not None:
+            self._retired = self.warm
             self.warm.close()
 
     def _stop(self, why: str) -> None:

@@ -339,3 +339,49 @@ def test_a_failing_setup_sleeps_without_it_and_says_so_once(
         run_on("uvloop", main)
     warnings = [r for r in caplog.records if "loopback warmer" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_a_pair_that_went_dead_is_replaced_while_the_loop_sleeps() -> None:
+    """The pair's server side drops after it opened: the next tick opens a new pair instead of
+    waking the loop every ms for a pair that cannot send."""
+
+    async def main() -> None:
+        flags = Flags()
+        spinner = flags.spinner("off", lambda: Warmer(TARGET), sleep_warm_us=1000)
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.warm is not None and spinner.warm.received >= 10, "warm")
+        first = spinner.warm
+        assert first is not None and first._tx is not None
+        first._tx.disconnect(graceful=False)  # the server side goes away
+        await until(lambda: spinner.warm is not first, "replaced")
+        assert first.closed
+        second = spinner.warm
+        assert second is not None
+        await until(lambda: second.received >= 10, "the new pair warms")
+        assert not spinner._warm_failed and second.hits == 0
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert second.closed
+
+    run_on("uvloop", main)
+
+
+def test_a_pair_closed_by_the_fire_while_opening_is_not_a_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        flags = Flags()
+        spinner = flags.spinner("off", lambda: Warmer(TARGET, tls=True), sleep_warm_us=1000)
+        task = asyncio.create_task(spinner.run())
+        await until(lambda: spinner.warm is not None, "opening")
+        flags.fired = True  # at once: the pair is still being set up
+        async with asyncio.timeout(WAIT_S):
+            await task
+        warm = spinner.warm
+        assert warm is not None and warm.closed and not warm.serving
+        assert not spinner._warm_failed and spinner.stopped_by == "fired"
+        await until(lambda: len(asyncio.all_tasks()) == 1, "no task left")
+
+    with caplog.at_level(logging.WARNING, logger="sniper.run"):
+        run_on("uvloop", main)
+    assert not [r for r in caplog.records if "loopback warmer" in r.getMessage()]
