@@ -48,8 +48,8 @@ log = logging.getLogger("sniper.run")
 # that usually gets a new open time, which opens a new window — past it the CPU is given back).
 RECHECK_S = 1.0  # s between looks at the open time (it may be announced or moved meanwhile)
 COST = "1 CPU core at 100 %"
-# the sleeping warm tick's price, measured (BENCHMARKS.md, "The sleeping loop's cold path"):
-# CPU time of an armed `sniper run` SPIN=off on loopback, SLEEP_WARM_US=1000 against 0
+# the sleeping warm tick's price, measured: CPU time of an armed `sniper run` SPIN=off on
+# loopback, SLEEP_WARM_US=1000 against 0 (BENCHMARKS.md, "the sleeping loop, traced")
 SLEEP_WARM_COST = "about 7-9 % of one CPU core at 1000 µs, proportionally less when longer"
 
 
