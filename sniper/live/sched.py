@@ -24,6 +24,7 @@ Nothing here is on the hot path.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import struct
@@ -63,8 +64,17 @@ def _syscalls() -> tuple[int, int] | None:
     return _SYSCALLS.get(platform.machine())
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
+
+
+def _set_runtime(nums: tuple[int, int], before: tuple[int, int, int, int], runtime_ns: int) -> int:
+    """sched_setattr with ``before``'s policy, nice value and reset-on-fork, and
+    ``runtime_ns`` (0: the kernel's default slice); the syscall's return value."""
+    policy, flags, nice, _runtime = before
+    attr = _ATTR_V0.pack(_ATTR_V0.size, policy, flags & _RESET_ON_FORK, nice, 0, runtime_ns, 0, 0)
+    return int(_libc().syscall(nums[0], 0, ctypes.create_string_buffer(attr), 0))
 
 
 def current_attr() -> tuple[int, int, int, int] | None:
@@ -92,16 +102,11 @@ def request_slice(slice_us: int) -> SliceResult:
     before = current_attr()
     if before is None:
         return SliceResult(False, None, f"sched_getattr: {os.strerror(ctypes.get_errno())}")
-    policy, flags, nice, _runtime = before
-    if policy not in _FAIR_POLICIES:
-        return SliceResult(False, None, f"the thread runs under scheduling policy {policy}")
+    if before[0] not in _FAIR_POLICIES:
+        return SliceResult(False, None, f"the thread runs under scheduling policy {before[0]}")
     want_ns = min(max(slice_us, MIN_SLICE_US), MAX_SLICE_US) * 1000
-    keep = flags & _RESET_ON_FORK
-    attr = _ATTR_V0.pack(_ATTR_V0.size, policy, keep, nice, 0, want_ns, 0, 0)
-    buf = ctypes.create_string_buffer(attr)
-    if _libc().syscall(nums[0], 0, buf, 0) != 0:
-        err = ctypes.get_errno()
-        return SliceResult(False, None, f"sched_setattr: {os.strerror(err)}")
+    if _set_runtime(nums, before, want_ns) != 0:
+        return SliceResult(False, None, f"sched_setattr: {os.strerror(ctypes.get_errno())}")
     after = current_attr()
     if after is None or after[3] != want_ns:
         # before Linux 6.12 a fair thread's sched_runtime is ignored (and read back as 0)
@@ -113,11 +118,8 @@ def reset_slice() -> None:
     """Back to the kernel's default slice for the calling thread (policy and nice kept)."""
     nums = _syscalls()
     before = current_attr() if nums is not None else None
-    if nums is None or before is None or before[0] not in _FAIR_POLICIES:
-        return
-    policy, flags, nice, _runtime = before
-    attr = _ATTR_V0.pack(_ATTR_V0.size, policy, flags & _RESET_ON_FORK, nice, 0, 0, 0, 0)
-    _libc().syscall(nums[0], 0, ctypes.create_string_buffer(attr), 0)
+    if nums is not None and before is not None and before[0] in _FAIR_POLICIES:
+        _set_runtime(nums, before, 0)
 
 
 def probe_slice(slice_us: int) -> SliceResult:
